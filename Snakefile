@@ -1,0 +1,24 @@
+# DED: data-efficient distillation of reasoning (arXiv 2508.09883).
+# The rule graph follows the paper's Figure 2: data -> teacher sampling ->
+# quality/correctness filter -> teacher smoke test -> question compression ->
+# diversity -> training -> evaluation -> analysis.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, schema="config/schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets,

@@ -1,0 +1,195 @@
+"""Reading and writing the workflow's files.
+
+- `read_records` validates every line against a schema and fails with file,
+  line and field named.
+- `write_records` / `atomic_path` write a declared output in one rename, so a
+  killed job never leaves a half-written output behind.
+- `AppendLog` is the resumable progress file of long jobs: appended line by
+  line, a torn last line repaired on reopen, kept outside declared outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .records import SCHEMAS, Schema
+
+
+class RecordError(ValueError):
+    """A record in a file breaks its schema; the message names file, line and field."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, field: str | None, message: str):
+        self.path, self.line, self.field = str(path), line, field
+        where = f"{path}" + (f", line {line}" if line is not None else "")
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{message}")
+
+
+def _schema(schema: Schema | str | None) -> Schema | None:
+    return SCHEMAS[schema] if isinstance(schema, str) else schema
+
+
+def iter_records(path: str | os.PathLike, schema: Schema | str | None = None,
+                 allow_empty: bool = True) -> Iterator[dict]:
+    """Yield the records of a JSONL file, validating each against `schema`."""
+    schema = _schema(schema)
+    path = Path(path)
+    if not path.exists():
+        raise RecordError(path, None, None, "file not found")
+    seen = 0
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RecordError(path, lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if schema is not None:
+                problems = schema.problems(record)
+                if problems:
+                    field, message = problems[0]
+                    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+                    raise RecordError(path, lineno, field, f"{message} in a {schema.name} record{more}")
+            seen += 1
+            yield record
+    if not seen and not allow_empty:
+        raise RecordError(path, None, None, f"is empty: expected at least one {schema.name if schema else 'JSON'} record")
+
+
+def read_records(path: str | os.PathLike, schema: Schema | str | None = None,
+                 allow_empty: bool = True) -> list[dict]:
+    return list(iter_records(path, schema, allow_empty))
+
+
+def validate_records(records: Iterable[dict], schema: Schema | str, where: str = "<records>") -> None:
+    schema = _schema(schema)
+    for i, record in enumerate(records, start=1):
+        problems = schema.problems(record)
+        if problems:
+            field, message = problems[0]
+            raise RecordError(where, i, field, f"{message} in a {schema.name} record")
+
+
+def dumps(record: Any) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=False)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside `path`; rename it over `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_records(path: str | os.PathLike, records: Iterable[dict], schema: Schema | str | None = None) -> int:
+    """Write records as JSONL atomically; validate first when a schema is given."""
+    schema = _schema(schema)
+    records = list(records)
+    if schema is not None:
+        validate_records(records, schema, where=f"{path} (being written)")
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(dumps(record) + "\n")
+    return len(records)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise RecordError(path, exc.lineno, None, f"not valid JSON ({exc.msg})") from None
+
+
+class AppendLog:
+    """Append-only JSONL progress file for resumable jobs.
+
+    On open, a torn last line (a write cut by a kill) is truncated away, so
+    the file holds only whole records. `keys()` tells a restarted job what is
+    already done.
+    """
+
+    def __init__(self, path: str | os.PathLike, key: Any):
+        self.path = Path(path)
+        self.key = key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        self._fh = None
+
+    def _repair(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        good = data.rfind(b"\n") + 1
+        # Drop a torn tail, and any whole line that does not parse (written
+        # partially then followed by a newline from a later append).
+        lines = data[:good].splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            try:
+                json.loads(line)
+                kept.append(line)
+            except json.JSONDecodeError:
+                continue
+        fixed = b"".join(kept)
+        if fixed != data:
+            with atomic_path(self.path) as tmp:
+                tmp.write_bytes(fixed)
+
+    def records(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        out, seen = [], set()
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    rec = json.loads(line)
+                    k = self.key(rec)
+                    if k not in seen:  # never duplicate, even after an odd crash
+                        seen.add(k)
+                        out.append(rec)
+        return out
+
+    def keys(self) -> set:
+        return {self.key(r) for r in self.records()}
+
+    def append(self, records: Iterable[dict]) -> None:
+        if self._fh is None:
+            self._fh = self.path.open("a", encoding="utf-8")
+        for record in records:
+            self._fh.write(dumps(record) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,173 @@
+"""Record schemas: one per kind of file the workflow passes between rules.
+
+Every JSONL file the workflow writes holds records of exactly one kind below.
+Reading validates each line, so a malformed row fails with the file, the line
+and the field named (see `ded.io.read_records`).
+
+A schema maps a field name to a `Field`: the accepted Python types and whether
+the field is required. Extra fields are allowed (forward compatible) except
+where a schema says `closed=True`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+NoneType = type(None)
+
+
+@dataclass(frozen=True)
+class Field:
+    types: tuple[type, ...]
+    required: bool = True
+    choices: tuple[Any, ...] | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    fields: Mapping[str, Field]
+    closed: bool = False
+
+    def problems(self, record: Any) -> list[tuple[str, str]]:
+        """(field, message) for every way `record` breaks the schema."""
+        if not isinstance(record, dict):
+            return [("<record>", f"expected a JSON object, got {type(record).__name__}")]
+        out: list[tuple[str, str]] = []
+        for name, spec in self.fields.items():
+            if name not in record:
+                if spec.required:
+                    out.append((name, "missing required field"))
+                continue
+            value = record[name]
+            # bool is an int subclass; never accept it where a number is meant.
+            if isinstance(value, bool) and bool not in spec.types:
+                out.append((name, f"expected {_names(spec.types)}, got bool"))
+            elif not isinstance(value, spec.types):
+                out.append((name, f"expected {_names(spec.types)}, got {type(value).__name__}"))
+            elif spec.choices is not None and value not in spec.choices:
+                out.append((name, f"{value!r} is not one of {list(spec.choices)}"))
+        if self.closed:
+            for name in record:
+                if name not in self.fields:
+                    out.append((name, "unknown field"))
+        return out
+
+
+def _names(types: tuple[type, ...]) -> str:
+    return " or ".join("null" if t is NoneType else t.__name__ for t in types)
+
+
+STR = (str,)
+OPT_STR = (str, NoneType)
+INT = (int,)
+OPT_INT = (int, NoneType)
+NUM = (int, float)
+OPT_NUM = (int, float, NoneType)
+LIST = (list,)
+DICT = (dict,)
+
+DOMAINS = ("math", "code", "science")
+GOLD_KINDS = ("math", "choice", "tests", "none")
+
+#: A seed question or a benchmark problem. `gold_kind` says how an answer is
+#: checked: `math` (math-verify against `gold`), `choice` (option letter
+#: against `gold`), `tests` (run against `tests`), `none` (no checkable answer,
+#: e.g. a proof; only an LLM judge can decide).
+PROBLEM = Schema(
+    "problem",
+    {
+        "id": Field(STR, doc="stable id: source prefix + hash of the normalised text"),
+        "domain": Field(STR, choices=DOMAINS),
+        "source": Field(STR, doc="dataset or generator the problem came from"),
+        "prompt": Field(STR, doc="the question as shown to a model"),
+        "gold": Field(OPT_STR, doc="gold answer (math expression or option letter)"),
+        "gold_kind": Field(STR, choices=GOLD_KINDS),
+        "tests": Field(LIST, required=False, doc="[{input, output}] for code problems"),
+        "time_limit_s": Field(OPT_NUM, required=False),
+        "memory_mb": Field(OPT_INT, required=False),
+        "difficulty": Field(OPT_STR, required=False),
+        "options": Field(LIST, required=False, doc="multiple-choice options, in shown order"),
+        "meta": Field(DICT, required=False),
+    },
+)
+
+#: One generation of one model for one problem.
+SAMPLE = Schema(
+    "sample",
+    {
+        "question_id": Field(STR),
+        "sample_id": Field(INT, doc="0..n-1 per (model, question)"),
+        "model": Field(STR, doc="teacher or model name from the config"),
+        "raw_text": Field(STR, doc="the text as the backend returned it"),
+        "text": Field(STR, doc="normalised: '<think>reasoning</think>answer'"),
+        "reasoning": Field(OPT_STR, doc="text inside <think>...</think>, null if absent"),
+        "answer": Field(OPT_STR, doc="text after </think>, null if the format is broken"),
+        "prompt_tokens": Field(OPT_INT, required=False),
+        "completion_tokens": Field(OPT_INT, required=False),
+        "finish_reason": Field(OPT_STR, required=False, doc="stop | length | ..."),
+        "seed": Field(OPT_INT, required=False),
+        "backend": Field(STR, required=False),
+        "model_revision": Field(OPT_STR, required=False),
+        "elapsed_s": Field(OPT_NUM, required=False),
+    },
+)
+
+#: The filter's or the evaluator's judgement of one sample.
+VERDICT = Schema(
+    "verdict",
+    {
+        "question_id": Field(STR),
+        "sample_id": Field(INT),
+        "model": Field(STR),
+        "verdict": Field(STR, doc="correct/accepted keep; anything else is a rejection reason"),
+        "reason": Field(STR, doc="human-readable detail"),
+        "keep": Field((bool,), doc="whether the sample passes every check"),
+        "checks": Field(DICT, required=False, doc="per-check details (format, length, ...)"),
+    },
+)
+
+#: A student's pass rate on one question (question compression).
+PASS_RATE = Schema(
+    "pass_rate",
+    {
+        "question_id": Field(STR),
+        "n": Field(INT),
+        "n_pass": Field(INT),
+        "n_fail": Field(INT),
+        "n_undecided": Field(INT),
+        "pass_rate": Field(OPT_NUM, doc="n_pass / (n_pass + n_fail); null when nothing was decided"),
+    },
+)
+
+#: One training example of a distillation corpus.
+CORPUS_ROW = Schema(
+    "corpus_row",
+    {
+        "question_id": Field(STR),
+        "sample_id": Field(INT),
+        "teacher": Field(STR),
+        "domain": Field(STR, choices=DOMAINS),
+        "prompt": Field(STR),
+        "response": Field(STR, doc="'<think>reasoning</think>answer'"),
+    },
+)
+
+#: A decontamination match between a seed and a benchmark problem.
+CONTAMINATION = Schema(
+    "contamination",
+    {
+        "seed_id": Field(STR),
+        "benchmark": Field(STR),
+        "benchmark_id": Field(STR),
+        "method": Field(STR, choices=("ngram", "exact", "fuzzy")),
+        "detail": Field(STR),
+    },
+)
+
+SCHEMAS = {s.name: s for s in (PROBLEM, SAMPLE, VERDICT, PASS_RATE, CORPUS_ROW, CONTAMINATION)}
+
+#: Columns of the long-form scores table (TSV) the analysis stage reads.
+SCORE_COLUMNS = ("model", "benchmark", "metric", "value", "n")

