@@ -8,7 +8,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default applies only when no --configfile is given: Snakemake
+# would otherwise merge the default's teachers and models into another setup.
+if not config:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, schema="config/schema.yaml")
