@@ -63,3 +63,15 @@ rule decontaminate:
         "logs/decontaminate/{domain}.log",
     script:
         "../scripts/decontaminate.py"
+
+
+rule warmstart_corpus:
+    output:
+        "results/teachers/{teacher}/warmstart.jsonl",
+    params:
+        spec=lambda w: config["teachers"][w.teacher]["warm_start"],
+        domains=list(config["seeds"]),
+    log:
+        "logs/warmstart_corpus/{teacher}.log",
+    script:
+        "../scripts/warmstart_corpus.py"
