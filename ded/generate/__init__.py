@@ -1,0 +1,11 @@
+"""Teacher sampling: one generation interface, four backends (hf, vllm, openai, corpus), resumable jobs."""
+
+from .base import Backend, Completion, GenerationError, Outcome, Request, SamplingParams, sample_seed
+from .prompts import TEACHER_DEFAULTS, build_messages, render_prompt, teacher_settings, user_message
+from .runner import SamplingIncomplete, make_backend, sample_problems, sample_record
+
+__all__ = [
+    "Backend", "Completion", "GenerationError", "Outcome", "Request", "SamplingParams", "sample_seed",
+    "TEACHER_DEFAULTS", "build_messages", "render_prompt", "teacher_settings", "user_message",
+    "SamplingIncomplete", "make_backend", "sample_problems", "sample_record",
+]

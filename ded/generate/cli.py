@@ -1,0 +1,98 @@
+"""`python -m ded sample ...`: teacher sampling outside Snakemake.
+
+    python -m ded sample --problems P.jsonl --model-path DIR --backend hf --n 2 \\
+        --max-tokens 64 --out OUT.jsonl [--progress FILE]
+
+Killed and rerun with the same arguments, it resumes from the progress file
+(default: OUT.jsonl.progress) and writes OUT.jsonl once, complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+#: command-line flag -> teacher spec key (flags left unset keep the spec's or the default value)
+SPEC_FLAGS = ("backend", "system_prompt", "temperature", "top_p", "max_tokens", "chat_template", "api_base",
+              "api_key_env", "api_model", "concurrency", "timeout_s", "max_retries", "corpus_path", "corpus_missing")
+
+
+def _spec_from_args(args) -> dict:
+    spec: dict = {}
+    if args.teacher_spec:
+        import yaml
+
+        from ..io import RecordError
+
+        with open(args.teacher_spec, encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh)  # JSON is YAML too
+        if not isinstance(loaded, dict):
+            raise RecordError(args.teacher_spec, None, None, "expected a mapping of teacher keys")
+        spec.update(loaded)
+    for key in SPEC_FLAGS:
+        value = getattr(args, key)
+        if value is not None:
+            spec[key] = value
+    if args.prefill_think:
+        spec["prefill_think"] = True
+    return spec
+
+
+def _sample(args) -> int:
+    from ..io import read_records
+    from .runner import SamplingIncomplete, sample_problems
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problems = read_records(args.problems, "problem")
+    if args.limit:
+        problems = problems[: args.limit]
+    options = {k: v for k, v in (("threads", args.threads), ("device", args.device),
+                                  ("tensor_parallel_size", args.tensor_parallel_size)) if v is not None}
+    try:
+        written = sample_problems(
+            problems, _spec_from_args(args), model_name=args.model_name, n=args.n, out_path=args.out,
+            progress_path=args.progress or f"{args.out}.progress", batch_size=args.batch_size, seed=args.seed,
+            model_path=args.model_path, backend_options=options,
+            progress_bar=False if args.no_progress_bar else None)
+    except SamplingIncomplete as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(f"{written} samples written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sample", help="sample teacher completions for problems (resumable)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--problems", required=True, help="PROBLEM JSONL")
+    p.add_argument("--out", required=True, help="SAMPLE JSONL to write (once, complete)")
+    p.add_argument("--progress", help="progress file (default: OUT.progress)")
+    p.add_argument("--model-path", help="local Hugging Face model folder (hf, vllm)")
+    p.add_argument("--model-name", default="teacher", help="name written in each sample's `model` field")
+    p.add_argument("--teacher-spec", help="YAML/JSON file with a teacher entry of the config; flags override it")
+    p.add_argument("--backend", choices=["hf", "vllm", "openai", "corpus"])
+    p.add_argument("--n", type=int, default=1, help="samples per problem")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-tokens", dest="max_tokens", type=int)
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--top-p", dest="top_p", type=float)
+    p.add_argument("--system-prompt", dest="system_prompt")
+    p.add_argument("--chat-template", dest="chat_template", help='Jinja template, or "raw" for no template')
+    p.add_argument("--prefill-think", action="store_true", help="open <think> at the end of the prompt")
+    p.add_argument("--api-base", dest="api_base")
+    p.add_argument("--api-key-env", dest="api_key_env", help="name of the environment variable with the API key")
+    p.add_argument("--api-model", dest="api_model")
+    p.add_argument("--concurrency", type=int)
+    p.add_argument("--timeout-s", dest="timeout_s", type=float)
+    p.add_argument("--max-retries", dest="max_retries", type=int)
+    p.add_argument("--corpus-path", dest="corpus_path")
+    p.add_argument("--corpus-missing", dest="corpus_missing", choices=["error", "skip"])
+    p.add_argument("--threads", type=int, help="torch CPU threads (hf)")
+    p.add_argument("--device", help="hf: cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--tensor-parallel-size", dest="tensor_parallel_size", type=int, help="vllm")
+    p.add_argument("--limit", type=int, help="only the first N problems (debugging)")
+    p.add_argument("--no-progress-bar", action="store_true")
+    p.set_defaults(func=_sample)

@@ -1,0 +1,177 @@
+"""The `openai` backend: any OpenAI-compatible chat-completions endpoint.
+
+vLLM and SGLang servers, hosted reasoning APIs. Calls run in a bounded thread
+pool; a call that meets a 429, a 5xx, a timeout, a dropped connection, a body
+that is not JSON or a body without choices is retried with exponential
+backoff (honouring Retry-After), up to `max_retries` times. A call that still
+fails yields an error and no completion. The API key is read from the
+environment variable the teacher spec names and goes only into the
+Authorization header: it is never logged nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any, Iterator
+
+from .base import Backend, Completion, GenerationError, Outcome, Request
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
+
+
+class RetryableError(GenerationError):
+    pass
+
+
+def request_body(req: Request, model: str, extra: dict | None = None) -> dict[str, Any]:
+    """The JSON body of a chat-completions call for one request."""
+    p = req.params
+    body: dict[str, Any] = {"model": model, "messages": list(req.messages), "n": p.n,
+                            "temperature": p.temperature, "top_p": p.top_p, "max_tokens": p.max_tokens}
+    if p.seed is not None:
+        body["seed"] = p.seed
+    if p.logprobs is not None:
+        body["logprobs"] = True
+        body["top_logprobs"] = p.logprobs
+    body.update(extra or {})
+    return body
+
+
+def parse_response(data: Any, prefilled: bool, elapsed: float, seed: int | None) -> list[Completion]:
+    """Completions from a chat-completions body; RetryableError when it has none to give."""
+    if not isinstance(data, dict):
+        raise RetryableError(f"response is a JSON {type(data).__name__}, not an object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        detail = data.get("error") if isinstance(data.get("error"), (str, dict)) else None
+        raise RetryableError("response has no choices" + (f" (error: {str(detail)[:200]})" if detail else ""))
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    revision = data.get("system_fingerprint") or data.get("model")
+    out = []
+    for choice in sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise RetryableError("a choice has no message")
+        content = message.get("content") or ""
+        # vLLM and DeepSeek say reasoning_content; some gateways say reasoning.
+        reasoning = message.get("reasoning_content")
+        if reasoning is None and isinstance(message.get("reasoning"), str):
+            reasoning = message["reasoning"]
+        completion_tokens = usage.get("completion_tokens") if len(choices) == 1 else None
+        out.append(Completion(raw_text=content, reasoning_content=reasoning,
+                              prompt_tokens=usage.get("prompt_tokens"), completion_tokens=completion_tokens,
+                              finish_reason=choice.get("finish_reason"), elapsed_s=round(elapsed, 4),
+                              model_revision=str(revision) if revision else None, seed=seed,
+                              prefilled_think=prefilled))
+    return out
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    def __init__(self, api_base: str, model: str, *, api_key_env: str | None = None, concurrency: int = 8,
+                 timeout_s: float = 600.0, max_retries: int = 6, backoff_s: float = 1.0,
+                 max_backoff_s: float = 60.0, extra_body: dict | None = None, prefill_think: bool = False):
+        import httpx
+
+        if not api_base:
+            raise GenerationError("the openai backend needs the teacher's `api_base` "
+                                  "(e.g. http://host:8000/v1)")
+        headers = {"Content-Type": "application/json"}
+        if api_key_env:
+            key = os.environ.get(api_key_env)
+            if not key:
+                raise GenerationError(f"environment variable {api_key_env} (the teacher's `api_key_env`) "
+                                      "is not set; it must hold the API key")
+            headers["Authorization"] = f"Bearer {key}"
+        self.url = api_base.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.concurrency = max(1, int(concurrency))
+        self.max_retries = max(0, int(max_retries))
+        self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
+        self.extra_body = dict(extra_body or {})
+        # A server whose template opens <think> returns text that starts inside the reasoning.
+        self.prefill_think = prefill_think
+        self.client = httpx.Client(timeout=httpx.Timeout(float(timeout_s)), headers=headers,
+                                   limits=httpx.Limits(max_connections=self.concurrency))
+        self._httpx = httpx
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(self.max_backoff_s, max(0.0, float(retry_after)))
+            except ValueError:
+                pass  # an HTTP date: fall back to our own schedule
+        base = min(self.max_backoff_s, self.backoff_s * (2 ** attempt))
+        return base * (0.5 + random.random() / 2)
+
+    def call(self, req: Request) -> list[Completion]:
+        """One request, with retries; raises GenerationError when every attempt failed."""
+        body = request_body(req, self.model, self.extra_body)
+        last = "no attempt"
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            t0 = time.perf_counter()
+            try:
+                resp = self.client.post(self.url, json=body)
+                elapsed = time.perf_counter() - t0
+                if resp.status_code in RETRY_STATUS:
+                    retry_after = resp.headers.get("retry-after")
+                    raise RetryableError(f"HTTP {resp.status_code}: {resp.text[:200]!r}")
+                if resp.status_code >= 400:
+                    raise GenerationError(f"HTTP {resp.status_code} from {self.url}: {resp.text[:300]!r} "
+                                          "(not retried: the request itself was refused)")
+                try:
+                    data = resp.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise RetryableError(f"response is not JSON: {resp.text[:120]!r}") from None
+                return parse_response(data, self.prefill_think, elapsed, req.params.seed)
+            except RetryableError as exc:
+                last = str(exc)
+            except self._httpx.TimeoutException as exc:
+                last = f"timed out ({type(exc).__name__})"
+            except self._httpx.TransportError as exc:
+                last = f"connection error ({type(exc).__name__}: {exc})"
+            if attempt < self.max_retries:
+                delay = self._delay(attempt, retry_after)
+                log.warning("call to %s failed (%s); retry %d/%d in %.2fs", self.url, last, attempt + 1,
+                            self.max_retries, delay)
+                time.sleep(delay)
+        raise GenerationError(f"{self.url}: gave up after {self.max_retries + 1} attempts; last: {last}")
+
+    def stream(self, requests: list[Request]) -> Iterator[Outcome]:
+        requests = list(requests)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai")
+        try:
+            # Submit lazily so a stopped stream does not leave thousands of queued calls.
+            it = iter(enumerate(requests))
+            running = {}
+            for _ in range(self.concurrency * 2):
+                nxt = next(it, None)
+                if nxt is None:
+                    break
+                running[pool.submit(self.call, nxt[1])] = nxt[0]
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = running.pop(fut)
+                    exc = fut.exception()
+                    if exc is not None:
+                        yield Outcome(i, requests[i], error=exc)
+                    else:
+                        yield Outcome(i, requests[i], completions=fut.result())
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        running[pool.submit(self.call, nxt[1])] = nxt[0]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,115 @@
+"""From a problem record and a teacher spec to chat messages and a prompt text.
+
+`user_message` is the one place that words the task for a model; every stage
+that shows a problem to a model (teacher sampling, student pass rates,
+evaluation, training rows) should use it, so the student is trained on the
+prompts it is evaluated with.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..think import OPEN
+
+MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+CODE_INSTRUCTION = (
+    "Write a complete Python 3 program that reads the input from standard input and writes the "
+    "answer to standard output. Think it through first, then give the whole program in one "
+    "```python code block.")
+CHOICE_INSTRUCTION = (
+    "Please reason step by step, and give the letter of the correct option as your final answer "
+    "within \\boxed{}.")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+#: Every teacher key this stage reads, with its default (mirrors config/schema.yaml).
+TEACHER_DEFAULTS: dict[str, Any] = {
+    "backend": "hf",
+    "system_prompt": None,
+    "temperature": 0.7,
+    "top_p": 0.95,
+    "max_tokens": 512,
+    "prefill_think": False,
+    "chat_template": None,
+    "logprobs": None,
+    "engine_args": {},
+    "api_base": None,
+    "api_key_env": None,
+    "api_model": None,
+    "api_extra_body": {},
+    "concurrency": 8,
+    "timeout_s": 600.0,
+    "max_retries": 6,
+    "corpus_path": None,
+    "corpus_fields": {},
+    "corpus_missing": "error",
+}
+BACKENDS = ("hf", "vllm", "openai", "corpus")
+
+
+class TeacherSpecError(ValueError):
+    pass
+
+
+def teacher_settings(spec: dict, where: str = "teacher") -> dict:
+    """The spec with every default filled in; unknown backends fail naming the key."""
+    out = dict(TEACHER_DEFAULTS)
+    out.update({k: v for k, v in (spec or {}).items() if v is not None or k not in out})
+    if out["backend"] not in BACKENDS:
+        raise TeacherSpecError(f"{where}.backend = {out['backend']!r} is not one of {list(BACKENDS)}")
+    if not 0 < float(out["top_p"]) <= 1:
+        raise TeacherSpecError(f"{where}.top_p = {out['top_p']!r} must be in (0, 1]")
+    if float(out["temperature"]) < 0:
+        raise TeacherSpecError(f"{where}.temperature = {out['temperature']!r} must be >= 0")
+    if int(out["max_tokens"]) < 1:
+        raise TeacherSpecError(f"{where}.max_tokens = {out['max_tokens']!r} must be >= 1")
+    return out
+
+
+def _options_shown(prompt: str, options: list) -> bool:
+    return bool(options) and all(re.search(rf"(^|\n)\s*\(?{LETTERS[k]}[).:]", prompt) for k in range(len(options)))
+
+
+def user_message(problem: dict) -> str:
+    """The question as a model sees it: the problem text plus what form the answer takes."""
+    prompt = problem["prompt"].rstrip()
+    if problem.get("gold_kind") == "choice":
+        options = problem.get("options") or []
+        if options and not _options_shown(prompt, options):
+            prompt += "\n\n" + "\n".join(f"{LETTERS[k]}) {opt}" for k, opt in enumerate(options))
+        return f"{prompt}\n\n{CHOICE_INSTRUCTION}"
+    if problem.get("domain") == "code" or problem.get("gold_kind") == "tests":
+        return f"{prompt}\n\n{CODE_INSTRUCTION}"
+    return f"{prompt}\n\n{MATH_INSTRUCTION}"
+
+
+def build_messages(problem: dict, system_prompt: str | None = None) -> list[dict]:
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": user_message(problem)})
+    return messages
+
+
+def render_prompt(tokenizer, messages: list[dict], chat_template: str | None = None,
+                  prefill_think: bool = False) -> tuple[str, bool]:
+    """(prompt text, whether it ends inside an opened <think>).
+
+    `chat_template`: None uses the tokenizer's own template; "raw" joins the
+    message contents (base models without a template); any other string is a
+    Jinja template. `prefill_think` opens the reasoning block when the template
+    does not already (QwQ-32B's and R1-Distill's templates do it themselves).
+    """
+    if chat_template == "raw":
+        text = "\n\n".join(m["content"] for m in messages) + "\n\n"
+    else:
+        if chat_template is None and not getattr(tokenizer, "chat_template", None):
+            raise TeacherSpecError(
+                "the tokenizer has no chat template: set the teacher's `chat_template` "
+                "(a Jinja template, or \"raw\" for a base model)")
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                             chat_template=chat_template)
+    prefilled = text.rstrip().endswith(OPEN)
+    if prefill_think and not prefilled:
+        text += OPEN + "\n"
+        prefilled = True
+    return text, prefilled

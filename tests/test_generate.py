@@ -1,0 +1,288 @@
+"""Teacher sampling: prompts, normalisation, the hf / vllm / corpus backends, the resumable runner."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from ded.generate import (Completion, Request, SamplingParams, build_messages, sample_problems, sample_record,
+                          teacher_settings, user_message)
+from ded.generate.base import sample_seed
+from ded.generate.corpus import CorpusBackend
+from ded.generate.prompts import TeacherSpecError, render_prompt
+from ded.generate.runner import SamplingIncomplete
+from ded.generate.vllm_backend import completions_from_output, engine_kwargs, sampling_kwargs
+from ded.io import read_records
+
+
+def _math(i=0, **kw):
+    rec = {"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
+           "gold_kind": "math"}
+    rec.update(kw)
+    return rec
+
+
+CODE = {"id": "c0", "domain": "code", "source": "t", "prompt": "Read n and print n squared.", "gold": None,
+        "gold_kind": "tests", "tests": [{"input": "3\n", "output": "9\n"}]}
+CHOICE = {"id": "g0", "domain": "science", "source": "t", "prompt": "Which gas do plants take in?", "gold": "B",
+          "gold_kind": "choice", "options": ["Oxygen", "Carbon dioxide", "Helium", "Neon"]}
+
+
+# --- prompts ---------------------------------------------------------------------------------------------
+
+def test_prompts_per_kind():
+    assert "\\boxed{}" in user_message(_math()) and user_message(_math()).startswith("What is 0 + 0?")
+    code = user_message(CODE)
+    assert "Python 3" in code and "standard input" in code and "```python" in code
+    choice = user_message(CHOICE)
+    assert "A) Oxygen" in choice and "D) Neon" in choice and "letter" in choice
+
+
+def test_choice_options_not_repeated_when_shown():
+    shown = dict(CHOICE, prompt="Which gas?\n\nA) Oxygen\nB) Carbon dioxide\nC) Helium\nD) Neon")
+    assert user_message(shown).count("Oxygen") == 1
+
+
+def test_system_prompt_and_messages():
+    assert build_messages(_math()) == [{"role": "user", "content": user_message(_math())}]
+    msgs = build_messages(_math(), "Think first.")
+    assert msgs[0] == {"role": "system", "content": "Think first."} and msgs[1]["role"] == "user"
+
+
+def test_teacher_settings_defaults_and_errors():
+    s = teacher_settings({"model": "x", "max_tokens": 64})
+    assert s["backend"] == "hf" and s["max_tokens"] == 64 and s["top_p"] == 0.95 and s["model"] == "x"
+    with pytest.raises(TeacherSpecError, match=r"teachers.t.backend = 'tgi'"):
+        teacher_settings({"backend": "tgi"}, where="teachers.t")
+    with pytest.raises(TeacherSpecError, match="top_p"):
+        teacher_settings({"top_p": 0})
+
+
+class _Tok:
+    """The only part of a tokenizer render_prompt uses: a chat template."""
+
+    chat_template = "x"
+
+    def __init__(self, suffix=""):
+        self.suffix = suffix
+
+    def apply_chat_template(self, messages, tokenize, add_generation_prompt, chat_template=None):
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>" + self.suffix
+
+
+def test_render_prompt_prefill():
+    text, prefilled = render_prompt(_Tok(), [{"role": "user", "content": "q"}])
+    assert (text, prefilled) == ("<user>q<assistant>", False)
+    text, prefilled = render_prompt(_Tok(), [{"role": "user", "content": "q"}], prefill_think=True)
+    assert text.endswith("<assistant><think>\n") and prefilled
+    # a template that opens <think> itself (QwQ-32B, R1-Distill) is detected, not opened twice
+    text, prefilled = render_prompt(_Tok("<think>\n"), [{"role": "user", "content": "q"}], prefill_think=True)
+    assert text.count("<think>") == 1 and prefilled
+    text, _ = render_prompt(_Tok(), [{"role": "user", "content": "q"}], chat_template="raw")
+    assert text == "q\n\n"
+
+
+# --- normalisation on the way in -------------------------------------------------------------------------
+
+def test_sample_record_prefilled_think():
+    c = Completion(raw_text="2 plus 2 is 4.</think>\nThe answer is \\boxed{4}.", prefilled_think=True,
+                   finish_reason="stop", completion_tokens=12)
+    rec = sample_record(_math(2), 0, "t", "hf", c)
+    assert rec["raw_text"] == c.raw_text
+    assert rec["text"] == "<think>2 plus 2 is 4.</think>\nThe answer is \\boxed{4}."
+    assert rec["reasoning"] == "2 plus 2 is 4." and rec["answer"] == "The answer is \\boxed{4}."
+
+
+def test_sample_record_reasoning_content():
+    c = Completion(raw_text="The answer is \\boxed{4}.", reasoning_content="  2+2=4  ")
+    rec = sample_record(_math(2), 1, "t", "openai", c)
+    assert rec["raw_text"] == "The answer is \\boxed{4}."
+    assert rec["text"] == "<think>2+2=4</think>\nThe answer is \\boxed{4}."
+    assert (rec["reasoning"], rec["answer"]) == ("2+2=4", "The answer is \\boxed{4}.")
+
+
+def test_sample_record_broken_format_keeps_text():
+    rec = sample_record(_math(), 0, "t", "hf", Completion(raw_text="no tags at all", finish_reason="length"))
+    assert rec["text"] == "no tags at all" and rec["reasoning"] is None and rec["answer"] is None
+    rec = sample_record(_math(), 0, "t", "hf", Completion(raw_text="<think>a</think><think>b</think>c"))
+    assert rec["answer"] is None
+
+
+def test_sample_seed_depends_only_on_pair():
+    assert sample_seed(0, "q", 1) == sample_seed(0, "q", 1)
+    assert len({sample_seed(0, "q", 0), sample_seed(0, "q", 1), sample_seed(1, "q", 0), sample_seed(0, "r", 0)}) == 4
+
+
+# --- vllm: the parameter mapping (vllm itself is not installed here) ------------------------------------
+
+def test_vllm_module_imports_without_vllm():
+    import importlib.util
+
+    import ded.generate.vllm_backend  # noqa: F401 - the import is the test
+    if importlib.util.find_spec("vllm") is None:
+        from ded.generate.vllm_backend import VLLMBackend
+
+        with pytest.raises(ImportError, match="vllm"):
+            VLLMBackend("/nonexistent")
+
+
+def test_vllm_sampling_and_engine_mapping():
+    kw = sampling_kwargs(SamplingParams(n=4, temperature=0.6, top_p=0.95, max_tokens=16384, seed=7))
+    assert kw == {"n": 4, "temperature": 0.6, "top_p": 0.95, "max_tokens": 16384, "seed": 7}
+    assert sampling_kwargs(SamplingParams(logprobs=5))["logprobs"] == 5
+    eng = engine_kwargs("/m", tensor_parallel_size=4, seed=3, engine_args={"max_model_len": 20480})
+    assert eng == {"model": "/m", "tokenizer": "/m", "tensor_parallel_size": 4, "seed": 3, "max_model_len": 20480}
+    assert engine_kwargs("/m", 0)["tensor_parallel_size"] == 1
+
+
+def test_vllm_output_mapping():
+    # The attributes of vllm.RequestOutput / CompletionOutput that the backend reads.
+    out = SimpleNamespace(prompt_token_ids=[1, 2, 3], outputs=[
+        SimpleNamespace(text="a</think>b", token_ids=[5, 6], finish_reason="stop", logprobs=None),
+        SimpleNamespace(text="c", token_ids=[7] * 9, finish_reason="length", logprobs=None)])
+    comps = completions_from_output(out, True, "rev", 1.5, 11)
+    assert [(c.raw_text, c.prompt_tokens, c.completion_tokens, c.finish_reason) for c in comps] == [
+        ("a</think>b", 3, 2, "stop"), ("c", 3, 9, "length")]
+    assert all(c.prefilled_think and c.model_revision == "rev" and c.seed == 11 for c in comps)
+
+
+# --- corpus ----------------------------------------------------------------------------------------------
+
+def _s1k_corpus(tmp_path):
+    rows = [{"question": "What is  1 + 1?", "solution": "2", "deepseek_thinking_trajectory": "one and one",
+             "deepseek_attempt": "\\boxed{2}"},
+            {"question": "what is 2 + 2?", "solution": "4", "deepseek_thinking_trajectory": "two and two",
+             "deepseek_attempt": "\\boxed{4}"}]
+    path = tmp_path / "s1k11.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_corpus_replays_s1k_traces(tmp_path):
+    path = _s1k_corpus(tmp_path)
+    problems = [_math(1), _math(2, prompt="What is 2 + 2?")]
+    n = sample_problems(problems, {"backend": "corpus", "corpus_path": str(path)}, model_name="r1", n=1,
+                        out_path=tmp_path / "out.jsonl", progress_path=tmp_path / "p.jsonl")
+    recs = read_records(tmp_path / "out.jsonl", "sample")
+    assert n == 2 and [r["question_id"] for r in recs] == ["m1", "m2"]
+    assert recs[0]["text"] == "<think>one and one</think>\n\\boxed{2}"
+    assert recs[1]["reasoning"] == "two and two" and recs[1]["backend"] == "corpus"
+    assert recs[0]["model_revision"].startswith("s1k11.jsonl@sha256:")
+
+
+def test_corpus_by_id_and_missing(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"qid": "m5", "q": "?", "response": "<think>r</think>a"}) + "\n")
+    backend = CorpusBackend(str(path), fields={"id": "qid", "question": "q", "text": "response"})
+    reqs = [Request((), SamplingParams(), problem=_math(5)), Request((), SamplingParams(), problem=_math(6)),
+            Request((), SamplingParams(), problem=_math(5), first_sample=1)]
+    outcomes = sorted(backend.stream(reqs), key=lambda o: o.index)
+    assert outcomes[0].completions[0].raw_text == "<think>r</think>a"
+    assert "has 0 trace(s)" in str(outcomes[1].error) and "has 1 trace(s)" in str(outcomes[2].error)
+    skip = CorpusBackend(str(path), fields={"id": "qid", "question": "q", "text": "response"}, missing="skip")
+    assert [o.skipped is not None for o in skip.stream(reqs)] == [False, True, True]
+    with pytest.raises(Exception, match="field 'question' missing"):
+        CorpusBackend(str(path))
+
+
+def test_corpus_missing_fails_run_but_keeps_progress(tmp_path):
+    path = _s1k_corpus(tmp_path)
+    problems = [_math(1), _math(9)]
+    spec = {"backend": "corpus", "corpus_path": str(path)}
+    with pytest.raises(SamplingIncomplete, match="1 of 2"):
+        sample_problems(problems, spec, model_name="r1", n=1, out_path=tmp_path / "o.jsonl",
+                        progress_path=tmp_path / "p.jsonl")
+    assert not (tmp_path / "o.jsonl").exists()
+    assert [r["question_id"] for r in read_records(tmp_path / "p.jsonl")] == ["m1"]
+    n = sample_problems(problems, {**spec, "corpus_missing": "skip"}, model_name="r1", n=1,
+                        out_path=tmp_path / "o.jsonl", progress_path=tmp_path / "p.jsonl")
+    assert n == 1
+
+
+# --- hf: real tokens -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def smol_backend(smollm2_dir):
+    from ded.generate.hf import HFBackend
+
+    return HFBackend(str(smollm2_dir), batch_size=4)
+
+
+def test_hf_generates_real_tokens(smol_backend):
+    reqs = [Request(tuple(build_messages(_math(3))), SamplingParams(temperature=0, max_tokens=12, seed=0)),
+            Request(tuple(build_messages(CODE)), SamplingParams(n=2, temperature=0.7, top_p=0.9, max_tokens=6,
+                                                                seed=1))]
+    greedy, sampled = smol_backend.generate(reqs)
+    c = greedy[0]
+    assert c.raw_text.strip() and c.prompt_tokens > 20 and 1 <= c.completion_tokens <= 12
+    assert c.finish_reason in ("stop", "length") and c.model_revision.startswith("sha256:")
+    # a real instruct model answers in words, not random sub-words
+    assert sum(ch.isalpha() or ch.isspace() for ch in c.raw_text) / len(c.raw_text) > 0.6
+    assert len(sampled) == 2 and all(s.completion_tokens <= 6 for s in sampled)
+    # greedy is deterministic; a seeded sample reproduces alone and in another batch
+    again = smol_backend.generate(reqs[:1])[0][0]
+    assert again.raw_text == c.raw_text
+    alone = smol_backend.generate([Request(reqs[1].messages, SamplingParams(n=2, temperature=0.7, top_p=0.9,
+                                                                            max_tokens=6, seed=1))])[0]
+    assert [s.raw_text for s in alone] == [s.raw_text for s in sampled]
+
+
+def test_hf_prefill_think_prompt(smol_backend):
+    text, prefilled = smol_backend.render(build_messages(_math()))
+    assert not prefilled and "<|im_start|>assistant\n" in text
+    smol_backend.prefill_think = True
+    try:
+        text, prefilled = smol_backend.render(build_messages(_math()))
+        assert prefilled and text.endswith("<|im_start|>assistant\n<think>\n")
+    finally:
+        smol_backend.prefill_think = False
+
+
+# --- the runner ------------------------------------------------------------------------------------------
+
+def test_runner_resumes_and_matches_uninterrupted(tiny_llama_dir, tmp_path):
+    from ded.generate.hf import HFBackend
+
+    backend = HFBackend(str(tiny_llama_dir), batch_size=3)
+    problems = [_math(i) for i in range(4)] + [CODE]
+    spec = {"max_tokens": 8, "top_p": 1.0}
+    kw = dict(model_name="tiny", n=2, backend=backend, model_path=str(tiny_llama_dir))
+    full = sample_problems(problems, spec, out_path=tmp_path / "full.jsonl", progress_path=tmp_path / "pf", **kw)
+    assert full == 10
+    reference = read_records(tmp_path / "full.jsonl", "sample")
+    assert [(r["question_id"], r["sample_id"]) for r in reference] == [
+        (p["id"], s) for p in problems for s in range(2)]
+
+    # a partial progress file with a torn last line: the rerun keeps whole lines and fills the rest
+    lines = (tmp_path / "pf").read_text().splitlines(keepends=True)
+    (tmp_path / "pp").write_text("".join(lines[:3]) + lines[3][:25])
+    sample_problems(problems, spec, out_path=tmp_path / "resumed.jsonl", progress_path=tmp_path / "pp", **kw)
+    resumed = read_records(tmp_path / "resumed.jsonl", "sample")
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rs]  # noqa: E731
+    assert strip(resumed) == strip(reference)
+    assert len(read_records(tmp_path / "pp")) == 10
+
+    # other settings: the old progress is dropped, not mixed in
+    sample_problems(problems, {**spec, "temperature": 0.0}, out_path=tmp_path / "greedy.jsonl",
+                    progress_path=tmp_path / "pp", **kw)
+    greedy = read_records(tmp_path / "greedy.jsonl", "sample")
+    assert len(greedy) == 10 and greedy[0]["raw_text"] == greedy[1]["raw_text"]
+    assert len(read_records(tmp_path / "pp")) == 10
+
+    # raising M keeps the samples already drawn
+    sample_problems(problems, spec, out_path=tmp_path / "m3.jsonl", progress_path=tmp_path / "pf",
+                    **{**kw, "n": 3})
+    m3 = read_records(tmp_path / "m3.jsonl", "sample")
+    assert strip([r for r in m3 if r["sample_id"] < 2]) == strip(reference)
+
+
+def test_runner_rejects_bad_problems(tmp_path):
+    with pytest.raises(Exception, match="duplicate id 'm0'"):
+        sample_problems([_math(0), _math(0)], {"backend": "corpus"}, model_name="t", n=1,
+                        out_path=tmp_path / "o", progress_path=tmp_path / "p")
+    with pytest.raises(Exception, match="field 'gold_kind'"):
+        sample_problems([{"id": "x", "domain": "math", "source": "s", "prompt": "p", "gold": None}],
+                        {"backend": "corpus"}, model_name="t", n=1, out_path=tmp_path / "o",
+                        progress_path=tmp_path / "p")
