@@ -1,0 +1,245 @@
+"""The openai backend against servers on 127.0.0.1: a scripted one for faults, and a real one.
+
+The scripted server answers each call with the next action of its script
+(429, 500, a body that is not JSON, a body without choices, a reply slower
+than the client's timeout) and a good reply once the script is spent. Every
+loop is bounded and every server stops at the end of its test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ded.generate import GenerationError, Request, SamplingParams, build_messages, sample_problems
+from ded.generate.openai_backend import OpenAIBackend
+from ded.generate.runner import SamplingIncomplete
+from ded.io import read_records
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOW_S = 1.0  # the slow reply; clients here time out after 0.3 s
+
+
+class Scripted:
+    def __init__(self, script=(), fail_when=None, reasoning=False, delay_s=0.0):
+        self.script = list(script)
+        self.fail_when = fail_when  # substring of the question that always gets a 500
+        self.reasoning = reasoning
+        self.delay_s = delay_s
+        self.calls, self.headers = [], []
+        self.in_flight = self.max_in_flight = 0
+        self.lock = threading.Lock()
+
+    def reply(self, body: dict) -> tuple[int, dict, bytes]:
+        question = body["messages"][-1]["content"]
+        with self.lock:
+            self.calls.append(body)
+            action = self.script.pop(0) if self.script else "ok"
+        if self.fail_when and self.fail_when in question:
+            action = 500
+        if action == 429:
+            return 429, {"Retry-After": "0"}, b'{"error": "rate limited"}'
+        if action == 500:
+            return 500, {}, b'{"error": "overloaded"}'
+        if action == "malformed":
+            return 200, {}, b'{"choices": [{"message": {"content": "cut'
+        if action == "nochoices":
+            return 200, {}, b'{"object": "chat.completion", "error": "upstream reset"}'
+        if action == "slow":
+            time.sleep(SLOW_S)
+        number = re.search(r"number (\d+)", question).group(1)
+        message = {"role": "assistant", "content": f"The answer is \\boxed{{{number}}}."}
+        if self.reasoning:
+            message["reasoning_content"] = "Count the characters."
+        data = {"id": "x", "object": "chat.completion", "model": body["model"], "system_fingerprint": "fp-1",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+        return 200, {}, json.dumps(data).encode()
+
+
+@pytest.fixture
+def server():
+    started = []
+
+    def start(script: Scripted):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with script.lock:
+                    script.headers.append(dict(self.headers))
+                    script.in_flight += 1
+                    script.max_in_flight = max(script.max_in_flight, script.in_flight)
+                try:
+                    time.sleep(script.delay_s)
+                    status, headers, data = script.reply(body)
+                    self.send_response(status)
+                    for k, v in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out first
+                finally:
+                    with script.lock:
+                        script.in_flight -= 1
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        started.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1"
+
+    yield start
+    for srv in started:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _problem(i):
+    return {"id": f"q{i}", "domain": "math", "source": "t", "prompt": f"Question number {i}?", "gold": "1",
+            "gold_kind": "math"}
+
+
+def _request(i=0, **params):
+    return Request(tuple(build_messages(_problem(i))), SamplingParams(max_tokens=32, seed=5, **params))
+
+
+def test_retries_through_every_fault(server):
+    script = Scripted([429, 500, "malformed", "nochoices", "slow"])
+    backend = OpenAIBackend(server(script), "m", timeout_s=0.3, max_retries=6, backoff_s=0.01)
+    start = time.monotonic()
+    [completions] = backend.generate([_request()])
+    assert len(script.calls) == 6
+    assert completions[0].raw_text.startswith("The answer is") and completions[0].completion_tokens == 7
+    assert completions[0].model_revision == "fp-1" and completions[0].finish_reason == "stop"
+    assert time.monotonic() - start < 10
+    body = script.calls[0]
+    assert (body["model"], body["seed"], body["max_tokens"], body["n"]) == ("m", 5, 32, 1)
+    assert body["messages"][-1]["role"] == "user"
+
+
+def test_gives_up_after_max_retries(server):
+    script = Scripted(["slow"] * 10)
+    backend = OpenAIBackend(server(script), "m", timeout_s=0.3, max_retries=2, backoff_s=0.01)
+    with pytest.raises(GenerationError, match="gave up after 3 attempts; last: timed out"):
+        backend.generate([_request()])
+    assert len(script.calls) == 3
+
+
+def test_failed_calls_write_nothing_and_rerun_retries_only_them(server, tmp_path):
+    problems = [_problem(i) for i in range(4)]
+    spec = {"backend": "openai", "max_retries": 1, "timeout_s": 5}
+    kw = dict(model_name="api", n=2, out_path=tmp_path / "o.jsonl", progress_path=tmp_path / "p.jsonl",
+              backend_options={"backoff_s": 0.01})
+    broken = Scripted(fail_when="number 2")
+    with pytest.raises(SamplingIncomplete, match="2 of 8"):
+        sample_problems(problems, {**spec, "api_base": server(broken)}, **kw)
+    assert not (tmp_path / "o.jsonl").exists()
+    saved = read_records(tmp_path / "p.jsonl")
+    assert sorted((r["question_id"], r["sample_id"]) for r in saved) == [
+        (f"q{i}", s) for i in (0, 1, 3) for s in range(2)]
+    healthy = Scripted()
+    assert sample_problems(problems, {**spec, "api_base": server(healthy)}, **kw) == 8
+    assert len(healthy.calls) == 2 and all("number 2" in c["messages"][-1]["content"] for c in healthy.calls)
+    assert [r["question_id"] for r in read_records(tmp_path / "o.jsonl", "sample")] == [
+        f"q{i}" for i in range(4) for _ in range(2)]
+
+
+def test_refused_request_is_not_retried_and_key_never_leaks(server, monkeypatch, caplog):
+    secret = "sk-test-very-secret-0123456789"
+    monkeypatch.setenv("DED_TEST_API_KEY", secret)
+
+    class Refusing(Scripted):
+        def reply(self, body):
+            self.calls.append(body)
+            return 401, {}, b'{"error": "bad key"}'
+
+    script = Refusing()
+    backend = OpenAIBackend(server(script), "m", api_key_env="DED_TEST_API_KEY", max_retries=5, backoff_s=0.01)
+    with pytest.raises(GenerationError) as err:
+        backend.generate([_request()])
+    assert len(script.calls) == 1 and "HTTP 401" in str(err.value)
+    assert script.headers[0]["Authorization"] == f"Bearer {secret}"
+    assert secret not in str(err.value) and secret not in caplog.text
+    monkeypatch.delenv("DED_TEST_API_KEY")
+    with pytest.raises(GenerationError, match="DED_TEST_API_KEY"):
+        OpenAIBackend("http://127.0.0.1:9/v1", "m", api_key_env="DED_TEST_API_KEY")
+
+
+def test_connection_refused_is_retried_then_fails():
+    # a port nothing listens on (bound then closed): every attempt is refused
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = OpenAIBackend(f"http://127.0.0.1:{port}/v1", "m", max_retries=2, backoff_s=0.01, timeout_s=2)
+    with pytest.raises(GenerationError, match="gave up after 3 attempts; last: connection error"):
+        backend.generate([_request()])
+
+
+def test_reasoning_content_is_normalised(server, tmp_path):
+    script = Scripted(reasoning=True)
+    n = sample_problems([_problem(0)], {"backend": "openai", "api_base": server(script)}, model_name="api",
+                        n=1, out_path=tmp_path / "o.jsonl", progress_path=tmp_path / "p.jsonl")
+    [rec] = read_records(tmp_path / "o.jsonl", "sample")
+    assert n == 1 and rec["raw_text"] == "The answer is \\boxed{0}."
+    assert rec["text"] == "<think>Count the characters.</think>\nThe answer is \\boxed{0}."
+    assert rec["reasoning"] == "Count the characters." and rec["answer"] == "The answer is \\boxed{0}."
+    assert (rec["prompt_tokens"], rec["completion_tokens"], rec["backend"]) == (11, 7, "openai")
+
+
+def test_concurrency_is_bounded(server):
+    script = Scripted(delay_s=0.1)
+    backend = OpenAIBackend(server(script), "m", concurrency=3)
+    results = backend.generate([_request(i) for i in range(9)])
+    assert len(results) == 9 and all(len(r) == 1 for r in results)
+    assert 2 <= script.max_in_flight <= 3
+    # results come back in request order whatever order the calls finished in
+    assert [r[0].raw_text for r in results] == [f"The answer is \\boxed{{{i}}}." for i in range(9)]
+
+
+def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
+    """The backend against a real model behind an HTTP server in another process (ded.generate.serve)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "ded.generate.serve", "--model-path", str(smollm2_dir),
+                             "--model-name", "smol", "--reasoning-parser", "think", "--prefill-think"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "listening on" not in line:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "server exited before it listened"
+        api_base = line.split("listening on ", 1)[1].strip()
+        problems = [_problem(i) for i in range(2)]
+        spec = {"backend": "openai", "api_base": api_base, "max_tokens": 8, "temperature": 0.7,
+                "prefill_think": True}
+        n = sample_problems(problems, spec, model_name="smol", n=2, out_path=tmp_path / "o.jsonl",
+                            progress_path=tmp_path / "p.jsonl")
+        recs = read_records(tmp_path / "o.jsonl", "sample")
+        assert n == 4 and [(r["question_id"], r["sample_id"]) for r in recs] == [
+            ("q0", 0), ("q0", 1), ("q1", 0), ("q1", 1)]
+        for r in recs:
+            assert r["raw_text"].strip() and 1 <= r["completion_tokens"] <= 8 and r["prompt_tokens"] > 10
+            assert r["finish_reason"] in ("stop", "length") and r["model_revision"].startswith("sha256:")
+        # the seed goes over the wire: the same pair twice gives the same text
+        again = sample_problems(problems[:1], spec, model_name="smol", n=1, out_path=tmp_path / "o2.jsonl",
+                                progress_path=tmp_path / "p2.jsonl")
+        assert again == 1 and read_records(tmp_path / "o2.jsonl")[0]["raw_text"] == recs[0]["raw_text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
