@@ -40,5 +40,7 @@ rule sample_teacher:
         "logs/sample_teacher/{teacher}/{domain}.log",
     benchmark:
         "benchmarks/sample_teacher/{teacher}/{domain}.tsv"
+    conda:
+        "../envs/vllm.yaml"
     script:
         "../scripts/sample_teacher.py"

@@ -1,0 +1,94 @@
+"""The sample_teacher rule: a real run on a tiny model, and where each kind of teacher gets its model."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ded.io import read_records
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _workflow(dst: Path, config: dict) -> Path:
+    for name in ("rules", "scripts", "ded", "config", "envs"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    # Snakemake reads a rule's env file even without --use-conda; the vllm env comes with the
+    # cluster work, so a branch without it still runs this test.
+    env = dst / "envs" / "vllm.yaml"
+    if not env.exists():
+        env.write_text("name: ded-vllm\nchannels: [conda-forge]\ndependencies: [python=3.12]\n")
+    snakefile = (ROOT / "Snakefile").read_text()
+    if 'include: "rules/sample.smk"' not in snakefile:
+        snakefile = snakefile.replace('include: "rules/data.smk"',
+                                      'include: "rules/data.smk"\ninclude: "rules/sample.smk"')
+    (dst / "Snakefile").write_text(snakefile)
+    (dst / "cfg.yaml").write_text(yaml.safe_dump(config))
+    return dst
+
+
+def _config(model_dir: Path) -> dict:
+    return {
+        "models": {"tiny": {"source": {"path": str(model_dir)}},
+                   "remote": {"source": {"hub": "org/remote"}, "materialize": False}},
+        "students": {"s": {"model": "tiny"}},
+        "teachers": {"t": {"model": "tiny", "max_tokens": 6, "top_p": 1.0},
+                     "api": {"model": "remote", "backend": "openai", "api_base": "http://127.0.0.1:9/v1"},
+                     "warm": {"model": "tiny", "warm_start": {"style": "terse"}}},
+        "seeds": {"math": {"source": "procedural", "n": 3, "seed": 1},
+                  "code": {"source": "procedural", "n": 2, "seed": 2}},
+        "benchmarks": {"arith": {"loader": "procedural_math", "n": 3, "seed": 101}},
+        "sampling": {"samples_per_question": 2, "batch_size": 4, "seed": 0},
+    }
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "cfg.yaml", *args], cwd=workdir,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory, tiny_llama_dir) -> Path:
+    return _workflow(tmp_path_factory.mktemp("wf_sample"), _config(tiny_llama_dir))
+
+
+def test_sample_teacher_rule_runs(workflow):
+    proc = _snakemake(workflow, "--cores", "2", "results/samples/t/math.jsonl", "results/samples/t/code.jsonl")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seeds = read_records(workflow / "results/data/seeds/math.jsonl", "problem")
+    samples = read_records(workflow / "results/samples/t/math.jsonl", "sample")
+    assert [(r["question_id"], r["sample_id"]) for r in samples] == [(p["id"], s) for p in seeds for s in range(2)]
+    assert all(r["model"] == "t" and r["backend"] == "hf" and r["completion_tokens"] <= 6 for r in samples)
+    assert len(read_records(workflow / "results/samples/t/code.jsonl", "sample")) == 4
+    assert (workflow / "results/.progress/samples/t/math.jsonl").exists()
+    assert (workflow / "logs/sample_teacher/t/math.log").read_text().count("samples written") == 1
+    assert (workflow / "benchmarks/sample_teacher/t/math.tsv").exists()
+    # a changed sampling setting reruns the job (params trigger), and the old progress is not mixed in
+    cfg = yaml.safe_load((workflow / "cfg.yaml").read_text())
+    cfg["teachers"]["t"]["temperature"] = 0.0
+    (workflow / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    proc = _snakemake(workflow, "-n", "results/samples/t/math.jsonl")
+    assert proc.returncode == 0 and "sample_teacher" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_teacher_model_inputs(workflow):
+    # an API teacher needs no model folder, a warm-started one its trained folder
+    proc = _snakemake(workflow, "-n", "results/samples/api/math.jsonl")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "prepare_model" not in proc.stdout and "resources/models/remote" not in proc.stdout
+    proc = _snakemake(workflow, "-n", "results/samples/warm/math.jsonl")
+    assert "results/teachers/warm/model" in proc.stdout + proc.stderr
+
+
+def test_schema_names_unknown_teacher_key(workflow):
+    cfg = yaml.safe_load((workflow / "cfg.yaml").read_text())
+    cfg["teachers"]["t"]["temprature"] = 0.5
+    (workflow / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "bad.yaml"], cwd=workflow,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "temprature" in proc.stdout + proc.stderr
