@@ -286,3 +286,31 @@ def test_runner_rejects_bad_problems(tmp_path):
         sample_problems([{"id": "x", "domain": "math", "source": "s", "prompt": "p", "gold": None}],
                         {"backend": "corpus"}, model_name="t", n=1, out_path=tmp_path / "o",
                         progress_path=tmp_path / "p")
+
+
+# --- the hf backend's per-row sampler --------------------------------------------------------------------
+
+def test_row_sampler_draws_the_top_p_distribution(monkeypatch):
+    import torch
+
+    from ded.generate import hf
+
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    scores = probs.log().repeat(4000, 1)
+    sampler = hf._row_sampler_class()(range(4000), [1.0] * 4000, [0.9] * 4000, "cpu")
+    tokens = sampler(None, scores).argmax(-1)
+    freq = torch.bincount(tokens, minlength=4).float() / 4000
+    # nucleus 0.9 keeps the first three tokens: 0.5, 0.3, 0.15 renormalised; never the fourth
+    assert freq[3] == 0
+    assert torch.allclose(freq[:3], torch.tensor([0.5, 0.3, 0.15]) / 0.95, atol=0.03)
+    # the top-k shortcut draws exactly what a full sort draws, rows with a wide nucleus included
+    torch.manual_seed(0)
+    logits = torch.randn(16, 3000) * torch.linspace(0.5, 8, 16)[:, None]
+    make = lambda: hf._row_sampler_class()(range(16), [0.7] * 16, [0.95] * 16, "cpu")  # noqa: E731
+    monkeypatch.setattr(hf, "NUCLEUS_CANDIDATES", 64)
+    short = make()(None, logits).argmax(-1)
+    monkeypatch.setattr(hf, "NUCLEUS_CANDIDATES", 3000)
+    assert torch.equal(short, make()(None, logits).argmax(-1))
+    # greedy rows take the argmax whatever their draw
+    greedy = hf._row_sampler_class()([1, 2], [0.0, 0.0], [0.95, 1.0], "cpu")(None, logits[:2])
+    assert torch.equal(greedy.argmax(-1), logits[:2].argmax(-1))

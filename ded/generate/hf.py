@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 #: Top-p first looks among this many most likely tokens; the full sort is only for rows whose nucleus is wider.
-NUCLEUS_CANDIDATES = 1024
+NUCLEUS_CANDIDATES = 256
 
 
 def _row_sampler_class():
@@ -45,26 +45,32 @@ def _row_sampler_class():
             return torch.stack([torch.rand((), generator=g, device=device, dtype=torch.float64)
                                 for g in self.generators])
 
+        @staticmethod
+        def _pick(vals, idx, top_ps, u):
+            """Per row, the token at draw u within the smallest prefix of (sorted) vals whose mass reaches top_p."""
+            vals = vals.double()
+            vals = torch.where(torch.cumsum(vals, -1) - vals < top_ps[:, None], vals, torch.zeros_like(vals))
+            cdf = torch.cumsum(vals, -1)
+            pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp_max(cdf.shape[-1] - 1)
+            return idx.gather(-1, pick).squeeze(-1)
+
         def __call__(self, input_ids, scores):
             probs = torch.softmax(scores.float() / self.temperatures[:, None], dim=-1)
             u = self._draws(scores.device)
-            k = min(NUCLEUS_CANDIDATES, probs.shape[-1])
-            vals, idx = torch.topk(probs, k, dim=-1)
+            vocab = probs.shape[-1]
+            vals, idx = torch.topk(probs, min(NUCLEUS_CANDIDATES, vocab), dim=-1)
+            tokens = self._pick(vals, idx, self.top_ps, u)
+            # rows whose nucleus is wider than the candidates get an exact full sort, alone
             wide = (vals.double().sum(-1) < self.top_ps) & (self.top_ps < 1)
             if bool(wide.any()):
-                vals, idx = torch.sort(probs, dim=-1, descending=True)
-            vals = vals.double()
-            # nucleus: the smallest prefix whose mass reaches p (the first token always kept)
-            vals = torch.where(torch.cumsum(vals, -1) - vals < self.top_ps[:, None], vals, torch.zeros_like(vals))
-            cdf = torch.cumsum(vals, -1)
-            pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp_max(cdf.shape[-1] - 1)
-            tokens = idx.gather(-1, pick).squeeze(-1)
-            # top_p == 1 samples the whole vocabulary, not just the top-k candidates
+                vals, idx = torch.sort(probs[wide], dim=-1, descending=True)
+                tokens[wide] = self._pick(vals, idx, self.top_ps[wide], u[wide])
+            # top_p == 1 samples the whole vocabulary
             full = self.top_ps >= 1
             if bool(full.any()):
-                cdf_all = torch.cumsum(probs.double(), -1)
-                pick_all = torch.searchsorted(cdf_all, (u * cdf_all[:, -1])[:, None]).clamp_max(probs.shape[-1] - 1)
-                tokens = torch.where(full, pick_all.squeeze(-1), tokens)
+                cdf = torch.cumsum(probs[full].double(), -1)
+                pick = torch.searchsorted(cdf, (u[full] * cdf[:, -1])[:, None]).clamp_max(vocab - 1)
+                tokens[full] = pick.squeeze(-1)
             tokens = torch.where(self.greedy, scores.argmax(-1), tokens)
             out = torch.full_like(scores, float("-inf"))
             out.scatter_(1, tokens[:, None], 0.0)
