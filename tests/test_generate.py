@@ -314,3 +314,23 @@ def test_row_sampler_draws_the_top_p_distribution(monkeypatch):
     # greedy rows take the argmax whatever their draw
     greedy = hf._row_sampler_class()([1, 2], [0.0, 0.0], [0.95, 1.0], "cpu")(None, logits[:2])
     assert torch.equal(greedy.argmax(-1), logits[:2].argmax(-1))
+
+
+def test_cli_sample_with_teacher_spec_file(tmp_path, capsys):
+    from ded.__main__ import main
+    from ded.io import write_records
+
+    corpus = _s1k_corpus(tmp_path)
+    write_records(tmp_path / "p.jsonl", [_math(1), _math(2, prompt="What is 2 + 2?")], "problem")
+    (tmp_path / "teacher.yaml").write_text(f"backend: corpus\ncorpus_path: {corpus}\n")
+    rc = main(["sample", "--problems", str(tmp_path / "p.jsonl"), "--teacher-spec", str(tmp_path / "teacher.yaml"),
+               "--model-name", "r1", "--out", str(tmp_path / "o.jsonl")])
+    assert rc == 0 and "2 samples written" in capsys.readouterr().err
+    assert [r["model"] for r in read_records(tmp_path / "o.jsonl", "sample")] == ["r1", "r1"]
+    assert (tmp_path / "o.jsonl.progress").exists()
+    # a question the corpus lacks: exit status 3, the reason on stderr, no output
+    write_records(tmp_path / "p2.jsonl", [_math(7)], "problem")
+    rc = main(["sample", "--problems", str(tmp_path / "p2.jsonl"), "--teacher-spec", str(tmp_path / "teacher.yaml"),
+               "--out", str(tmp_path / "o2.jsonl")])
+    assert rc == 3 and "has 0 trace(s) for question 'm7'" in capsys.readouterr().err
+    assert not (tmp_path / "o2.jsonl").exists()
