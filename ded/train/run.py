@@ -147,6 +147,30 @@ def launch_env(gpus: int, work_dir: Path, torchrun: bool, environ: Mapping[str, 
 def run_logged(cmd: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, list[str]]:
     """Run `cmd`, copying its output to this process's stderr and to `log_path`; (exit code, last lines)."""
     tail: list[str] = []
+    restore = _sigterm_as_exit()
+    try:
+        return _run_logged(cmd, env, log_path, tail)
+    finally:
+        restore()
+
+
+def _sigterm_as_exit():
+    """Turn SIGTERM (a scheduler's time limit, Snakemake cancelling) into SystemExit so the trainer is
+    stopped with us; returns the function that restores the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _run_logged(cmd: list[str], env: Mapping[str, str], log_path: Path, tail: list[str]) -> tuple[int, list[str]]:
     with open(log_path, "a", encoding="utf-8") as logf:
         logf.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n")
         proc = subprocess.Popen(cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -347,6 +371,7 @@ def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir:
     sessions.close()
     finalise(run_dir, staging, out_dir, summary, base_model_dir, settings["finetuning_type"])
     trained.unlink()
+    shutil.rmtree(work_dir / "hf_datasets_cache", ignore_errors=True)
     if not settings["keep_checkpoints"]:
         for _, p in complete_checkpoints(run_dir):
             shutil.rmtree(p)
