@@ -256,7 +256,8 @@ def test_write_read_collect_and_summaries(tmp_path):
     assert tables["base/smol"].loc["stdio:easy", "pass@1"] == 0.5
     assert list(tables["base/smol"].columns) == ["pass@1", "mean_tokens"]
     md = summary_markdown(scores)
-    assert "## trained/smol/terse/full" in md and "| arith | 0.5000 | 61.5000 |" in md
+    assert "## trained/smol/terse/full" in md and "| arith | 0.5000 | 61.5 |" in md
+    assert list(tables["base/smol"].index) == ["arith", "stdio", "stdio:easy"]
     wide = summary_csv_frame(scores)
     assert list(wide.columns) == ["model", "benchmark", "pass@1", "mean_tokens"] and len(wide) == 4
     write_summary(scores, tmp_path / "s.md", tmp_path / "s.csv")
@@ -440,3 +441,82 @@ def test_real_lm_eval_run_on_local_tasks(tiny_llama_dir, tmp_path):
     assert again == rows
     assert find_results_json(tmp_path / "work" / "fewshot-default") is not None
     print(f"real lm-eval run: {elapsed:.1f}s")
+
+
+# ------------------------------------------------------------ rules
+
+TEST_SNAKEFILE = '''
+from snakemake.utils import validate
+
+configfile: "cfg.yaml"
+validate(config, schema="config/schema.yaml")
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+
+MODELS = ["base/smol", "teacher/terse", "smoke/smol/terse", "trained/smol/terse/full"]
+
+def eval_targets():
+    return expand(PATHS["eval_scores"], model=MODELS, benchmark=config["benchmarks"]) + (
+        ["results/eval/trained/smol/terse/full/ood/scores.tsv"] if config["evaluation"]["out_of_domain"]["enabled"] else [])
+
+include: "rules/evaluate.smk"
+
+rule all:
+    default_target: True
+    input: PATHS["scores"]
+'''
+
+
+def _rules_workflow(tmp_path, ood_enabled):
+    for name in ("rules", "scripts", "ded", "config", "envs"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    cfg = _config()
+    cfg["evaluation"]["out_of_domain"]["enabled"] = ood_enabled
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    (tmp_path / "Snakefile").write_text(TEST_SNAKEFILE)
+    # Models made by other stages' rules (not included here) stand in as folders.
+    for folder in ("results/teachers/terse/model", "results/smoke/smol/terse/model",
+                   "results/train/smol/terse/full/model"):
+        (tmp_path / folder).mkdir(parents=True)
+    return tmp_path
+
+
+def _dry(workdir, *targets):
+    return subprocess.run([sys.executable, "-m", "snakemake", *targets, "-n", "--cores", "1", "--quiet", "rules"],
+                          cwd=workdir, capture_output=True, text=True, timeout=300)
+
+
+def test_rules_dry_run_plans_every_model_and_benchmark(tmp_path):
+    wf = _rules_workflow(tmp_path, ood_enabled=True)
+    proc = _dry(wf)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, flags=re.M))
+    assert counts["generate_eval"] == "8" and counts["score_eval"] == "8"  # 4 models x 2 benchmarks
+    assert counts["ood_eval"] == "1" and counts["collect_scores"] == "1"
+    # model folders resolve per kind: base -> resources/models, trained -> results/train/...
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-p",
+                           "results/eval/base/smol/arith/samples.jsonl",
+                           "results/eval/trained/smol/terse/full/stdio/samples.jsonl"],
+                          cwd=wf, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "resources/models/smollm2-135m" in proc.stdout and "results/train/smol/terse/full/model" in proc.stdout
+
+
+def test_ood_target_when_disabled_says_which_key(tmp_path):
+    wf = _rules_workflow(tmp_path, ood_enabled=False)
+    proc = _dry(wf, "results/eval/base/smol/ood/scores.tsv")
+    assert proc.returncode != 0
+    assert "evaluation.out_of_domain.enabled is false" in proc.stdout + proc.stderr
+
+
+def test_summary_orders_metrics_and_difficulties():
+    rows = []
+    for bench in ("lcb:hard", "lcb", "lcb:easy", "lcb:medium"):
+        rows += _rows("base/smol", bench, undecided=1.0, mean_tokens=100.0, pass1=0.5)
+        rows += [dict(zip(SCORE_COLUMNS, ("base/smol", bench, m, 0.5, 4))) for m in ("pass@16", "pass@4", "pass@1_std")]
+    wide = summary_tables(pd.DataFrame(rows))["base/smol"]
+    assert list(wide.index) == ["lcb", "lcb:easy", "lcb:medium", "lcb:hard"]
+    assert list(wide.columns) == ["pass@1", "pass@1_std", "pass@4", "pass@16", "mean_tokens", "undecided"]
+    assert "| lcb:hard | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 100.0 | 1 |" in summary_markdown(pd.DataFrame(rows))

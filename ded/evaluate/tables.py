@@ -13,9 +13,9 @@ import pandas as pd
 from ..io import RecordError, atomic_path
 from ..records import SCORE_COLUMNS
 
-#: Column order of the summary tables; other metrics follow alphabetically.
+#: Summary column order after pass@1, pass@1_std and pass@k; other metrics follow alphabetically.
 HEADER = "\t".join(SCORE_COLUMNS)
-METRIC_ORDER = ("pass@1", "pass@1_std", "delta_pass@1", "mean_tokens", "delta_mean_tokens", "undecided")
+METRIC_ORDER = ("delta_pass@1", "mean_tokens", "delta_mean_tokens", "undecided")
 
 
 def scores_frame(rows: Iterable[dict]) -> pd.DataFrame:
@@ -76,11 +76,21 @@ def collect_scores(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 
 
 def _metric_key(metric: str) -> tuple:
-    if metric in METRIC_ORDER:
-        return (0, METRIC_ORDER.index(metric), 0, metric)
+    """pass@1, its spread, pass@k by k, then the other known metrics, then the rest alphabetically."""
+    if metric in ("pass@1", "pass@1_std"):
+        return (0, metric != "pass@1", 0, metric)
     if metric.startswith("pass@") and metric[5:].isdigit():
         return (1, 0, int(metric[5:]), metric)
-    return (2, 0, 0, metric)
+    if metric in METRIC_ORDER:
+        return (2, METRIC_ORDER.index(metric), 0, metric)
+    return (3, 0, 0, metric)
+
+
+def _benchmark_key(benchmark: str) -> tuple:
+    """A benchmark, then its difficulty rows easy, medium, hard, then others alphabetically."""
+    base, _, difficulty = benchmark.partition(":")
+    known = {"": 0, "easy": 1, "medium": 2, "hard": 3}
+    return (base, known.get(difficulty, 4), difficulty)
 
 
 def summary_tables(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -90,15 +100,22 @@ def summary_tables(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
         wide = part.pivot(index="benchmark", columns="metric", values="value")
         wide = wide[sorted(wide.columns, key=_metric_key)]
         wide.columns.name = None
-        out[model] = wide.sort_index()
+        out[model] = wide.loc[sorted(wide.index, key=_benchmark_key)]
     return out
 
 
-def _fmt(x) -> str:
+#: Metrics shown as counts or token lengths rather than rates in Markdown.
+COUNT_METRICS = {"undecided"}
+LENGTH_METRICS = {"mean_tokens", "delta_mean_tokens"}
+
+
+def _fmt(x, metric: str) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
-    if float(x).is_integer() and abs(x) >= 1:
-        return str(int(x))
+    if metric in COUNT_METRICS:
+        return str(int(round(x)))
+    if metric in LENGTH_METRICS:
+        return f"{x:.1f}"
     return f"{x:.4f}"
 
 
@@ -106,7 +123,7 @@ def markdown_table(frame: pd.DataFrame, index_name: str) -> str:
     header = [index_name, *map(str, frame.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
     for idx, row in frame.iterrows():
-        lines.append("| " + " | ".join([str(idx), *(_fmt(v) for v in row)]) + " |")
+        lines.append("| " + " | ".join([str(idx), *(_fmt(v, str(m)) for m, v in row.items())]) + " |")
     return "\n".join(lines)
 
 
