@@ -82,12 +82,31 @@ def eval_model_dir(model):
     raise ValueError(f"unknown evaluated model '{model}'")
 
 
+BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "n", "seed")
+
+
+def benchmark_source(benchmark):
+    spec = config["benchmarks"][benchmark]
+    return {k: v for k, v in spec.items() if k in BENCHMARK_SOURCE_KEYS}
+
+
 def data_targets():
     return (
         expand(PATHS["seeds"], domain=config["seeds"])
         + expand(PATHS["decontamination_report"], domain=config["seeds"])
         + expand(PATHS["model"], model=materialized_models())
     )
+
+
+def eval_targets():
+    """Scores of every evaluated model on every benchmark (and its out-of-domain suite)."""
+    from ded.evaluate.plan import evaluated_models
+
+    models = evaluated_models(config)
+    paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])
+    if config["evaluation"]["out_of_domain"]["enabled"]:
+        paths += [f"results/eval/{m}/ood/scores.tsv" for m in models if eval_model_dir(m)]
+    return paths
 
 
 def all_targets(wildcards):
