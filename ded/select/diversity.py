@@ -74,17 +74,16 @@ def _as_code_points(seqs: Sequence[Sequence[Hashable]]) -> list[str]:
     strings stay valid.
     """
     vocab: dict[Hashable, int] = {}
+    add = vocab.setdefault
     out = []
     for seq in seqs:
-        cps = []
-        for tok in seq:
-            i = vocab.get(tok)
-            if i is None:
-                i = vocab[tok] = len(vocab)
-            cps.append(i if i < 0xD800 else i + 0x800)
-        if vocab and len(vocab) + 0x800 > 0x10FFFF:
-            raise ValueError(f"more than {0x10FFFF - 0x800} distinct tokens in one question")
-        out.append("".join(map(chr, cps)))
+        # setdefault(tok, len(vocab)): an existing id, or the next one.
+        ids = [add(tok, len(vocab)) for tok in seq]
+        if len(vocab) > 0xD800:  # rare: step over the surrogate block
+            if len(vocab) + 0x800 > 0x10FFFF:
+                raise ValueError(f"more than {0x10FFFF - 0x800} distinct tokens in one question")
+            ids = [i if i < 0xD800 else i + 0x800 for i in ids]
+        out.append("".join(map(chr, ids)))
     return out
 
 
