@@ -489,3 +489,18 @@ def test_cli_names_the_bad_line():
     proc = run_cli(["select", "diverse", "--p", "2"], good + "\n" + json.dumps({"question_id": "q", "sample_id": 1}))
     assert proc.returncode == 2
     assert "<stdin>, line 2: field 'text': missing required field" in proc.stderr
+
+
+def test_cli_pass_rates_and_teacher(tmp_path):
+    verdicts = [v("a", 0, "correct"), v("a", 1, "timeout"), v("a", 2, "wrong")]
+    proc = run_cli(["select", "pass-rates"], "".join(json.dumps(x) + "\n" for x in verdicts))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["pass_rate"] == 0.5
+    path = tmp_path / "scores.tsv"
+    path.write_text("model\tbenchmark\tmetric\tvalue\tn\n"
+                    + "".join(f"{r['model']}\t{r['benchmark']}\t{r['metric']}\t{r['value']}\t{r['n']}\n" for r in SCORES))
+    proc = run_cli(["select", "teacher", "--scores", str(path), "--student", "smol",
+                    "--metric", "arith/pass@1", "--metric", "stdio/pass@1"], "")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["teacher"] == "verbose"
+    assert proc.stderr.splitlines()[1].startswith("1\tverbose\t0.35")
