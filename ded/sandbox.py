@@ -292,7 +292,8 @@ def _tail(path: str, n: int = 2000) -> str:
         return ""
 
 
-_MEMORY_PATTERNS = re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc|Unable to allocate|out of memory")
+_MEMORY_PATTERNS = re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc|Unable to allocate|"
+                              r"[Oo]ut of memory|Memory allocation (still )?failed")
 
 
 def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult:
