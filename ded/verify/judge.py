@@ -93,3 +93,19 @@ def as_judge(judge) -> Judge | None:
     if callable(judge):
         return Judge(generate=judge)
     raise TypeError(f"judge must be a Judge or a generate(prompts) -> texts callable, got {type(judge).__name__}")
+
+
+def judge_from_config(spec: dict, config: dict) -> Judge:
+    """A Judge from the `filter.judge` config section. The generation stage owns the backends:
+    it must provide `ded.generate.make_generate(model_name, config, max_new_tokens=...)`
+    returning a generate(prompts) -> texts callable."""
+    try:
+        from ..generate import make_generate  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise NotImplementedError(
+            "config filter.judge is set, but ded.generate.make_generate(model, config, max_new_tokens) "
+            f"is not available to build the judge's backend ({exc}); set filter.judge to null") from exc
+    if spec["model"] not in config.get("models", {}):
+        raise ValueError(f"config: filter.judge.model = {spec['model']!r} is not a key of `models`")
+    gen = make_generate(spec["model"], config, max_new_tokens=spec.get("max_new_tokens", 1024))
+    return Judge(generate=gen, max_answer_chars=spec.get("max_answer_chars", 12000))
