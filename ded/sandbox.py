@@ -133,8 +133,13 @@ def _interpreter_candidates(python: str) -> list[str]:
     version started with argv[0] = the venv's python still finds the venv's pyvenv.cfg, so the
     program gets the same site-packages."""
     out = [python]
-    ver = "%d.%d" % sys.version_info[:2]
-    for cand in (os.path.realpath(python), shutil.which(f"python{ver}", path="/usr/local/bin:/usr/bin:/bin")):
+    if not os.path.exists(python):
+        return out
+    cands = [os.path.realpath(python)]
+    if python == sys.executable:  # only then is the version known to match
+        ver = "%d.%d" % sys.version_info[:2]
+        cands.append(shutil.which(f"python{ver}", path="/usr/local/bin:/usr/bin:/bin"))
+    for cand in cands:
         if cand and cand not in out:
             out.append(cand)
     return out
@@ -341,7 +346,8 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
             ]
             t0 = time.monotonic()
             try:
-                pid = os.posix_spawn(st.python, [st.python, "-I", "-S", LAUNCHER, json.dumps(cfg)],
+                # The launcher is trusted code: it runs on this process's own interpreter.
+                pid = os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", LAUNCHER, json.dumps(cfg)],
                                      {"PATH": "/usr/bin:/bin"}, file_actions=actions, setsid=True)
             except OSError as exc:
                 raise InfraError(f"cannot start the sandbox launcher: {exc}") from exc
