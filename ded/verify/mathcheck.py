@@ -42,7 +42,9 @@ def parse_gold(gold: str, timeout_s: int = PARSE_TIMEOUT_S) -> list:
     mv = _mv()
     for text in gold_candidates(gold):
         for config in ([mv.LatexExtractionConfig()], [mv.LatexExtractionConfig(), mv.ExprExtractionConfig()]):
-            parsed = mv.parse(text, extraction_config=config, parsing_timeout=timeout_s, raise_on_error=True)
+            # no_fallback: a gold that yields only an unparsed string (e.g. '\\frac{') cannot be checked.
+            parsed = mv.parse(text, extraction_config=config, fallback_mode="no_fallback",
+                              parsing_timeout=timeout_s, raise_on_error=True)
             if parsed:
                 return parsed
     raise GoldError(f"gold answer {gold[:80]!r} does not parse")
