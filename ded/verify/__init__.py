@@ -106,7 +106,7 @@ def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_
     tasks = []
     for i in idx:
         p = problems[samples[i]["question_id"]]
-        tasks.append({"kind": p["gold_kind"], "gold": p.get("gold") or "", "answer": answers[i],
+        tasks.append({"kind": p["gold_kind"], "gold": p.get("gold") or "", "answer": _math_answer(answers[i]),
                       "n_options": len(p["options"]) if p.get("options") else None,
                       "parse_timeout_s": math_timeout_s, "verify_timeout_s": math_timeout_s})
     need_pool = any(t["kind"] == "math" for t in tasks)
@@ -126,6 +126,22 @@ def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_
         if t["kind"] == "math" and not t["gold"]:
             r = {"verdict": "unparseable", "reason": "the problem has no gold answer", "extracted": None}
         finish(i, r["verdict"], r["reason"], {"kind": t["kind"], "extracted": r.get("extracted")})
+
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+
+
+def _math_answer(answer: str) -> str:
+    """What the math check parses: with exactly one \\boxed{...}, just that (math-verify would pick it
+    anyway, and parsing a few characters instead of a long answer section is much cheaper); with
+    several (math-verify may read them together as a set) or none, the whole answer."""
+    if len(_BOXED.findall(answer)) == 1:
+        from ..think import last_boxed
+
+        inner = last_boxed(answer)
+        if inner is not None:
+            return f"$\\boxed{{{inner}}}$"
+    return answer
 
 
 def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish) -> None:

@@ -29,10 +29,13 @@ def _mv():
     return math_verify
 
 
+_MATH_DELIM = re.compile(r"(?<!\\)\$")
+
+
 def gold_candidates(gold: str) -> list[str]:
     """Texts to try, in order, so a bare gold ('42', '\\frac{3}{4}', 'x^2+1') parses as LaTeX."""
     g = gold.strip()
-    if "\\boxed" in g or "$" in g:
+    if "\\boxed" in g or _MATH_DELIM.search(g):  # an escaped dollar (\\$36) is currency, not a delimiter
         return [g]
     return [f"${g}$", f"\\boxed{{{g}}}", g]
 
