@@ -8,7 +8,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default applies only when no --configfile is given: Snakemake
+# would otherwise merge the default's teachers and models into another setup.
+if not config:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, schema="config/schema.yaml")
@@ -16,6 +20,9 @@ validate(config, schema="config/schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/filter.smk"
+include: "rules/select.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:

@@ -6,6 +6,8 @@ rule prepare_model:
         directory(PATHS["model"]),
     params:
         source=lambda w: config["models"][w.model]["source"],
+    conda:
+        "../envs/data.yaml"
     log:
         "logs/prepare_model/{model}.log",
     benchmark:
@@ -20,6 +22,8 @@ rule load_seeds:
     params:
         spec=lambda w: config["seeds"][w.domain],
         domain=lambda w: w.domain,
+    conda:
+        "../envs/data.yaml"
     log:
         "logs/load_seeds/{domain}.log",
     script:
@@ -30,8 +34,11 @@ rule load_benchmark:
     output:
         PATHS["benchmark"],
     params:
-        spec=lambda w: config["benchmarks"][w.benchmark],
+        # Only what defines the problems: sampling settings must not reload them.
+        spec=lambda w: benchmark_source(w.benchmark),
         name=lambda w: w.benchmark,
+    conda:
+        "../envs/data.yaml"
     log:
         "logs/load_benchmark/{benchmark}.log",
     script:
@@ -46,6 +53,8 @@ rule decontaminate_pair:
         PATHS["contamination"],
     params:
         settings=config["decontamination"],
+    conda:
+        "../envs/data.yaml"
     log:
         "logs/decontaminate/{domain}/{benchmark}.log",
     script:
@@ -59,7 +68,23 @@ rule decontaminate:
     output:
         seeds=PATHS["seeds"],
         report=PATHS["decontamination_report"],
+    conda:
+        "../envs/data.yaml"
     log:
         "logs/decontaminate/{domain}.log",
     script:
         "../scripts/decontaminate.py"
+
+
+rule warmstart_corpus:
+    output:
+        "results/teachers/{teacher}/warmstart.jsonl",
+    params:
+        spec=lambda w: config["teachers"][w.teacher]["warm_start"],
+        domains=list(config["seeds"]),
+    conda:
+        "../envs/data.yaml"
+    log:
+        "logs/warmstart_corpus/{teacher}.log",
+    script:
+        "../scripts/warmstart_corpus.py"

@@ -1,10 +1,12 @@
-# Training stage: LlamaFactory SFT of the students on the built corpora, and
-# (embedded default only) the warm start that teaches small teachers the
-# <think> format. Progress lives under results/.progress/; a job killed at its
-# time limit resumes from its last checkpoint when Snakemake retries it.
+# Training stage: LlamaFactory SFT (ded/train). Three uses of one library call:
+# - train_student: each student on each final corpus (the paper's training);
+# - train_smoke: the teacher smoke test's quick distillation of the student;
+# - train_warmstart: (embedded default only) teaching small teachers the <think> format.
+# Progress lives under results/.progress/; a job killed at its time limit resumes
+# from its last checkpoint when Snakemake (or SLURM) retries it.
 #
-# GPUs come from the `gpu` resource (profiles/slurm sets it per rule; 0, the
-# default, trains on the CPU); the global batch holds on any count.
+# GPUs come from the `gpu` resource (the SLURM profile sets it per rule; 0, the
+# default, trains on the CPU); the global batch holds on any GPU count that divides it.
 
 import re
 
@@ -24,8 +26,11 @@ def model_template(model):
     return config["models"][model].get("template", "chatml")
 
 
-def _alternatives(names):
-    return "|".join(re.escape(n) for n in names) or "(?!x)x"
+def trainable_model_dir(model):
+    path = base_model_dir(model)
+    if not path:
+        raise ValueError(f"config: models.{model}.materialize is false, but training needs its weights")
+    return path
 
 
 WARMSTART_TEACHERS = [t for t, spec in config["teachers"].items() if spec.get("warm_start")]
@@ -33,14 +38,10 @@ WARMSTART_TEACHERS = [t for t, spec in config["teachers"].items() if spec.get("w
 
 rule train_student:
     input:
-        corpus="results/corpus/{student}/{teacher}/{corpus}.jsonl",
-        base_model=lambda w: f"resources/models/{config['students'][w.student]['model']}",
+        corpus=PATHS["corpus"],
+        base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
     output:
-        protected(directory("results/train/{student}/{teacher}/{corpus}/model")),
-    wildcard_constraints:
-        student=_alternatives(config["students"]),
-        teacher=_alternatives(config["teachers"]),
-        corpus="[A-Za-z0-9_.-]+",
+        protected(directory(PATHS["trained_model"])),
     params:
         train=train_section(),
         stage=None,
@@ -58,14 +59,37 @@ rule train_student:
         "../scripts/train_student.py"
 
 
+rule train_smoke:
+    input:
+        corpus=PATHS["smoke_corpus"],
+        base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
+    output:
+        directory(PATHS["smoke_model"]),
+    params:
+        train=train_section("smoke"),
+        stage="smoke",
+        template=lambda w: model_template(config["students"][w.student]["model"]),
+        work_dir="results/.progress/smoke/{student}/{teacher}",
+    resources:
+        gpu=0,
+    log:
+        "logs/train_smoke/{student}/{teacher}.log",
+    benchmark:
+        "benchmarks/train_smoke/{student}/{teacher}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_student.py"
+
+
 rule train_warmstart:
     input:
-        corpus="results/teachers/{teacher}/warmstart.jsonl",
-        base_model=lambda w: f"resources/models/{config['teachers'][w.teacher]['model']}",
+        corpus=PATHS["warmstart_corpus"],
+        base_model=lambda w: trainable_model_dir(config["teachers"][w.teacher]["model"]),
     output:
-        directory("results/teachers/{teacher}/model"),
+        directory(PATHS["teacher_model"]),
     wildcard_constraints:
-        teacher=_alternatives(WARMSTART_TEACHERS),
+        teacher="|".join(re.escape(t) for t in WARMSTART_TEACHERS) or "(?!x)x",
     params:
         train=train_section("warm_start"),
         stage="warm_start",

@@ -336,11 +336,14 @@ def test_torchrun_path_with_two_workers(tmp_path, tiny_llama_dir):
 
 
 @pytest.mark.slow
-def test_snakemake_rule_trains_a_warm_start(tmp_path, tiny_llama_dir):
-    """rules/train.smk's train_warmstart through its script, on a pre-made corpus and base model."""
+def test_snakemake_rules(tmp_path, tiny_llama_dir):
+    """rules/train.smk: the three rules resolve; train_warmstart runs through its script."""
     (tmp_path / "resources/models").mkdir(parents=True)
     os.symlink(tiny_llama_dir, tmp_path / "resources/models/smollm2-135m")
-    write_records(tmp_path / "results/teachers/terse/warmstart.jsonl", [_row(i) for i in range(4)], "corpus_row")
+    rows = [_row(i) for i in range(4)]
+    for path in ("results/teachers/terse/warmstart.jsonl", "results/corpus/smol/terse/math-right.jsonl",
+                 "results/smoke/smol/verbose/corpus.jsonl"):
+        write_records(tmp_path / path, rows, "corpus_row")
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     config["train"]["warm_start"] = {"max_steps": 2, "save_steps": 1, "cutoff_len": 256}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
@@ -348,18 +351,27 @@ def test_snakemake_rule_trains_a_warm_start(tmp_path, tiny_llama_dir):
     snakefile.write_text(
         f'configfile: "{ROOT}/config/config.yaml"\n'
         f'from snakemake.utils import validate\nvalidate(config, schema="{ROOT}/config/schema.yaml")\n'
-        f'include: "{ROOT}/rules/common.smk"\ninclude: "{ROOT}/rules/train.smk"\n')
+        + "".join(f'include: "{ROOT}/rules/{name}.smk"\n'
+                  for name in ("common", "data", "filter", "select", "evaluate", "train")))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "snakemake", "results/teachers/terse/model", "-s", str(snakefile),
-           "-d", str(tmp_path), "--cores", "1", "--configfile", str(tmp_path / "config.yaml")]
-    dry = subprocess.run(cmd + ["-n"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    targets = ["results/teachers/terse/model", "results/train/smol/terse/math-right/model",
+               "results/smoke/smol/verbose/model"]
+    # --drop-metadata: Snakemake hashes the rule's conda env file into its metadata, and
+    # envs/train.yaml belongs to the environment files, which this test does not need.
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path), "--cores", "1",
+           "--drop-metadata", "--configfile", str(tmp_path / "config.yaml"), "--"]
+    dry = subprocess.run(cmd[:-1] + ["-n", "--"] + targets, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:] + (tmp_path / "logs/train_warmstart/terse.log").read_text()[-3000:]
+    for rule in ("train_warmstart", "train_student", "train_smoke"):
+        assert f"rule {rule}:" in dry.stdout
+    proc = subprocess.run(cmd + targets[:1], env=env, capture_output=True, text=True, cwd=tmp_path)
+    log_text = (tmp_path / "logs/train_warmstart/terse.log").read_text()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + log_text[-3000:]
     summary = json.loads((tmp_path / "results/teachers/terse/model/training_summary.json").read_text())
     assert summary["steps"] == 2 and summary["stage"] == "warm_start" and summary["gpus"] == 0
+    assert summary["settings"]["learning_rate"] == config["train"]["warm_start"].get("learning_rate", 1e-4)
     assert (tmp_path / "results/.progress/warmstart/terse/train.yaml").exists()
-    assert "trained results/teachers/terse/model" in (tmp_path / "logs/train_warmstart/terse.log").read_text()
+    assert "trained results/teachers/terse/model" in log_text
 
 
 @pytest.mark.slow

@@ -21,6 +21,11 @@ import sys
 from .compat import EXPECTED_WORLD_SIZE, ensure_torchaudio
 
 
+def ensure_torchaudio_importable() -> bool:
+    """Register the torchaudio stand-in where the real one cannot load (see `ded.train.compat`)."""
+    return ensure_torchaudio()
+
+
 def is_torchrun_worker(environ=os.environ) -> bool:
     return "LOCAL_RANK" in environ and "WORLD_SIZE" in environ
 

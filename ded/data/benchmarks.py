@@ -1,0 +1,139 @@
+"""Benchmarks, normalised to PROBLEM records.
+
+AIME 2024/2025, MATH-500, GPQA-Diamond (options shuffled with a fixed seed:
+public copies keep the right answer first), LiveCodeBench
+`code_generation_lite` (private tests decoded without unpickling arbitrary
+objects), and procedural held-out benchmarks for the embedded default.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import pickle
+import random
+import zlib
+
+from ..io import RecordError
+from .procedural import procedural_problems
+from .seeds import subsample
+from .sources import read_rows, require, stable_id
+
+LETTERS = "ABCDEFGHIJ"
+
+
+def aime_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        problem = require(row, ("problem", "question", "Problem"), where, i)
+        answer = require(row, ("answer", "expected_answer", "Answer"), where, i)
+        out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
+                    "gold": str(answer).strip(), "gold_kind": "math",
+                    "meta": {"source_id": str(row.get("id", row.get("ID", i)))}})
+    return out
+
+
+def math500_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        problem = require(row, ("problem",), where, i)
+        answer = require(row, ("answer",), where, i)
+        out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
+                    "gold": str(answer), "gold_kind": "math",
+                    "difficulty": f"level {row['level']}" if row.get("level") is not None else None,
+                    "meta": {"source_id": row.get("unique_id"), "subject": row.get("subject")}})
+    return out
+
+
+def shuffle_options(correct: str, incorrect: list[str], rng: random.Random) -> tuple[list[str], str]:
+    options = [correct] + list(incorrect)
+    order = list(range(len(options)))
+    rng.shuffle(order)
+    shuffled = [options[k] for k in order]
+    return shuffled, LETTERS[order.index(0)]
+
+
+def gpqa_problems(rows: list[dict], name: str, where: str, seed: int) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        question = require(row, ("Question", "question"), where, i).strip()
+        correct = require(row, ("Correct Answer", "correct_answer"), where, i).strip()
+        incorrect = [require(row, (f"Incorrect Answer {k}", f"incorrect_answer_{k}"), where, i).strip()
+                     for k in (1, 2, 3)]
+        pid = stable_id(name, question)
+        # Seeded per question, so adding or removing rows never reshuffles the others.
+        options, gold = shuffle_options(correct, incorrect, random.Random(f"{seed}:{pid}"))
+        shown = "\n".join(f"{LETTERS[k]}) {opt}" for k, opt in enumerate(options))
+        out.append({"id": pid, "domain": "science", "source": name, "prompt": f"{question}\n\n{shown}",
+                    "gold": gold, "gold_kind": "choice", "options": options,
+                    "meta": {"source_id": row.get("Record ID"), "domain": row.get("High-level domain")}})
+    return out
+
+
+class _StrOnlyUnpickler(pickle.Unpickler):
+    """LiveCodeBench pickles a JSON string; refuse any global, so nothing can be executed."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a LiveCodeBench test blob")
+
+
+def decode_private_tests(blob: str) -> list[dict]:
+    """LiveCodeBench private tests: JSON, or base64(zlib(pickle(JSON string)))."""
+    blob = blob.strip()
+    if blob.startswith("["):
+        return json.loads(blob)
+    raw = zlib.decompress(base64.b64decode(blob))
+    value = _StrOnlyUnpickler(io.BytesIO(raw)).load()
+    if not isinstance(value, str):
+        raise pickle.UnpicklingError(f"expected a JSON string in the test blob, got {type(value).__name__}")
+    return json.loads(value)
+
+
+def livecodebench_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        content = require(row, ("question_content",), where, i)
+        title = row.get("question_title") or ""
+        try:
+            public = json.loads(row.get("public_test_cases") or "[]")
+            private = decode_private_tests(row["private_test_cases"]) if row.get("private_test_cases") else []
+        except (ValueError, pickle.UnpicklingError, zlib.error) as exc:
+            raise RecordError(where, i, "private_test_cases", f"cannot decode tests: {exc}") from None
+        meta = json.loads(row["metadata"]) if isinstance(row.get("metadata"), str) and row["metadata"] else {}
+        tests = [{"input": t["input"], "output": t["output"], "testtype": t.get("testtype", "stdin")}
+                 for t in public + private]
+        prompt = f"{title}\n\n{content}".strip()
+        if row.get("starter_code"):
+            prompt += f"\n\nStarter code:\n{row['starter_code']}"
+        out.append({"id": stable_id(name, prompt), "domain": "code", "source": name, "prompt": prompt,
+                    "gold": None, "gold_kind": "tests", "tests": tests, "time_limit_s": 6.0, "memory_mb": 1024,
+                    "difficulty": row.get("difficulty"),
+                    "meta": {"source_id": row.get("question_id"), "platform": row.get("platform"),
+                             "contest_date": str(row.get("contest_date")), "func_name": meta.get("func_name"),
+                             "n_public": len(public), "n_private": len(private)}})
+    return out
+
+
+def load_benchmark(name: str, spec: dict) -> list[dict]:
+    loader = spec["loader"]
+    seed = spec.get("seed", 0)
+    if loader in ("procedural_math", "procedural_code"):
+        domain = "math" if loader == "procedural_math" else "code"
+        # Seeds use seed s and benchmarks a disjoint stream, so held-out problems are fresh.
+        return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name)
+    if "path" not in spec:
+        raise ValueError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
+    rows = read_rows(spec["path"], spec.get("subset"), spec.get("split", "test"))
+    where = spec["path"]
+    if loader == "aime":
+        records = aime_problems(rows, name, where)
+    elif loader == "math500":
+        records = math500_problems(rows, name, where)
+    elif loader == "gpqa":
+        records = gpqa_problems(rows, name, where, seed)
+    elif loader == "livecodebench":
+        records = livecodebench_problems(rows, name, where)
+    else:
+        raise ValueError(f"config: benchmarks.{name}.loader: unknown loader '{loader}'")
+    return subsample(records, spec.get("n"), seed)

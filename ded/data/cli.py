@@ -1,0 +1,78 @@
+"""`python -m ded data ...`: load seeds or benchmarks, decontaminate, outside Snakemake."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _load_seeds(args):
+    from ..io import dumps
+    from .seeds import load_seeds
+
+    spec = {"source": args.source, "n": args.n, "seed": args.seed}
+    if args.path:
+        spec["path"] = args.path
+    records, excluded = load_seeds(args.domain, spec)
+    for r in records:
+        print(dumps(r))
+    for e in excluded:
+        print(f"excluded {e['id']}: {e['reason']}", file=sys.stderr)
+
+
+def _load_benchmark(args):
+    from ..io import dumps
+    from .benchmarks import load_benchmark
+
+    spec = {"loader": args.loader, "n": args.n, "seed": args.seed, "subset": args.subset, "split": args.split}
+    if args.path:
+        spec["path"] = args.path
+    for r in load_benchmark(args.name, spec):
+        print(dumps(r))
+
+
+def _decontaminate(args):
+    from ..io import read_records
+    from .decontaminate import find_contamination
+
+    seeds = read_records(args.seeds, "problem")
+    total = set()
+    for path in args.benchmarks:
+        bench = read_records(path, "problem")
+        matches = find_contamination(seeds, bench, path, args.ngram, args.fuzzy)
+        hit = {m["seed_id"] for m in matches}
+        total |= hit
+        print(json.dumps({"benchmark": path, "contaminated_seeds": len(hit), "matches": len(matches),
+                          "by_method": {k: sum(m["method"] == k for m in matches) for k in ("ngram", "exact", "fuzzy")}}))
+    print(json.dumps({"seeds": len(seeds), "contaminated": len(total)}))
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="seeds, benchmarks, decontamination")
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+
+    s = dsub.add_parser("seeds", help="load seeds and print PROBLEM JSONL")
+    s.add_argument("--domain", choices=["math", "code"], required=True)
+    s.add_argument("--source", choices=["procedural", "s1k", "codeforces"], required=True)
+    s.add_argument("--path")
+    s.add_argument("--n", type=int)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_load_seeds)
+
+    b = dsub.add_parser("benchmark", help="load a benchmark and print PROBLEM JSONL")
+    b.add_argument("--name", required=True)
+    b.add_argument("--loader", required=True,
+                   choices=["procedural_math", "procedural_code", "aime", "math500", "gpqa", "livecodebench"])
+    b.add_argument("--path")
+    b.add_argument("--subset")
+    b.add_argument("--split", default="test")
+    b.add_argument("--n", type=int)
+    b.add_argument("--seed", type=int, default=0)
+    b.set_defaults(func=_load_benchmark)
+
+    d = dsub.add_parser("decontaminate", help="count seeds matching each benchmark")
+    d.add_argument("--seeds", required=True)
+    d.add_argument("--benchmarks", nargs="+", required=True)
+    d.add_argument("--ngram", type=int, default=8)
+    d.add_argument("--fuzzy", type=float)
+    d.set_defaults(func=_decontaminate)

@@ -1,0 +1,193 @@
+"""Procedural seeds and benchmarks for the embedded default.
+
+Math questions with exact integer answers at four difficulty levels, and small
+stdin/stdout programming tasks with tests and a reference solution. Everything
+is a pure function of (kind, n, seed): the same config gives the same files.
+Each generator also returns the worked solution, which the teacher warm start
+turns into <think> traces (ded/data/traces.py).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .sources import stable_id
+
+
+@dataclass
+class Worked:
+    """A problem plus the steps and final answer (math) or program (code) that solve it."""
+
+    prompt: str
+    answer: str  # math: the exact answer; code: the reference program
+    steps: list[str]
+    difficulty: str
+    tests: list[dict] = field(default_factory=list)
+    kind: str = ""
+
+
+# ---------------------------------------------------------------- math
+
+def _add(r: random.Random) -> Worked:
+    a, b = r.randint(10, 99), r.randint(10, 99)
+    return Worked(f"What is {a} + {b}?", str(a + b), [f"{a} + {b} = {a + b}"], "easy", kind="add")
+
+
+def _mul_add(r: random.Random) -> Worked:
+    a, b, c = r.randint(3, 19), r.randint(3, 19), r.randint(1, 50)
+    return Worked(f"Compute {a} * {b} + {c}.", str(a * b + c),
+                  [f"{a} * {b} = {a * b}", f"{a * b} + {c} = {a * b + c}"], "easy", kind="mul_add")
+
+
+def _linear(r: random.Random) -> Worked:
+    x, a, b = r.randint(-12, 12), r.randint(2, 9), r.randint(-30, 30)
+    c = a * x + b
+    sign = "+" if b >= 0 else "-"
+    return Worked(f"Solve for x: {a}x {sign} {abs(b)} = {c}.", str(x),
+                  [f"{a}x = {c} - ({b}) = {c - b}", f"x = {c - b} / {a} = {x}"], "medium", kind="linear")
+
+
+def _series(r: random.Random) -> Worked:
+    first, step, n = r.randint(1, 9), r.randint(2, 7), r.randint(5, 15)
+    last = first + (n - 1) * step
+    total = n * (first + last) // 2
+    return Worked(
+        f"What is the sum of the arithmetic sequence {first}, {first + step}, {first + 2 * step}, ..., {last}?",
+        str(total),
+        [f"The common difference is {step}, so there are ({last} - {first}) / {step} + 1 = {n} terms",
+         f"The sum is {n} * ({first} + {last}) / 2 = {total}"], "medium", kind="series")
+
+
+def _modpow(r: random.Random) -> Worked:
+    base, exp, mod = r.randint(2, 9), r.randint(5, 30), r.choice([7, 11, 13, 17, 19])
+    steps, acc = [], 1
+    for i in range(1, exp + 1):
+        acc = acc * base % mod
+        if i <= 3 or i == exp:
+            steps.append(f"{base}^{i} mod {mod} = {acc}")
+    return Worked(f"What is the remainder when {base}^{exp} is divided by {mod}?", str(acc),
+                  steps, "hard", kind="modpow")
+
+
+def _gcd_lcm(r: random.Random) -> Worked:
+    g = r.randint(2, 12)
+    a, b = g * r.randint(2, 15), g * r.randint(2, 15)
+    import math
+
+    gg = math.gcd(a, b)
+    lcm = a * b // gg
+    return Worked(f"What is the least common multiple of {a} and {b}?", str(lcm),
+                  [f"gcd({a}, {b}) = {gg}", f"lcm = {a} * {b} / {gg} = {lcm}"], "hard", kind="lcm")
+
+
+MATH_GENERATORS = (_add, _mul_add, _linear, _series, _modpow, _gcd_lcm)
+
+
+# ---------------------------------------------------------------- code
+
+def _io_tests(r: random.Random, make_input, solve, k: int = 4) -> list[dict]:
+    tests = []
+    for _ in range(k):
+        data = make_input(r)
+        tests.append({"input": data, "output": solve(data)})
+    return tests
+
+
+def _code_sum(r):
+    prog = "a, b = map(int, input().split())\nprint(a + b)\n"
+    tests = _io_tests(r, lambda r: f"{r.randint(-1000, 1000)} {r.randint(-1000, 1000)}\n",
+                      lambda s: f"{sum(map(int, s.split()))}\n")
+    return Worked("Read two integers a and b on one line and print a + b.", prog,
+                  ["Read the two integers from one line", "Print their sum"], "easy", tests, "sum")
+
+
+def _code_max(r):
+    prog = "n = int(input())\nxs = list(map(int, input().split()))\nprint(max(xs))\n"
+
+    def mk(r):
+        xs = [r.randint(-100, 100) for _ in range(r.randint(1, 8))]
+        return f"{len(xs)}\n{' '.join(map(str, xs))}\n"
+
+    tests = _io_tests(r, mk, lambda s: f"{max(map(int, s.split()[1:]))}\n")
+    return Worked("The first line holds n; the second holds n integers. Print the largest of them.", prog,
+                  ["Read n, then the n integers", "Print the maximum"], "easy", tests, "max")
+
+
+def _code_reverse(r):
+    prog = "s = input().strip()\nprint(s[::-1])\n"
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    tests = _io_tests(r, lambda r: "".join(r.choice(alphabet) for _ in range(r.randint(1, 12))) + "\n",
+                      lambda s: s.strip()[::-1] + "\n")
+    return Worked("Read a word and print it reversed.", prog,
+                  ["Read the word", "Reverse it with slicing and print it"], "easy", tests, "reverse")
+
+
+def _code_vowels(r):
+    prog = "s = input().strip()\nprint(sum(c in 'aeiou' for c in s))\n"
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    tests = _io_tests(r, lambda r: "".join(r.choice(alphabet) for _ in range(r.randint(1, 15))) + "\n",
+                      lambda s: f"{sum(c in 'aeiou' for c in s.strip())}\n")
+    return Worked("Read a lowercase word and print how many vowels (a, e, i, o, u) it contains.", prog,
+                  ["Read the word", "Count the characters that are vowels", "Print the count"],
+                  "medium", tests, "vowels")
+
+
+def _code_triangle(r):
+    prog = "n = int(input())\nprint(n * (n + 1) // 2)\n"
+    tests = _io_tests(r, lambda r: f"{r.randint(1, 10 ** 6)}\n", lambda s: f"{int(s) * (int(s) + 1) // 2}\n")
+    return Worked("Read n and print 1 + 2 + ... + n.", prog,
+                  ["Read n", "Use the formula n(n+1)/2", "Print the result"], "medium", tests, "triangle")
+
+
+def _code_evens(r):
+    prog = ("n = int(input())\nxs = list(map(int, input().split()))\n"
+            "print(sum(x for x in xs if x % 2 == 0))\n")
+
+    def mk(r):
+        xs = [r.randint(0, 50) for _ in range(r.randint(1, 8))]
+        return f"{len(xs)}\n{' '.join(map(str, xs))}\n"
+
+    tests = _io_tests(r, mk, lambda s: f"{sum(x for x in map(int, s.split()[1:]) if x % 2 == 0)}\n")
+    return Worked("The first line holds n; the second holds n integers. Print the sum of the even ones.", prog,
+                  ["Read n, then the n integers", "Keep the even integers", "Print their sum"],
+                  "hard", tests, "evens")
+
+
+CODE_GENERATORS = (_code_sum, _code_max, _code_reverse, _code_vowels, _code_triangle, _code_evens)
+
+
+def worked_problems(domain: str, n: int, seed: int) -> list[Worked]:
+    """`n` distinct worked problems of `domain`, cycling through the generators in a seeded order."""
+    gens = MATH_GENERATORS if domain == "math" else CODE_GENERATORS
+    r = random.Random(f"{domain}:{seed}")
+    out, seen = [], set()
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n + 100:
+            raise ValueError(f"cannot make {n} distinct procedural {domain} problems")
+        w = gens[len(out) % len(gens)](r)
+        key = (w.prompt, tuple(t["input"] for t in w.tests))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(w)
+    return out
+
+
+def to_problem(w: Worked, domain: str, source: str) -> dict:
+    if domain == "math":
+        return {"id": stable_id(source, w.prompt), "domain": "math", "source": source, "prompt": w.prompt,
+                "gold": w.answer, "gold_kind": "math", "difficulty": w.difficulty,
+                "meta": {"generator": w.kind}}
+    statement = (f"{w.prompt}\n\nInput is read from standard input and output is written to standard output.\n\n"
+                 f"Example input:\n{w.tests[0]['input']}\nExample output:\n{w.tests[0]['output']}")
+    return {"id": stable_id(source, statement + "".join(t["input"] for t in w.tests)), "domain": "code",
+            "source": source, "prompt": statement, "gold": None, "gold_kind": "tests", "tests": w.tests,
+            "time_limit_s": 2.0, "memory_mb": 256, "difficulty": w.difficulty,
+            "meta": {"generator": w.kind}}
+
+
+def procedural_problems(domain: str, n: int, seed: int, source: str) -> list[dict]:
+    return [to_problem(w, domain, source) for w in worked_problems(domain, n, seed)]

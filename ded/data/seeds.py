@@ -1,0 +1,128 @@
+"""Seed questions, normalised to PROBLEM records (ded/records.py).
+
+- s1K (`simplescaling/s1K`, `s1K-1.1`, or the plain `problem`/`solution`
+  layout): gold answer from the solution's last \\boxed{}, else the solution
+  itself when it is a short final answer; questions with neither (proofs,
+  long derivations) are kept with gold_kind "none", so only a judge can verify
+  them, and the rule is recorded in `meta.gold_rule`.
+- CodeForces in the `open-r1/codeforces` layout: statement parts, examples,
+  official tests, limits. Interactive problems are excluded with a reason.
+- Procedural questions for the embedded default (ded/data/procedural.py).
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..think import last_boxed
+from .procedural import procedural_problems
+from .sources import read_rows, require, stable_id
+
+#: A solution this short with no \boxed{} is taken as the final answer itself.
+SHORT_ANSWER_CHARS = 40
+
+
+def s1k_gold(solution: str | None) -> tuple[str | None, str]:
+    """(gold, rule) from an s1K solution."""
+    if not solution:
+        return None, "no solution"
+    boxed = last_boxed(solution)
+    if boxed:
+        return boxed, "last \\boxed{}"
+    text = solution.strip()
+    if len(text) <= SHORT_ANSWER_CHARS and "\n" not in text:
+        return text, "short solution is the answer"
+    return None, "no checkable answer (proof or long solution without \\boxed{})"
+
+
+def s1k_problems(rows: list[dict], where: str) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        question = require(row, ("question", "problem"), where, i)
+        gold, rule = s1k_gold(row.get("solution"))
+        meta = {"gold_rule": rule}
+        for key in ("cot_type", "source_type", "id"):
+            if row.get(key) not in (None, ""):
+                meta[key if key != "id" else "source_id"] = row[key]
+        out.append({"id": stable_id("s1k", question), "domain": "math", "source": "s1k", "prompt": question,
+                    "gold": gold, "gold_kind": "math" if gold is not None else "none", "meta": meta})
+    return out
+
+
+def codeforces_statement(row: dict) -> str:
+    parts = [row.get("title") or "", row.get("description") or ""]
+    if row.get("input_format"):
+        parts.append("Input\n" + row["input_format"])
+    if row.get("output_format"):
+        parts.append("Output\n" + row["output_format"])
+    for k, ex in enumerate(row.get("examples") or [], 1):
+        parts.append(f"Example {k}\nInput:\n{ex['input']}\nOutput:\n{ex['output']}")
+    if row.get("note"):
+        parts.append("Note\n" + row["note"])
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def codeforces_problems(rows: list[dict], where: str) -> tuple[list[dict], list[dict]]:
+    """(problems, excluded) where every excluded row carries a reason."""
+    out, excluded = [], []
+    for i, row in enumerate(rows, 1):
+        pid = str(require(row, ("id",), where, i))
+        require(row, ("description",), where, i)
+        if row.get("interaction_format"):
+            excluded.append({"id": pid, "reason": "interactive problem (interaction_format set)"})
+            continue
+        tests = list(row.get("official_tests") or []) or list(row.get("examples") or [])
+        if not tests:
+            excluded.append({"id": pid, "reason": "no tests (neither official_tests nor examples)"})
+            continue
+        statement = codeforces_statement(row)
+        out.append({
+            "id": stable_id("cf", statement), "domain": "code", "source": "codeforces", "prompt": statement,
+            "gold": None, "gold_kind": "tests",
+            "tests": [{"input": t["input"], "output": t["output"]} for t in tests],
+            "time_limit_s": float(row["time_limit"]) if row.get("time_limit") is not None else None,
+            "memory_mb": int(row["memory_limit"]) if row.get("memory_limit") is not None else None,
+            "difficulty": str(int(row["rating"])) if row.get("rating") is not None else None,
+            "meta": {"source_id": pid, "official_tests_complete": bool(row.get("official_tests_complete")),
+                     "tags": list(row.get("tags") or [])},
+        })
+    return out, excluded
+
+
+def subsample(records: list[dict], n: int | None, seed: int) -> list[dict]:
+    if n is None or n >= len(records):
+        return records
+    picked = sorted(random.Random(seed).sample(range(len(records)), n))
+    return [records[i] for i in picked]
+
+
+def dedupe(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Drop repeated questions (same normalised text, hence same id), keeping the first."""
+    seen, out, dropped = set(), [], []
+    for r in records:
+        if r["id"] in seen:
+            dropped.append({"id": r["id"], "reason": "duplicate question"})
+            continue
+        seen.add(r["id"])
+        out.append(r)
+    return out, dropped
+
+
+def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
+    """(problems, excluded) for one seed domain of the config."""
+    source = spec["source"]
+    seed = spec.get("seed", 0)
+    if source == "procedural":
+        return procedural_problems(domain, spec.get("n") or 32, seed, source=f"proc-{domain}"), []
+    if "path" not in spec:
+        raise ValueError(f"config: seeds.{domain}.path is required for source '{source}'")
+    rows = read_rows(spec["path"], split=spec.get("split", "train"))
+    excluded: list[dict] = []
+    if source == "s1k":
+        records = s1k_problems(rows, spec["path"])
+    elif source == "codeforces":
+        records, excluded = codeforces_problems(rows, spec["path"])
+    else:
+        raise ValueError(f"config: seeds.{domain}.source: unknown source '{source}'")
+    records, dups = dedupe(records)
+    return subsample(records, spec.get("n"), seed), excluded + dups

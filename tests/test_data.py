@@ -1,0 +1,251 @@
+import base64
+import json
+import pickle
+import zlib
+
+import pytest
+
+from ded.data.benchmarks import decode_private_tests, load_benchmark
+from ded.data.decontaminate import find_contamination, remove_contaminated, report_markdown
+from ded.data.procedural import procedural_problems
+from ded.data.seeds import load_seeds, s1k_gold
+from ded.data.sources import stable_id
+from ded.data.traces import warmstart_rows
+from ded.io import RecordError, validate_records
+from ded.think import split
+
+
+def _write(path, rows, jsonl=True):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n" if jsonl else json.dumps(rows))
+    return str(path)
+
+
+# ---------------------------------------------------------------- seeds
+
+def test_s1k_layouts(tmp_path):
+    hf = [{"question": "Find $x$ if $x+1=3$.", "solution": "So $x=\\boxed{2}$.", "cot_type": "math",
+           "source_type": "x", "metadata": "{}", "cot": None, "thinking_trajectories": ["..."], "attempt": "2"},
+          {"question": "Prove that there are infinitely many primes.",
+           "solution": "Suppose finitely many primes p_1..p_k exist. " * 3, "cot_type": "math"}]
+    plain = [{"id": 7, "problem": "What is 2+2?", "solution": "4", "thinking": "", "source": "", "subject": ""}]
+    for rows, path in ((hf, tmp_path / "s1k.jsonl"), (plain, tmp_path / "s1k.json")):
+        _write(path, rows, jsonl=path.suffix == ".jsonl")
+        recs, excluded = load_seeds("math", {"source": "s1k", "path": str(path)})
+        validate_records(recs, "problem")
+        assert excluded == []
+        assert len(recs) == len(rows)
+    recs, _ = load_seeds("math", {"source": "s1k", "path": str(tmp_path / "s1k.jsonl")})
+    assert recs[0]["gold"] == "2" and recs[0]["gold_kind"] == "math"
+    assert recs[1]["gold"] is None and recs[1]["gold_kind"] == "none"  # marked, not dropped
+    assert "no checkable answer" in recs[1]["meta"]["gold_rule"]
+
+
+def test_s1k_gold_rules():
+    assert s1k_gold("... thus \\boxed{\\frac{1}{2}} and finally \\boxed{\\frac{3}{4}}")[0] == "\\frac{3}{4}"
+    assert s1k_gold("128")[0] == "128"
+    assert s1k_gold("")[0] is None
+
+
+def test_s1k_parquet(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "s1k.parquet"
+    pd.DataFrame([{"question": "What is 3*3?", "solution": "\\boxed{9}"}]).to_parquet(path)
+    recs, _ = load_seeds("math", {"source": "s1k", "path": str(path)})
+    assert recs[0]["gold"] == "9"
+
+
+def test_codeforces_layout_and_interactive_excluded(tmp_path):
+    base = {"id": "1A", "contest_id": "1", "index": "A", "title": "Theatre Square", "time_limit": 1.0,
+            "memory_limit": 256.0, "description": "Tile the square.", "input_format": "n m a",
+            "output_format": "count", "interaction_format": None, "note": None,
+            "examples": [{"input": "6 6 4\n", "output": "4\n"}], "rating": 1000.0, "tags": ["math"],
+            "official_tests": [{"input": "6 6 4\n", "output": "4\n"}, {"input": "1 1 1\n", "output": "1\n"}],
+            "official_tests_complete": True}
+    interactive = dict(base, id="2B", description="Guess the number.", interaction_format="Ask queries.")
+    no_tests = dict(base, id="3C", description="Other.", examples=[], official_tests=[])
+    path = _write(tmp_path / "cf.jsonl", [base, interactive, no_tests])
+    recs, excluded = load_seeds("code", {"source": "codeforces", "path": path})
+    validate_records(recs, "problem")
+    assert [r["meta"]["source_id"] for r in recs] == ["1A"]
+    assert recs[0]["tests"][1] == {"input": "1 1 1\n", "output": "1\n"}
+    assert recs[0]["time_limit_s"] == 1.0 and recs[0]["memory_mb"] == 256
+    assert "Input\nn m a" in recs[0]["prompt"] and "Example 1" in recs[0]["prompt"]
+    assert {e["id"]: e["reason"] for e in excluded} == {
+        "2B": "interactive problem (interaction_format set)",
+        "3C": "no tests (neither official_tests nor examples)"}
+
+
+def test_missing_field_names_file_line_field(tmp_path):
+    path = _write(tmp_path / "s1k.jsonl", [{"question": "ok?", "solution": "1"}, {"solution": "2"}])
+    with pytest.raises(RecordError) as err:
+        load_seeds("math", {"source": "s1k", "path": path})
+    assert err.value.line == 2 and err.value.field == "question/problem" and "s1k.jsonl" in str(err.value)
+
+
+def test_malformed_jsonl_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"question": "a", "solution": "1"}\n{"question": \n')
+    with pytest.raises(RecordError) as err:
+        load_seeds("math", {"source": "s1k", "path": str(path)})
+    assert err.value.line == 2 and "not valid JSON" in str(err.value)
+
+
+def test_missing_file_named(tmp_path):
+    from ded.data.sources import DataSourceError
+
+    with pytest.raises(DataSourceError, match="not found"):
+        load_seeds("math", {"source": "s1k", "path": str(tmp_path / "nope.jsonl")})
+
+
+def test_procedural_is_deterministic_and_valid():
+    a = procedural_problems("math", 24, 3, "proc-math")
+    assert a == procedural_problems("math", 24, 3, "proc-math")
+    assert a != procedural_problems("math", 24, 4, "proc-math")
+    assert len({p["id"] for p in a}) == 24
+    assert {p["difficulty"] for p in a} == {"easy", "medium", "hard"}
+    validate_records(a, "problem")
+    code = procedural_problems("code", 12, 3, "proc-code")
+    validate_records(code, "problem")
+    assert all(len(p["tests"]) == 4 and p["gold_kind"] == "tests" for p in code)
+
+
+def test_procedural_code_reference_solutions_pass_their_tests():
+    import subprocess
+    import sys
+
+    from ded.data.procedural import worked_problems
+
+    for w in worked_problems("code", 6, 0):
+        for t in w.tests:
+            out = subprocess.run([sys.executable, "-c", w.answer], input=t["input"], capture_output=True,
+                                 text=True, timeout=20).stdout
+            assert out.split() == t["output"].split()
+
+
+def test_warmstart_traces_are_well_formed():
+    rows = warmstart_rows("t", "verbose", 8, ["math", "code"])
+    validate_records(rows, "corpus_row")
+    assert len(rows) == 8
+    for r in rows:
+        assert split(r["response"]).problem is None
+    assert {r["response"] for r in rows} != {r["response"] for r in warmstart_rows("t", "terse", 8, ["math", "code"])}
+
+
+# ---------------------------------------------------------------- benchmarks
+
+def test_aime_and_math500(tmp_path):
+    aime = _write(tmp_path / "aime.jsonl", [{"id": "aime24-0", "problem": "Find n.", "expected_answer": "33"}])
+    hf_aime = _write(tmp_path / "aime_hf.jsonl", [{"id": 60, "problem": "Find m.", "answer": "204", "url": "u"}])
+    m500 = _write(tmp_path / "m.jsonl", [{"problem": "Convert.", "solution": "...", "answer": "\\left( 3, \\frac{\\pi}{2} \\right)",
+                                           "subject": "Precalculus", "level": 2, "unique_id": "test/precalculus/807.json"}])
+    assert load_benchmark("aime24", {"loader": "aime", "path": aime})[0]["gold"] == "33"
+    assert load_benchmark("aime24", {"loader": "aime", "path": hf_aime})[0]["gold"] == "204"
+    rec = load_benchmark("math500", {"loader": "math500", "path": m500})[0]
+    assert rec["difficulty"] == "level 2" and rec["gold"].startswith("\\left(")
+
+
+def test_gpqa_options_shuffled_deterministically(tmp_path):
+    rows = [{"Question": f"Question {i}?", "Correct Answer": f"right {i}", "Incorrect Answer 1": "w1",
+             "Incorrect Answer 2": "w2", "Incorrect Answer 3": "w3", "Record ID": f"r{i}"} for i in range(40)]
+    path = _write(tmp_path / "gpqa.jsonl", rows)
+    recs = load_benchmark("gpqa", {"loader": "gpqa", "path": path, "seed": 0})
+    validate_records(recs, "problem")
+    assert recs == load_benchmark("gpqa", {"loader": "gpqa", "path": path, "seed": 0})
+    golds = [r["gold"] for r in recs]
+    assert len(set(golds)) == 4  # not always A
+    for r, row in zip(recs, rows):
+        assert r["options"]["ABCD".index(r["gold"])] == row["Correct Answer"]
+        assert f"{r['gold']}) {row['Correct Answer']}" in r["prompt"]
+
+
+def _lcb_blob(tests):
+    return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(tests)))).decode()
+
+
+def test_livecodebench_private_tests(tmp_path):
+    private = [{"input": "3\n", "output": "6\n", "testtype": "stdin"}]
+    row = {"question_title": "Sum", "question_content": "Print 2n.", "platform": "atcoder", "question_id": "abc1",
+           "contest_id": "abc", "contest_date": "2024-01-01T00:00:00", "starter_code": "", "difficulty": "easy",
+           "public_test_cases": json.dumps([{"input": "1\n", "output": "2\n", "testtype": "stdin"}]),
+           "private_test_cases": _lcb_blob(private), "metadata": "{}"}
+    path = _write(tmp_path / "lcb.jsonl", [row])
+    rec = load_benchmark("lcb", {"loader": "livecodebench", "path": path})[0]
+    assert [t["input"] for t in rec["tests"]] == ["1\n", "3\n"] and rec["difficulty"] == "easy"
+
+
+def test_livecodebench_refuses_malicious_pickle(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    blob = base64.b64encode(zlib.compress(pickle.dumps(Evil()))).decode()
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        decode_private_tests(blob)
+    row = {"question_title": "x", "question_content": "y", "public_test_cases": "[]", "private_test_cases": blob}
+    path = _write(tmp_path / "lcb.jsonl", [row])
+    with pytest.raises(RecordError) as err:
+        load_benchmark("lcb", {"loader": "livecodebench", "path": path})
+    assert err.value.field == "private_test_cases" and err.value.line == 1
+
+
+# ---------------------------------------------------------------- decontamination
+
+QUESTION = ("Let $x$ and $y$ be real numbers such that $x^2 + y^2 = 25$ and $x + y = 7$. "
+            "Find the value of $x y$ and explain every step of the computation.")
+
+
+def _p(pid, prompt):
+    return {"id": pid, "domain": "math", "source": "t", "prompt": prompt, "gold": "1", "gold_kind": "math"}
+
+
+@pytest.mark.parametrize("variant", [
+    QUESTION,
+    QUESTION.upper(),
+    "  ".join(QUESTION.split(" ")),
+    QUESTION.replace("x^2 + y^2", "x^2+y^2").replace("$x + y", "$x+y").replace("$x y", "$xy"),
+    QUESTION.replace("$", "").replace("=", " = "),
+    QUESTION.replace("x^2 + y^2", "x^{2}\\,+\\,y^{2}").replace("{2}", "2"),
+])
+def test_injected_benchmark_question_is_found(variant):
+    seeds = [_p("s-clean", "Compute the area of a circle of radius three in square units exactly."),
+             _p("s-bad", variant)]
+    bench = [_p("b1", QUESTION), _p("b2", "An unrelated question about counting subsets of a set.")]
+    matches = find_contamination(seeds, bench, "bench")
+    assert {m["seed_id"] for m in matches} == {"s-bad"}
+    assert remove_contaminated(seeds, matches) == [seeds[0]]
+
+
+def test_short_questions_use_exact_match():
+    seeds = [_p("s1", "What is 12 + 34?"), _p("s2", "What is 12 + 35?")]
+    bench = [_p("b", "what is 12+34 ?")]
+    matches = find_contamination(seeds, bench, "bench")
+    assert [(m["seed_id"], m["method"]) for m in matches] == [("s1", "exact")]
+
+
+def test_boilerplate_alone_is_not_contamination():
+    tail = " The answer can be written as m/n, where m and n are relatively prime positive integers. Find m+n."
+    bench = [_p(f"b{i}", f"Problem {w} about geometry and counting.{tail}") for i, w in enumerate(["one", "two"])]
+    seeds = [_p("s", "A probability question about drawing cards from a deck of fifty." + tail)]
+    assert find_contamination(seeds, bench, "bench") == []
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0, boilerplate_min_problems=None)
+
+
+def test_fuzzy_pass():
+    seeds = [_p("s", "Find the number of ordered pairs of integers (a, b) with a squared plus b squared equal to fifty")]
+    bench = [_p("b", "Find the number of ordered pair of integer (a, b) with a squared plus b squared equals to fifty")]
+    assert find_contamination(seeds, bench, "b", ngram=8, min_shared=3) == []
+    fuzzy = find_contamination(seeds, bench, "b", fuzzy_threshold=85)
+    assert [m["method"] for m in fuzzy] == ["fuzzy"]
+
+
+def test_report_lists_counts_and_pairs():
+    seeds = [_p("s-bad", QUESTION), _p("s-ok", "Something else entirely, long enough to have eight words.")]
+    matches = find_contamination(seeds, [_p("b1", QUESTION)], "aime")
+    text = report_markdown("math", seeds, {"aime": matches, "math500": []})
+    assert "2 seeds; 1 removed; 1 kept." in text and "| aime | 1 |" in text and "`s-bad` ~ `b1`" in text
+
+
+def test_stable_id_ignores_spacing_and_case():
+    assert stable_id("x", "Find $x^2+1$.") == stable_id("x", "find  $x^2 + 1$.")
+    assert stable_id("x", "Find $x^2+1$.") != stable_id("x", "Find $x^2+2$.")
