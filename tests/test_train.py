@@ -422,3 +422,6 @@ def test_lora_run_is_merged_into_a_plain_model(tmp_path, tiny_llama_dir):
     changed = [n for n, p in merged.named_parameters()
                if not torch.equal(p, base.get_parameter(n))]
     assert any("q_proj" in n for n in changed)
+    from transformers import AutoTokenizer
+
+    assert merged.config.eos_token_id == AutoTokenizer.from_pretrained(str(tmp_path / "model")).eos_token_id

@@ -245,14 +245,22 @@ def package_versions() -> dict:
 
 
 def merge_lora(base_model_dir: Path, adapter_dir: Path, dest: Path) -> None:
-    """Fold a LoRA adapter into its base so the output is a plain model folder like full fine-tuning's."""
+    """Fold a LoRA adapter into its base so the output is a plain model folder like full fine-tuning's.
+
+    `dest` already holds the tokenizer LlamaFactory saved (with the template's chat template and eos).
+    """
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     base = AutoModelForCausalLM.from_pretrained(str(base_model_dir), dtype="auto")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    # The template may have replaced eos (chatml: <|im_end|>); generation must stop where training ended turns.
+    tok = AutoTokenizer.from_pretrained(str(dest))
+    for cfg in (merged.config, merged.generation_config):
+        if cfg is not None and tok.eos_token_id is not None:
+            cfg.eos_token_id = tok.eos_token_id
+            cfg.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     merged.save_pretrained(str(dest))
-    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(dest))
 
 
 def finalise(run_dir: Path, staging: Path, out_dir: Path, summary: dict, base_model_dir: Path,
