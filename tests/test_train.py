@@ -36,8 +36,10 @@ def _args(settings, gpus, tmp_path=Path("/w")):
 # ----------------------------------------------------------------------------- the plan
 
 
-def test_paper_setup_yaml_field_by_field():
-    args = _args(resolve_settings({}), gpus=8)
+@pytest.mark.parametrize("source", ["schema defaults", "config/paper.yaml"])
+def test_paper_setup_yaml_field_by_field(source):
+    section = {} if source == "schema defaults" else yaml.safe_load((ROOT / source).read_text())["train"]
+    args = _args(resolve_settings(section), gpus=8)
     assert args["stage"] == "sft" and args["do_train"] is True
     assert args["finetuning_type"] == "full"
     assert args["cutoff_len"] == 16384
