@@ -99,8 +99,15 @@ def model_fingerprint(model_dir: Path) -> str:
     return h.hexdigest()
 
 
+#: Settings that change how a run is logged or checkpointed, not what it trains: a retry
+#: with a new value still resumes.
+BOOKKEEPING_KEYS = ("save_steps", "save_total_limit", "keep_checkpoints", "logging_steps",
+                    "preprocessing_num_workers", "dataloader_num_workers")
+
+
 def run_fingerprint(settings: Mapping, template: str, corpus_sha: str, model_dir: Path) -> str:
-    blob = json.dumps({"settings": settings, "template": template, "corpus": corpus_sha,
+    trained = {k: v for k, v in settings.items() if k not in BOOKKEEPING_KEYS}
+    blob = json.dumps({"settings": trained, "template": template, "corpus": corpus_sha,
                        "model": model_fingerprint(model_dir)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
