@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -56,11 +56,27 @@ def hidden_features(model_dir: str | Path, prompts: Sequence[str], layers: str |
     `max_tokens` keep their last `max_tokens` tokens (the end of the template
     is what the answer is conditioned on).
     """
+    feats, chosen = hidden_features_many(model_dir, {"prompts": prompts}, layers, batch_size, max_tokens, device,
+                                         dtype)
+    return feats["prompts"], chosen
+
+
+def hidden_features_many(model_dir: str | Path, prompt_sets: Mapping[str, Sequence[str]],
+                         layers: str | Sequence[int] | None = "all", batch_size: int = 4, max_tokens: int = 2048,
+                         device: str | None = None, dtype: str | None = None) -> tuple[dict[str, np.ndarray], list[int]]:
+    """`hidden_features` for several prompt sets (e.g. benchmarks), loading the model once."""
+    model, tok, device = load_model(model_dir, device, dtype)
+    chosen = resolve_layers(layers, model.config.num_hidden_layers)
+    out = {name: _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens)
+           for name, prompts in prompt_sets.items()}
+    del model  # free it before the next model loads: two 32B models do not fit one GPU together
+    _release_memory(device)
+    return out, chosen
+
+
+def _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens) -> np.ndarray:
     import torch
 
-    model, tok, device = load_model(model_dir, device, dtype)
-    n_layers = model.config.num_hidden_layers
-    chosen = resolve_layers(layers, n_layers)
     encoded = [encode(tok, chat_prompt(tok, p))[-max_tokens:] for p in prompts]
     out = np.zeros((len(prompts), len(chosen), model.config.hidden_size), dtype=np.float32)
     pad = pad_id(tok)
@@ -75,13 +91,22 @@ def hidden_features(model_dir: str | Path, prompts: Sequence[str], layers: str |
         with torch.inference_mode():
             hs = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
                        output_hidden_states=True).hidden_states
-        m = mask.to(device).unsqueeze(-1).float()
-        for j, layer in enumerate(chosen):
-            h = hs[layer + 1].float()  # hidden_states[0] is the embedding output
-            pooled = (h * m).sum(dim=1) / m.sum(dim=1)
-            out[b:b + len(ids), j] = pooled.cpu().numpy()
+            m = mask.to(device).unsqueeze(-1).float()
+            for j, layer in enumerate(chosen):
+                h = hs[layer + 1].float()  # hidden_states[0] is the embedding output
+                out[b:b + len(ids), j] = ((h * m).sum(dim=1) / m.sum(dim=1)).cpu().numpy()
         log.info("features: %d/%d prompts", min(b + batch_size, len(encoded)), len(encoded))
-    return out, chosen
+    return out
+
+
+def _release_memory(device: str) -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -123,18 +148,40 @@ def centroid_shift(base: np.ndarray, trained: np.ndarray) -> CentroidShift:
     return CentroidShift(np.linalg.norm(tc - bc, axis=1), bp, tp, bc, tc, evr)
 
 
-def save_shift(path: str | Path, shift: CentroidShift, layers: Sequence[int]) -> None:
+def save_shifts(path: str | Path, shifts: Mapping[str, CentroidShift], layers: Sequence[int]) -> None:
+    """Several benchmarks' shifts in one .npz: keys '{benchmark}/{field}' and 'layers'."""
     from ..io import atomic_path
 
+    arrays = {"layers": np.asarray(layers)}
+    for bench, sh in shifts.items():
+        for field in ("distances", "base_proj", "trained_proj", "base_centroid", "trained_centroid",
+                      "explained_variance_ratio"):
+            arrays[f"{bench}/{field}"] = getattr(sh, field)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, layers=np.asarray(layers), distances=shift.distances, base_proj=shift.base_proj,
-                            trained_proj=shift.trained_proj, base_centroid=shift.base_centroid,
-                            trained_centroid=shift.trained_centroid,
-                            explained_variance_ratio=shift.explained_variance_ratio)
+        np.savez_compressed(fh, **arrays)
 
 
-def load_shift(path: str | Path) -> tuple[CentroidShift, list[int]]:
+def load_shifts(path: str | Path) -> tuple[dict[str, CentroidShift], list[int]]:
     with np.load(path) as d:
-        shift = CentroidShift(d["distances"], d["base_proj"], d["trained_proj"], d["base_centroid"],
-                              d["trained_centroid"], d["explained_variance_ratio"])
-        return shift, [int(x) for x in d["layers"]]
+        benches = list(dict.fromkeys(k.split("/")[0] for k in d.files if "/" in k))
+        shifts = {b: CentroidShift(*(d[f"{b}/{f}"] for f in ("distances", "base_proj", "trained_proj",
+                                                               "base_centroid", "trained_centroid",
+                                                               "explained_variance_ratio")))
+                  for b in benches}
+        return shifts, [int(x) for x in d["layers"]]
+
+
+def shift_table(shifts: Mapping[str, CentroidShift], layers: Sequence[int]):
+    """Long table: benchmark, layer, distance, explained variance of PC1 and PC2; plus a 'mean' row per benchmark."""
+    import pandas as pd
+
+    rows = []
+    for bench, sh in shifts.items():
+        for j, layer in enumerate(layers):
+            rows.append({"benchmark": bench, "layer": str(layer), "distance": float(sh.distances[j]),
+                         "pc1_variance": float(sh.explained_variance_ratio[j, 0]),
+                         "pc2_variance": float(sh.explained_variance_ratio[j, 1])})
+        rows.append({"benchmark": bench, "layer": "mean", "distance": sh.mean_distance,
+                     "pc1_variance": float(sh.explained_variance_ratio[:, 0].mean()),
+                     "pc2_variance": float(sh.explained_variance_ratio[:, 1].mean())})
+    return pd.DataFrame(rows, columns=["benchmark", "layer", "distance", "pc1_variance", "pc2_variance"])
