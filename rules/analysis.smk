@@ -36,6 +36,11 @@ def analysis_domains():
     return analysis_cfg("entropy", "domains") or list(config["seeds"])
 
 
+def analysis_entropy_corpora():
+    """(teacher, domain) of every scored corpus, in one order for the inputs and the labels of entropy_figure."""
+    return [(t, d) for t in config["teachers"] for d in analysis_domains()]
+
+
 def analysis_entropy_student():
     return analysis_cfg("entropy", "student") or next(iter(config["students"]))
 
@@ -151,8 +156,8 @@ rule token_entropy:
 
 rule entropy_figure:
     input:
-        values=expand(ANALYSIS_PATHS["entropy_values"], teacher=config["teachers"], domain=analysis_domains()),
-        summaries=expand(ANALYSIS_PATHS["entropy_summary"], teacher=config["teachers"], domain=analysis_domains()),
+        values=[ANALYSIS_PATHS["entropy_values"].format(teacher=t, domain=d) for t, d in analysis_entropy_corpora()],
+        summaries=[ANALYSIS_PATHS["entropy_summary"].format(teacher=t, domain=d) for t, d in analysis_entropy_corpora()],
     output:
         table=report(ANALYSIS_PATHS["entropy_table"], caption="../report/entropy_table.rst",
                      category="Figure 3: token entropy"),
@@ -160,7 +165,7 @@ rule entropy_figure:
                    category="Figure 3: token entropy"),
         pdf=ANALYSIS_PATHS["figure3"].format(ext="pdf"),
     params:
-        labels=[f"{d}: {t}" for t in config["teachers"] for d in analysis_domains()],
+        labels=[f"{d}: {t}" for t, d in analysis_entropy_corpora()],
         scorer=lambda w: (analysis_entropy_student() if analysis_cfg("entropy", "scoring_model") == "student"
                           else "each corpus's teacher"),
     log:

@@ -157,7 +157,7 @@ def plot_entropy(corpora: Mapping[str, Sequence[np.ndarray]], png=None, pdf=None
     for col, (domain, items) in enumerate(groups.items()):
         ax, bars = axes[0][col], axes[1][col]
         hi = max([float(v.max()) for _, v in items if v.size] or [1.0])
-        edges = np.linspace(0.0, hi if hi > 0 else 1.0, bins + 1)
+        edges = np.linspace(0.0, 1.02 * hi if hi > 0 else 1.0, bins + 1)  # the largest value inside the last bin
         stats = []
         for name, v in items:
             colour = colour_of[name]
@@ -171,8 +171,14 @@ def plot_entropy(corpora: Mapping[str, Sequence[np.ndarray]], png=None, pdf=None
             ax.axvline(mean, color=colour, linestyle="--", linewidth=1)
             ax.axvline(median, color=colour, linestyle=":", linewidth=1.2)
         ax.set_yscale("log")
-        lo, top = ax.get_ylim()
-        ax.set_ylim(lo, top * 30)  # head room on the log axis so the legend covers no bars
+        fractions = [np.histogram(v, bins=edges)[0] / v.size for _, v in items if v.size]
+        smallest = min([f[f > 0].min() for f in fractions] or [1e-3])
+        # Head room on the log axis so the legend covers no bars; room below the rarest bin so it shows.
+        ax.set_ylim(smallest / 2, 30)
+        from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
+
+        sci = LogFormatterSciNotation()
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, pos: sci(y, pos) if y <= 1.0 else ""))  # a fraction
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fraction of tokens (log)")
         ax.set_xlim(0, edges[-1])
@@ -198,7 +204,7 @@ def plot_entropy(corpora: Mapping[str, Sequence[np.ndarray]], png=None, pdf=None
         bars.set_ylabel(xlabel.replace("token entropy", "entropy"))
         bars.grid(True, axis="y", alpha=0.3)
         top = max([v for st in stats for v in st[1:3] if v is not None] or [1.0])
-        bars.set_ylim(0, top * 1.25)
+        bars.set_ylim(0, top * 1.5)  # room for the legend above the bars
         bars.set_xlim(-0.6, len(stats) - 0.4)
         from matplotlib.patches import Patch
 
@@ -249,6 +255,9 @@ def plot_pca_shift(shifts: Mapping[str, object], layers: Sequence[int], layer: i
     ax = fig.add_subplot(grid[rows, :])
     for bench, sh in shifts.items():
         ax.plot(layers, sh.distances, marker="o", markersize=3, label=f"{bench} (mean {sh.mean_distance:.3g})")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("decoder layer (0 = first)")
     ax.set_ylabel("centroid shift\n(PCA units)")
     ax.set_title("centroid shift per layer")
@@ -261,7 +270,8 @@ def plot_pca_shift(shifts: Mapping[str, object], layers: Sequence[int], layer: i
                    Line2D([], [], marker="X", linestyle="", color="navy", markersize=8, label=f"{base_label} centroid"),
                    Line2D([], [], marker="X", linestyle="", color="darkred", markersize=8,
                           label=f"{trained_label} centroid")]
-        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, frameon=False)
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False,
+                   ncol=4 if len(trained_label) < 12 else 2)
     else:
         _message_axes(ax, f"PCA shift: {NOT_RUN}")
     if title:

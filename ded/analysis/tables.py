@@ -214,6 +214,8 @@ def table1_teacher_student(scores: pd.DataFrame, settings: Mapping | None = None
         base = f"base/{student}" if idx.of_kind("base", student=student) else None
         rows.append({"student": student, "teacher": "(base, no distillation)",
                      **_accuracy_cells(idx, base, bench, tokens=True)})
+        if not idx.of_kind("smoke", student=student):
+            rows.append({"student": student, "teacher": NOT_RUN})
         for m in idx.of_kind("smoke", student=student):
             row = {"student": student, "teacher": m["teacher"], **_accuracy_cells(idx, m["model"], bench, tokens=True)}
             base_row = next(r for r in rows if r["student"] == student and r["teacher"].startswith("(base"))
