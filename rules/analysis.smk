@@ -62,10 +62,11 @@ def analysis_scoring_model(wildcards):
 
 
 def analysis_runs():
-    """Trained runs as (student, teacher, corpus): analysis.runs, else the training stage's trained_runs()."""
+    """Trained runs as (student, teacher, corpus): analysis.runs, else every corpus variant of each student's
+    chosen teacher (common.smk's trained_triples(), which reads the teacher-selection checkpoint)."""
     runs = analysis_cfg("runs")
     if runs is None:
-        provider = globals().get("trained_runs")
+        provider = globals().get("trained_triples")
         runs = provider() if provider else []
     return [tuple(r.split("/")) if isinstance(r, str) else tuple(r) for r in runs]
 
@@ -95,8 +96,13 @@ def analysis_corpus_files(wildcards):
 
 
 def analysis_table_settings():
+    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, Table 6's suites from
+    evaluation.out_of_domain.tasks when that is enabled."""
     settings = dict(analysis_cfg("tables"))
     settings["benchmarks"] = settings.get("benchmarks") or list(config["benchmarks"])
+    ood = config.get("evaluation", {}).get("out_of_domain", {})
+    if settings.get("ood_benchmarks") is None and ood.get("enabled"):
+        settings["ood_benchmarks"] = [t["name"] for t in ood.get("tasks", [])]
     return settings
 
 

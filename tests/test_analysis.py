@@ -86,7 +86,12 @@ def scores_fixture() -> pd.DataFrame:
         add("trained/qwen/qwq/math-shortest", bench, base + 0.10, 6000)
         add("trained/qwen/qwq/mixed", bench, base + 0.28, 11000)
     rows.append(("base/qwen", "mmlu", "acc", 0.70, 14042))
+    rows.append(("base/qwen", "mmlu", "acc_stderr", 0.01, 14042))
     rows.append(("trained/qwen/qwq/math-right_hard_diverse", "mmlu", "acc", 0.72, 14042))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "gsm8k", "exact_match:strict-match", 0.9, 1319))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "gsm8k", "exact_match:flexible-extract", 0.95, 1319))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "math500:Level 5", "pass@1", 0.4, 134))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "math500", "delta_pass@1", 0.25, 500))
     return pd.DataFrame(rows, columns=list(T.SCORE_COLUMNS))
 
 
@@ -260,11 +265,15 @@ def test_table5_domains_marks_missing_code_run():
 
 
 def test_table6_out_of_domain_from_lm_eval_metrics():
+    # per-difficulty rows (math500:Level 5) are in-domain; each suite shows one metric, named
     t6 = T.table6_out_of_domain(scores_fixture(), {}, in_domain=["aime24", "math500"])
-    assert list(t6.columns) == ["student", "model", "mmlu (%)", "avg (%)"]
+    assert list(t6.columns) == ["student", "model", "mmlu acc (%)", "gsm8k exact_match:strict-match (%)", "avg (%)"]
     assert list(t6["model"]) == ["base", "qwq / math-right_hard_diverse"]
-    assert t6.iloc[1]["mmlu (%)"] == pytest.approx(72.0)
-    empty = T.table6_out_of_domain(scores_fixture(), {}, in_domain=["aime24", "math500", "mmlu"])
+    assert t6.iloc[1]["mmlu acc (%)"] == pytest.approx(72.0)
+    assert t6.iloc[1]["gsm8k exact_match:strict-match (%)"] == pytest.approx(90.0)
+    assert t6.iloc[1]["avg (%)"] == pytest.approx(81.0)
+    assert t6.iloc[0]["gsm8k exact_match:strict-match (%)"] == T.NOT_RUN
+    empty = T.table6_out_of_domain(scores_fixture(), {"ood_benchmarks": ["bbh"]}, in_domain=["aime24"])
     assert len(empty) == 1 and empty.iloc[0]["student"] == T.NOT_RUN
 
 

@@ -41,8 +41,12 @@ MODEL_KINDS = {"base": ("student",), "teacher": ("teacher",), "smoke": ("student
 #: The corpus stages of Tables 3 and 4, in pipeline order, with the label shown.
 STAGES = (("full", "all verified-format samples"), ("right", "+ correctness"),
           ("right_hard", "+ question compression"), ("right_hard_diverse", "+ diversity (DED)"))
-#: Metric shown for a benchmark, first present wins (lm-eval tasks report acc / exact_match).
-PRIMARY_METRICS = ("pass@1", "acc", "acc_norm", "exact_match")
+#: Metric shown for a benchmark, first present wins. The workflow's benchmarks report pass@1; lm-eval
+#: tasks report acc (MMLU, C-Eval, CMMLU), exact_match with a filter (GSM8K, BBH, MATH) or pass_at_1 (MBPP).
+PRIMARY_METRICS = ("pass@1", "acc", "exact_match", "exact_match:strict-match", "exact_match:flexible-extract",
+                   "exact_match:get-answer", "math_verify", "pass_at_1", "acc_norm")
+#: Never an accuracy, even when nothing in PRIMARY_METRICS is present.
+NOT_ACCURACY = ("stderr", "_std", "delta_", "mean_tokens", "undecided")
 DEFAULTS = {
     "benchmarks": None,
     "ood_benchmarks": None,
@@ -133,6 +137,7 @@ class Scores:
         self._v = {(m, b, k): float(v) for m, b, k, v in
                    zip(self.df["model"], self.df["benchmark"], self.df["metric"], self.df["value"])}
         self.models = [parse_model(m) | {"model": m} for m in dict.fromkeys(self.df["model"])]
+        self._primary: dict[str, str | None] = {}
         self.stats = {}
         if corpus_stats is not None:
             for rec in corpus_stats.to_dict("records"):
@@ -142,12 +147,20 @@ class Scores:
         return self._v.get((model, benchmark, metric))
 
     def accuracy(self, model: str, benchmark: str) -> float | None:
-        """Primary metric of a benchmark, in percent."""
-        for metric in PRIMARY_METRICS:
-            v = self.value(model, benchmark, metric)
-            if v is not None:
-                return 100.0 * v
-        return None
+        """The benchmark's primary metric (`primary_metric`), in percent."""
+        metric = self.primary_metric(benchmark)
+        v = self.value(model, benchmark, metric) if metric else None
+        return 100.0 * v if v is not None else None
+
+    def primary_metric(self, benchmark: str) -> str | None:
+        """One metric per benchmark for every model, so a column never mixes metrics."""
+        if benchmark not in self._primary:
+            present = set(self.df.loc[self.df["benchmark"] == benchmark, "metric"])
+            chosen = next((m for m in PRIMARY_METRICS if m in present), None)
+            if chosen is None:
+                chosen = next((m for m in sorted(present) if not any(w in m for w in NOT_ACCURACY)), None)
+            self._primary[benchmark] = chosen
+        return self._primary[benchmark]
 
     def benchmarks(self) -> list[str]:
         return list(dict.fromkeys(self.df["benchmark"]))
@@ -337,11 +350,15 @@ def table6_out_of_domain(scores: pd.DataFrame, settings: Mapping | None = None,
     """Out-of-domain suites (lm-eval tasks): base and trained students on benchmarks outside `in_domain`.
 
     `settings["ood_benchmarks"]` names them; when None, every benchmark of the
-    scores table not in `in_domain` (the workflow's own benchmarks) is one.
+    scores table outside `in_domain` (the workflow's own benchmarks, and their
+    per-difficulty rows `<benchmark>:<difficulty>`) is one. Each column shows
+    one metric (see `Scores.primary_metric`), named in its header.
     """
     s = _settings(settings)
     idx = Scores(scores)
-    ood = list(s.get("ood_benchmarks") or [b for b in idx.benchmarks() if b not in set(in_domain)])
+    own = set(in_domain)
+    ood = list(s.get("ood_benchmarks") or [b for b in idx.benchmarks() if b.split(":")[0] not in own])
+    header = {b: f"{b} {idx.primary_metric(b) or ''} (%)".replace("  ", " ") for b in ood}
     rows = []
     for student in idx.students():
         models = idx.of_kind("base", student=student) + idx.of_kind("trained", student=student)
@@ -350,9 +367,9 @@ def table6_out_of_domain(scores: pd.DataFrame, settings: Mapping | None = None,
             acc = [idx.accuracy(m["model"], b) for b in ood]
             # Only models evaluated on some out-of-domain suite belong here; the rest would be rows of markers.
             if any(a is not None for a in acc):
-                rows.append({"student": student, "model": label, **{f"{b} (%)": a for b, a in zip(ood, acc)},
+                rows.append({"student": student, "model": label, **{header[b]: a for b, a in zip(ood, acc)},
                              "avg (%)": _mean(acc)})
-    cols = ["student", "model"] + [f"{b} (%)" for b in ood] + ["avg (%)"]
+    cols = ["student", "model"] + [header[b] for b in ood] + ["avg (%)"]
     return _finish(rows or [{"student": NOT_RUN, "model": NOT_RUN}], cols)
 
 
