@@ -93,8 +93,14 @@ SlurmdLogFile=$LOGDIR/slurmd.log
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-    mv "$CONF.tmp" "$CONF"
+    if cmp -s "$CONF.tmp" "$CONF"; then
+        rm -f "$CONF.tmp"
+    else
+        mv "$CONF.tmp" "$CONF"
+        CONF_CHANGED=1
+    fi
 }
+CONF_CHANGED=0
 
 if [ -e "$CONF" ] && ! grep -qxF "$MARKER" "$CONF"; then
     die "$CONF exists and was not written by this script; not touching it"
@@ -127,6 +133,9 @@ fi
 if ! alive /run/slurmctld.pid; then
     log "starting slurmctld"
     slurmctld </dev/null >/dev/null 2>&1
+elif [ "$CONF_CHANGED" = 1 ]; then
+    log "slurm.conf changed: reconfiguring the running slurmctld"
+    scontrol reconfigure || true
 fi
 if ! alive /run/slurmd.pid; then
     log "starting slurmd"
