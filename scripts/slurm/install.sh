@@ -30,11 +30,16 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # `apt-get update` exits 0 on some fetch failures, so also ask whether the
 # package is actually on offer afterwards.
-if ! apt-get update -q; then
+# Wait for another apt run (e.g. unattended upgrades) instead of failing.
+APT=(apt-get -q -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
+if ! "${APT[@]}" update; then
     echo "install.sh: apt-get update failed (no reachable repository?)" >&2
     exit "$UNREACHABLE"
 fi
-if ! apt-cache policy slurmctld | grep -q 'Candidate: [0-9]'; then
+# Captured first: `apt-cache ... | grep -q` under pipefail fails at random
+# when grep exits early and apt-cache dies of SIGPIPE.
+policy_out=$(apt-cache policy slurmctld)
+if ! grep -q 'Candidate: [0-9]' <<<"$policy_out"; then
     echo "install.sh: no repository reachable by apt offers slurmctld" >&2
     exit "$UNREACHABLE"
 fi
@@ -49,6 +54,6 @@ if [ ! -e "$policy" ]; then
 fi
 remove_policy() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
 trap remove_policy EXIT
-apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+"${APT[@]}" install -y --no-install-recommends "${PACKAGES[@]}"
 have_all || { echo "install.sh: packages installed but daemons not found on PATH" >&2; exit 1; }
 echo "install.sh: installed ${PACKAGES[*]}"

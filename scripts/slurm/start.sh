@@ -24,7 +24,9 @@ die() { echo "start.sh: $*" >&2; exit 1; }
 node_state() {
     # Compact state of the first node ("idle", "mix", "down*", ...); empty
     # when the controller does not answer.
-    timeout 10 sinfo -h -N -o '%t' 2>/dev/null | head -n1
+    # `|| true`: a controller that does not answer yet must not end the
+    # script through errexit/pipefail.
+    { timeout 10 sinfo -h -N -o '%t' 2>/dev/null || true; } | head -n1
 }
 
 usable() {
