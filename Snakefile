@@ -20,6 +20,9 @@ validate(config, schema="config/schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/filter.smk"
+include: "rules/select.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:
