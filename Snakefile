@@ -19,6 +19,7 @@ validate(config, schema="config/schema.yaml")
 
 
 include: "rules/common.smk"
+include: "rules/resources.smk"
 include: "rules/data.smk"
 include: "rules/filter.smk"
 include: "rules/select.smk"
