@@ -118,6 +118,15 @@ def chosen_teacher(student):
         return json.load(fh)["teacher"]
 
 
+def student_passrate_spec(student):
+    """How the student answers seed questions for its pass rate (question compression)."""
+    comp = config["compression"]
+    model = config["students"][student]["model"]
+    return {"model": model, "backend": config["evaluation"]["backend"],
+            "template": config["models"][model].get("template", "chatml"),
+            "temperature": comp["temperature"], "top_p": comp["top_p"], "max_tokens": comp["max_tokens"]}
+
+
 def corpus_settings(corpus):
     variant, _ = parse_corpus_name(corpus)
     comp, div, corp = config["compression"], config["diversity"], config["corpora"]

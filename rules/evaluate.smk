@@ -25,7 +25,7 @@ rule generate_eval:
         backend_options=config["evaluation"]["backend_options"],
         progress="results/.progress/eval/{model}/{benchmark}/samples.jsonl",
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/vllm.yaml"
     log:
         "logs/generate_eval/{model}/{benchmark}.log",
     benchmark:
@@ -50,7 +50,7 @@ rule score_eval:
         workers=config["evaluation"]["workers"],
     threads: config["evaluation"]["workers"]
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/verify.yaml"
     log:
         "logs/score_eval/{model}/{benchmark}.log",
     benchmark:
@@ -67,7 +67,7 @@ rule collect_scores:
         markdown="results/scores.md",
         csv="results/scores_summary.csv",
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/verify.yaml"
     log:
         "logs/collect_scores.log",
     script:

@@ -68,3 +68,45 @@ rule build_corpus:
         "logs/build_corpus/{student}/{teacher}/{corpus}.log",
     script:
         "../scripts/build_corpus.py"
+
+
+rule sample_student:
+    input:
+        problems=PATHS["seeds"],
+        model=lambda w: student_model_dir(w.student),
+    output:
+        PATHS["student_samples"],
+    params:
+        spec=lambda w: student_passrate_spec(w.student),
+        n=config["compression"]["samples"],
+        batch_size=config["compression"]["batch_size"],
+        seed=config["evaluation"]["seed"],
+        progress="results/.progress/passrate/{student}/{domain}.jsonl",
+        backend_options=config["evaluation"]["backend_options"],
+        tensor_parallel_size=lambda w, resources: max(1, int(resources.get("gpu", 0) or 0)),
+    threads: 2
+    conda:
+        "../envs/vllm.yaml"
+    log:
+        "logs/sample_student/{student}/{domain}.log",
+    benchmark:
+        "benchmarks/sample_student/{student}/{domain}.tsv"
+    script:
+        "../scripts/sample_student.py"
+
+
+rule verify_student:
+    input:
+        samples=PATHS["student_samples"],
+        problems=PATHS["seeds"],
+    output:
+        PATHS["student_verdicts"],
+    params:
+        settings=config["filter"],
+    threads: config["filter"]["workers"]
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/verify_student/{student}/{domain}.log",
+    script:
+        "../scripts/verify_student.py"
