@@ -354,14 +354,12 @@ def test_snakemake_rules(tmp_path, tiny_llama_dir):
         f'configfile: "{ROOT}/config/config.yaml"\n'
         f'from snakemake.utils import validate\nvalidate(config, schema="{ROOT}/config/schema.yaml")\n'
         + "".join(f'include: "{ROOT}/rules/{name}.smk"\n'
-                  for name in ("common", "data", "filter", "select", "evaluate", "train")))
+                  for name in ("common", "resources", "data", "filter", "select", "evaluate", "train")))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     targets = ["results/teachers/terse/model", "results/train/smol/terse/math-right/model",
                "results/smoke/smol/verbose/model"]
-    # --drop-metadata: Snakemake hashes the rule's conda env file into its metadata, and
-    # envs/train.yaml belongs to the environment files, which this test does not need.
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path), "--cores", "1",
-           "--drop-metadata", "--configfile", str(tmp_path / "config.yaml"), "--"]
+           "--configfile", str(tmp_path / "config.yaml"), "--"]
     dry = subprocess.run(cmd[:-1] + ["-n", "--"] + targets, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
     for rule in ("train_warmstart", "train_student", "train_smoke"):
