@@ -23,6 +23,7 @@ include: "rules/resources.smk"
 include: "rules/data.smk"
 include: "rules/filter.smk"
 include: "rules/select.smk"
+include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/analysis.smk"
 
