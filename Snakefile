@@ -19,7 +19,13 @@ validate(config, schema="config/schema.yaml")
 
 
 include: "rules/common.smk"
+include: "rules/resources.smk"
 include: "rules/data.smk"
+include: "rules/filter.smk"
+include: "rules/select.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/analysis.smk"
 
 
 rule all:

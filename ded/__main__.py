@@ -18,6 +18,7 @@ STAGES = {
     "train": "ded.train.cli",
     "evaluate": "ded.evaluate.cli",
     "analysis": "ded.analysis.cli",
+    "plan": "ded.plan_cli",
 }
 
 

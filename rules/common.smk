@@ -1,14 +1,19 @@
 # Config access, wildcard constraints, path patterns and input functions.
 # No rules here.
 
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
 from ded.config import check_references
+from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
+from ded.select.teacher import metrics_from_config
 
 check_references(config)
+
+CORPORA = corpus_names(list(config["seeds"]), config["corpora"]["variants"])
 
 PATHS = dict(
     model="resources/models/{model}",
@@ -17,23 +22,171 @@ PATHS = dict(
     contamination="results/data/decontamination/{domain}/{benchmark}.jsonl",
     seeds="results/data/seeds/{domain}.jsonl",
     decontamination_report="results/data/decontamination/{domain}.md",
+    warmstart_corpus="results/teachers/{teacher}/warmstart.jsonl",
+    teacher_model="results/teachers/{teacher}/model",
+    samples="results/samples/{teacher}/{domain}.jsonl",
+    verdicts="results/filter/{teacher}/{domain}/verdicts.jsonl",
+    filter_summary="results/filter/{teacher}/{domain}/summary.tsv",
+    kept="results/filter/{teacher}/{domain}/kept.jsonl",
+    smoke_corpus="results/smoke/{student}/{teacher}/corpus.jsonl",
+    smoke_model="results/smoke/{student}/{teacher}/model",
+    selection="results/selection/{student}/teacher.json",
+    student_samples="results/passrate/{student}/{domain}/samples.jsonl",
+    student_verdicts="results/passrate/{student}/{domain}/verdicts.jsonl",
+    pass_rates="results/passrate/{student}/{domain}.jsonl",
+    corpus="results/corpus/{student}/{teacher}/{corpus}.jsonl",
+    trained_model="results/train/{student}/{teacher}/{corpus}/model",
+    eval_samples="results/eval/{model}/{benchmark}/samples.jsonl",
+    eval_verdicts="results/eval/{model}/{benchmark}/verdicts.jsonl",
+    eval_scores="results/eval/{model}/{benchmark}/scores.tsv",
+    scores="results/scores.tsv",
 )
 
 
 wildcard_constraints:
-    model="[A-Za-z0-9_.-]+",
     domain="|".join(config["seeds"]),
     benchmark="|".join(config["benchmarks"]),
+    teacher="|".join(config["teachers"]),
+    student="|".join(config["students"]),
+    corpus="|".join(CORPORA) or "no-corpus",
 
 
 def materialized_models():
     return [m for m, spec in config["models"].items() if spec.get("materialize", True)]
 
 
+def base_model_dir(model):
+    """Folder of a base model, or [] for a model reached only through an API."""
+    if not config["models"][model].get("materialize", True):
+        return []
+    return PATHS["model"].format(model=model)
+
+
+def teacher_model_dir(teacher):
+    spec = config["teachers"][teacher]
+    if spec.get("warm_start"):
+        return PATHS["teacher_model"].format(teacher=teacher)
+    return base_model_dir(spec["model"])
+
+
+def student_model_dir(student):
+    return base_model_dir(config["students"][student]["model"])
+
+
+def eval_model_dir(model):
+    """Model folder behind an evaluation path fragment (see docs/layout.md)."""
+    kind, *parts = model.split("/")
+    if kind == "base":
+        return student_model_dir(parts[0])
+    if kind == "teacher":
+        return teacher_model_dir(parts[0])
+    if kind == "smoke":
+        return PATHS["smoke_model"].format(student=parts[0], teacher=parts[1])
+    if kind == "trained":
+        return PATHS["trained_model"].format(student=parts[0], teacher=parts[1], corpus=parts[2])
+    raise ValueError(f"unknown evaluated model '{model}'")
+
+
+BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "n", "seed")
+
+
+def benchmark_source(benchmark):
+    spec = config["benchmarks"][benchmark]
+    return {k: v for k, v in spec.items() if k in BENCHMARK_SOURCE_KEYS}
+
+
+# ---------------------------------------------------------------- selection
+
+
+def selection_metrics():
+    return metrics_from_config(config)
+
+
+def smoke_score_files(wildcards):
+    """Scores the smoke test ranks teachers by; none when the config pins a teacher."""
+    if config["teacher_selection"]["pinned"]:
+        return []
+    benchmarks = sorted({m["benchmark"] for m in selection_metrics()})
+    models = [f"smoke/{wildcards.student}/{t}" for t in config["teachers"]]
+    return expand(PATHS["eval_scores"], model=models, benchmark=benchmarks)
+
+
+def chosen_teacher(student):
+    """The teacher the smoke test (or the config) chose for `student`; read after the checkpoint ran."""
+    selection = checkpoints.select_teacher.get(student=student).output.selection
+    with open(selection) as fh:
+        return json.load(fh)["teacher"]
+
+
+def student_passrate_spec(student):
+    """How the student answers seed questions for its pass rate (question compression)."""
+    comp = config["compression"]
+    model = config["students"][student]["model"]
+    return {"model": model, "backend": config["evaluation"]["backend"],
+            "template": config["models"][model].get("template", "chatml"),
+            "temperature": comp["temperature"], "top_p": comp["top_p"], "max_tokens": comp["max_tokens"]}
+
+
+def corpus_settings(corpus):
+    variant, _ = parse_corpus_name(corpus)
+    comp, div, corp = config["compression"], config["diversity"], config["corpora"]
+    used = {
+        "full": {},
+        "right": {},
+        "right_hard": {"threshold": comp["threshold"]},
+        "right_hard_diverse": {"threshold": comp["threshold"], "keep": div["keep"], "unit": div["unit"],
+                               "exact_limit": div["exact_limit"], "tokenizer": div["tokenizer"]},
+        "longest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
+        "shortest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
+        "mixed": {"seed": corp["seed"]},
+    }
+    return used[variant]
+
+
+def corpus_inputs(wildcards):
+    variant, domain = parse_corpus_name(wildcards.corpus)
+    if variant == "mixed":
+        return {"ded_corpora": [
+            PATHS["corpus"].format(student=wildcards.student, teacher=wildcards.teacher,
+                                   corpus=corpus_name(DED_VARIANT, d)) for d in config["seeds"]]}
+    inputs = {
+        "samples": PATHS["samples"].format(teacher=wildcards.teacher, domain=domain),
+        "verdicts": PATHS["verdicts"].format(teacher=wildcards.teacher, domain=domain),
+        "problems": PATHS["seeds"].format(domain=domain),
+    }
+    if "pass_rates" in VARIANTS[variant].needs:
+        inputs["pass_rates"] = PATHS["pass_rates"].format(student=wildcards.student, domain=domain)
+    return inputs
+
+
+def smoke_pairs():
+    if config["teacher_selection"]["pinned"]:
+        return []
+    return [(s, t) for s in config["students"] for t in config["teachers"]]
+
+
+def trained_triples():
+    """(student, chosen teacher, corpus) for every corpus variant; needs the selection checkpoint."""
+    return [(s, chosen_teacher(s), c) for s in config["students"] for c in CORPORA]
+
+
 def data_targets():
-    return expand(PATHS["seeds"], domain=config["seeds"]) + expand(
-        PATHS["decontamination_report"], domain=config["seeds"]
-    ) + expand(PATHS["model"], model=materialized_models())
+    return (
+        expand(PATHS["seeds"], domain=config["seeds"])
+        + expand(PATHS["decontamination_report"], domain=config["seeds"])
+        + expand(PATHS["model"], model=materialized_models())
+    )
+
+
+def eval_targets():
+    """Scores of every evaluated model on every benchmark (and its out-of-domain suite)."""
+    from ded.evaluate.plan import evaluated_models
+
+    models = evaluated_models(config, smoke=smoke_pairs(), trained=trained_triples())
+    paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])
+    if config["evaluation"]["out_of_domain"]["enabled"]:
+        paths += [f"results/eval/{m}/ood/scores.tsv" for m in models if eval_model_dir(m)]
+    return paths
 
 
 def all_targets(wildcards):

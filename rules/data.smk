@@ -34,7 +34,8 @@ rule load_benchmark:
     output:
         PATHS["benchmark"],
     params:
-        spec=lambda w: config["benchmarks"][w.benchmark],
+        # Only what defines the problems: sampling settings must not reload them.
+        spec=lambda w: benchmark_source(w.benchmark),
         name=lambda w: w.benchmark,
     conda:
         "../envs/data.yaml"

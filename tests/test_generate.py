@@ -334,3 +334,20 @@ def test_cli_sample_with_teacher_spec_file(tmp_path, capsys):
                "--out", str(tmp_path / "o2.jsonl")])
     assert rc == 3 and "has 0 trace(s) for question 'm7'" in capsys.readouterr().err
     assert not (tmp_path / "o2.jsonl").exists()
+
+
+def test_spec_model_dir_and_seed_and_make_generate(tiny_llama_dir, tmp_path):
+    from ded.generate import make_generate
+
+    # the evaluation stage passes the model folder and the seed inside the spec
+    spec = {"model": "tiny", "model_dir": str(tiny_llama_dir), "seed": 3, "max_tokens": 4, "template": "chatml"}
+    sample_problems([_math(1)], spec, model_name="base/s", n=2, out_path=tmp_path / "o.jsonl",
+                    progress_path=tmp_path / "p.jsonl")
+    recs = read_records(tmp_path / "o.jsonl", "sample")
+    assert [r["seed"] for r in recs] == [sample_seed(3, "m1", 0), sample_seed(3, "m1", 1)]
+    # the filter's LLM judge: generate(prompts) -> texts over a `models` entry
+    config = {"models": {"tiny": {"source": {"path": "x"}}}, "teachers": {}}
+    generate = make_generate("tiny", config, max_new_tokens=3, model_dir=str(tiny_llama_dir))
+    texts = generate(["Is 2 + 2 = 4? Answer YES or NO.", "Is 1 = 2?"])
+    assert len(texts) == 2 and all(isinstance(t, str) and t for t in texts)
+    assert generate(["Is 2 + 2 = 4? Answer YES or NO."]) == texts[:1]  # greedy

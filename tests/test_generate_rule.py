@@ -18,11 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def _workflow(dst: Path, config: dict) -> Path:
     for name in ("rules", "scripts", "ded", "config", "envs"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-    # Snakemake reads a rule's env file even without --use-conda; the vllm env comes with the
-    # cluster work, so a branch without it still runs this test.
-    env = dst / "envs" / "vllm.yaml"
-    if not env.exists():
-        env.write_text("name: ded-vllm\nchannels: [conda-forge]\ndependencies: [python=3.12]\n")
     snakefile = (ROOT / "Snakefile").read_text()
     if 'include: "rules/sample.smk"' not in snakefile:
         snakefile = snakefile.replace('include: "rules/data.smk"',

@@ -130,12 +130,13 @@ def _progress_bar(total: int, done: int, enabled: bool | None):
 
 
 def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name: str, n: int,
-                    out_path: str | Path, progress_path: str | Path, batch_size: int = 8, seed: int = 0,
+                    out_path: str | Path, progress_path: str | Path, batch_size: int = 8, seed: int | None = None,
                     model_path: str | Path | None = None, backend_options: dict | None = None,
                     backend: Backend | None = None, progress_bar: bool | None = None) -> int:
     """Sample `n` completions per problem from a teacher; write SAMPLE records to `out_path`.
 
-    `teacher_spec`: the config's teacher entry (see TEACHER_DEFAULTS).
+    `teacher_spec`: the config's teacher entry (see TEACHER_DEFAULTS); its
+    `model_dir` and `seed`, when present, stand in for `model_path` and `seed`.
     `backend_options`: run-time knobs that are not part of the experiment
     (tensor_parallel_size, threads, device, backoff_s, ...). `backend`: an
     already built backend to use instead of building one from the spec.
@@ -145,6 +146,8 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
     problems = list(problems)
     _check_problems(problems)
     settings = teacher_settings(teacher_spec, where=f"teachers.{model_name}")
+    model_path = model_path or settings.get("model_dir") or None
+    seed = int(seed if seed is not None else settings.get("seed") or 0)
     kind = backend.name if backend is not None else settings["backend"]
     local = kind in ("hf", "vllm") and model_path
     revision = getattr(backend, "revision", None) or (model_fingerprint(model_path) if local else None)

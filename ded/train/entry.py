@@ -1,41 +1,63 @@
-"""Entry point that runs LlamaFactory's CLI: `python -m ded.train.entry train job.yaml`.
+"""Process entry of a training run: `python -m ded.train.entry train <yaml>`.
 
-llamafactory 0.9.5 imports torchaudio unconditionally (data/mm_plugin.py)
-although text-only SFT never uses it, and PyPI's torchaudio is CUDA-linked and
-fails to load beside the CPU torch wheel. Where torchaudio cannot be found, an
-empty stand-in module is registered before LlamaFactory is imported; on GPU
-nodes with a real torchaudio nothing changes. torchrun can start this module
-too (`torchrun -m ded.train.entry train job.yaml`).
+One code path for CPU, one GPU and torchrun workers:
+
+- Under torchrun (each worker has LOCAL_RANK/WORLD_SIZE set) the worker calls
+  llamafactory's `run_exp` directly, as llamafactory's own launcher does for
+  the workers it spawns (`launcher.py`'s `__main__`); calling the CLI there
+  would make every worker spawn a torchrun of its own when it sees several
+  devices or FORCE_TORCHRUN.
+- Otherwise it calls llamafactory's CLI main (single process).
+
+Before either, a stand-in torchaudio is registered where the real one cannot
+load (see `ded.train.compat`).
 """
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import os
 import sys
-import types
+
+from .compat import EXPECTED_WORLD_SIZE, ensure_torchaudio
 
 
 def ensure_torchaudio_importable() -> bool:
-    """Register a stand-in `torchaudio` when the real one is absent; True if a stand-in was registered."""
-    if "torchaudio" in sys.modules or importlib.util.find_spec("torchaudio") is not None:
-        return False
-    stub = types.ModuleType("torchaudio")
-    stub.__doc__ = "Stand-in registered by ded.train.entry: audio is not supported in this environment."
-    # importlib.util.find_spec raises on a module whose __spec__ is None.
-    stub.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)
-    sys.modules["torchaudio"] = stub
-    return True
+    """Register the torchaudio stand-in where the real one cannot load (see `ded.train.compat`)."""
+    return ensure_torchaudio()
 
 
-def main(argv: list[str] | None = None) -> int:
-    ensure_torchaudio_importable()
-    from llamafactory.cli import main as llamafactory_main
+def is_torchrun_worker(environ=os.environ) -> bool:
+    return "LOCAL_RANK" in environ and "WORLD_SIZE" in environ
 
-    sys.argv = ["llamafactory-cli", *(sys.argv[1:] if argv is None else argv)]
-    llamafactory_main()
-    return 0
+
+def check_world_size(environ=os.environ) -> None:
+    expected = environ.get(EXPECTED_WORLD_SIZE)
+    actual = int(environ.get("WORLD_SIZE", "1"))
+    if expected is not None and int(expected) != actual:
+        raise SystemExit(
+            f"ded.train.entry: this run's YAML was planned for {expected} process(es) "
+            f"(gradient_accumulation_steps keeps the global batch for that many), but torchrun "
+            f"started {actual}; regenerate the YAML for {actual} GPU(s)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] != "train" or len(argv) < 2:
+        raise SystemExit("usage: python -m ded.train.entry train <config.yaml> [key=value ...]")
+    ensure_torchaudio()
+    check_world_size()
+    if is_torchrun_worker():
+        # llamafactory reads the YAML from sys.argv[1] once the command is removed.
+        sys.argv = [sys.argv[0]] + argv[1:]
+        from llamafactory.train.tuner import run_exp
+
+        run_exp()
+    else:
+        sys.argv = [sys.argv[0]] + argv
+        from llamafactory.cli import main as llamafactory_main
+
+        llamafactory_main()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

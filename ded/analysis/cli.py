@@ -1,0 +1,136 @@
+"""`python -m ded analysis ...`: the analyses on files, outside Snakemake."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _entropy(args):
+    from .jobs import run_token_entropy
+
+    summary = run_token_entropy(args.corpus, args.model, args.values_out, args.summary_out, args.problems,
+                                args.max_tokens, args.batch_size, args.dtype, args.bins)
+    print(json.dumps(summary))
+
+
+def _entropy_topk(args):
+    from ..io import read_records
+    from .entropy import summarize, topk_entropy
+
+    values = []
+    for rec in read_records(args.samples):
+        steps = rec.get(args.field)
+        if steps is None:
+            raise SystemExit(f"{args.samples}: sample {rec.get('question_id')}/{rec.get('sample_id')} has no "
+                             f"'{args.field}' field (a list of {{token: logprob}} per generated token)")
+        values.append(topk_entropy(steps, args.tail))
+    print(json.dumps(summarize(values) | {"method": f"top-k ({args.tail})"}))
+
+
+def _pca(args):
+    from pathlib import Path
+
+    from .jobs import run_pca_shift
+
+    problems = {Path(p).stem: p for p in args.problems}
+    layers = "all" if args.layers == "all" else [int(x) for x in args.layers.split(",")]
+    table = run_pca_shift(args.base, args.trained, problems, args.distances_out, args.projections_out,
+                          args.png, args.pdf, layers, args.max_prompts, args.max_tokens, args.batch_size, args.dtype)
+    print(table.to_string(index=False))
+
+
+def _tables(args):
+    from pathlib import Path
+
+    from .jobs import run_paper_tables
+
+    out = Path(args.out_dir)
+    paths = {f"table{i}": tuple(out / f"table{i}.{ext}" for ext in ("csv", "md", "tex")) for i in range(1, 8)}
+    methods = json.loads(Path(args.methods).read_text()) if args.methods else []
+    settings = {"benchmarks": args.benchmarks, "ded_corpus": args.ded_corpus}
+    for name, df in run_paper_tables(args.scores, args.corpus_stats, paths, methods, settings,
+                                     args.benchmarks or ()).items():
+        print(f"{name}: {len(df)} rows -> {out / name}.{{csv,md,tex}}", file=sys.stderr)
+
+
+def _figure1(args):
+    from pathlib import Path
+
+    from .jobs import run_figure1
+
+    literature = json.loads(Path(args.literature).read_text()) if args.literature else []
+    points = run_figure1(args.scores, args.corpus_stats, args.benchmarks, literature, args.png, args.pdf)
+    print(points.to_string(index=False))
+
+
+def _corpus_stats(args):
+    from pathlib import Path
+
+    from .jobs import run_corpus_stats
+
+    runs = [f"{args.student}/{args.teacher}/{Path(p).stem}" for p in args.corpora]
+    print(run_corpus_stats(args.corpora, runs, args.out).to_string(index=False))
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("analysis", help="token entropy, PCA shift, tables and figures")
+    a = p.add_subparsers(dest="command", required=True)
+
+    e = a.add_parser("entropy", help="token entropy of a corpus under a scoring model (Figure 3)")
+    e.add_argument("--corpus", required=True, help="JSONL of corpus_row records, or sample records with --problems")
+    e.add_argument("--problems", help="problem records giving the prompts of sample records")
+    e.add_argument("--model", required=True, help="Hugging Face model folder that scores")
+    e.add_argument("--values-out", required=True, help=".npz of token-level entropies")
+    e.add_argument("--summary-out", required=True, help=".json summary (mean, median, histogram)")
+    e.add_argument("--max-tokens", type=int, default=2048, help="response tokens scored per row")
+    e.add_argument("--batch-size", type=int, default=4)
+    e.add_argument("--dtype", default="auto")
+    e.add_argument("--bins", type=int, default=50)
+    e.set_defaults(func=_entropy)
+
+    k = a.add_parser("entropy-topk", help="approximate entropy from generation-time top-k logprobs")
+    k.add_argument("--samples", required=True, help="JSONL records with a per-token list of {token: logprob}")
+    k.add_argument("--field", default="top_logprobs")
+    k.add_argument("--tail", choices=["lumped", "renormalized"], default="lumped")
+    k.set_defaults(func=_entropy_topk)
+
+    c = a.add_parser("pca", help="PCA centroid shift, base vs trained (Figure 4)")
+    c.add_argument("--base", required=True)
+    c.add_argument("--trained", required=True)
+    c.add_argument("--problems", nargs="+", required=True, help="benchmark problem files (named by file stem)")
+    c.add_argument("--layers", default="all", help="'all' or comma-separated decoder layers")
+    c.add_argument("--max-prompts", type=int)
+    c.add_argument("--max-tokens", type=int, default=2048)
+    c.add_argument("--batch-size", type=int, default=4)
+    c.add_argument("--dtype", default="auto")
+    c.add_argument("--distances-out", required=True)
+    c.add_argument("--projections-out", required=True)
+    c.add_argument("--png")
+    c.add_argument("--pdf")
+    c.set_defaults(func=_pca)
+
+    t = a.add_parser("tables", help="Tables 1-7 from a scores table")
+    t.add_argument("--scores", required=True)
+    t.add_argument("--corpus-stats")
+    t.add_argument("--methods", help="JSON list of literature rows for Table 2")
+    t.add_argument("--benchmarks", nargs="*", help="in-domain benchmark columns, in order")
+    t.add_argument("--ded-corpus", default="math-right_hard_diverse")
+    t.add_argument("--out-dir", required=True)
+    t.set_defaults(func=_tables)
+
+    f = a.add_parser("figure1", help="accuracy against corpus size (Figure 1)")
+    f.add_argument("--scores", required=True)
+    f.add_argument("--corpus-stats", required=True)
+    f.add_argument("--benchmarks", nargs="+", required=True)
+    f.add_argument("--literature", help="JSON list of {name, corpus_size, aime24, aime25, source}")
+    f.add_argument("--png")
+    f.add_argument("--pdf")
+    f.set_defaults(func=_figure1)
+
+    s = a.add_parser("corpus-stats", help="corpus-stats rows of one student/teacher's corpora (named by file stem)")
+    s.add_argument("--student", required=True)
+    s.add_argument("--teacher", required=True)
+    s.add_argument("corpora", nargs="+")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_corpus_stats)

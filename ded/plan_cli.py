@@ -1,0 +1,67 @@
+"""`python -m ded plan --configfile config/paper.yaml`: GPU-hours per stage before submitting."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from .plan import SCHEMA, PlanError, Settings, attach_profile, compute_plan, format_plan, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
+PLAN_KEYS = ("gpu", "reference_params_b", "generation_tokens_per_gpu_s", "training_tokens_per_gpu_s",
+             "forward_tokens_per_gpu_s", "mean_output_tokens")
+
+
+def _shown(path: str) -> str:
+    """A path relative to the workflow folder when it lies inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return path
+
+
+def run(args) -> int:
+    try:
+        config, schema = load_config(Path(args.configfile), Path(args.schema))
+        stages = compute_plan(config, schema)
+        if args.profile:
+            attach_profile(stages, yaml.safe_load(Path(args.profile).read_text()) or {})
+        settings = Settings(config, schema)
+        text = format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
+                           title=f"Compute plan for {args.configfile}"
+                           + (f" with the resources of {_shown(args.profile)}" if args.profile else ""))
+    except (PlanError, OSError, yaml.YAMLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plan", help="estimate GPU-hours per stage from a config's token counts",
+                       description=__doc__ + "\n\nAssumptions (throughputs, mean lengths) are the config's "
+                       "`plan:` section; see config/schema.yaml.")
+    p.add_argument("--configfile", default=str(ROOT / "config" / "config.yaml"),
+                   help="workflow config (default: the embedded config/config.yaml)")
+    p.add_argument("--schema", default=str(SCHEMA), help="config schema (default: config/schema.yaml)")
+    p.add_argument("--profile", default=str(DEFAULT_PROFILE) if DEFAULT_PROFILE.exists() else None,
+                   help="SLURM profile whose GPUs per job and runtimes are compared with the estimates "
+                        "(default: profiles/slurm/config.yaml)")
+    p.add_argument("--no-profile", dest="profile", action="store_const", const=None,
+                   help="print GPU-hours only")
+    p.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ded")
+    add_parser(parser.add_subparsers(dest="stage", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,587 @@
+"""Run untrusted, model-written Python programs against stdin/stdout tests.
+
+Never `exec` model output in a workflow process: everything goes through
+`run_program`, which starts `ded/sandbox_launcher.py` (see its docstring for
+the process tree). What each defence does, and what it needs:
+
+- **Own session, wall-clock kill by the parent.** The launcher is started with
+  setsid; it waits for the program with a deadline and kills it.
+- **All descendants die.** The program runs inside a new PID namespace when
+  unshare(CLONE_NEWPID) works (as root here): when the namespace's init
+  exits, the kernel kills every process left in it, including grandchildren
+  that called setsid() or double-forked. The launcher is also a child
+  subreaper, so without a namespace every orphan is reparented to it and a
+  /proc walk by parent pid still finds and kills them (no escape via setsid).
+  A cgroup would also work where writable (cgroup v1 `pids` is writable on
+  this machine) but is not needed and not portable to cluster nodes.
+- **Unprivileged uid.** As root, the program runs under a uid of its own
+  (default range 61000-62999, leased per run with an flock so concurrent runs
+  and concurrent jobs never share one). That is what makes RLIMIT_NPROC
+  effective (root ignores it: fork bombs), stops the program from signalling
+  the workflow (EPERM) and from writing outside its scratch directory and
+  world-writable places such as /tmp. Not root: the program runs as the
+  invoking user; RLIMIT_NPROC then counts that user's processes, so it is set
+  to the current count plus the allowance.
+- **Resource limits** (setrlimit in the launcher's child, before exec):
+  RLIMIT_CPU (backstop for busy loops; the verdict uses measured CPU time),
+  RLIMIT_AS (memory), RLIMIT_FSIZE (caps stdout, which is a file, and any
+  file written), RLIMIT_NPROC, RLIMIT_CORE=0, RLIMIT_NOFILE.
+- **No network**: a new network namespace (only a down loopback). Where
+  unshare(CLONE_NEWNET) fails (not root, no user namespaces) the run goes on
+  with network and `RunResult.isolation["net"]` is False.
+- **Scrubbed environment**: a fixed minimal env, `python -I` (ignores
+  PYTHON* variables and user site), single-threaded BLAS.
+
+The TLE verdict uses the CPU time of the program measured by wait4 (user +
+system), not wall time, so parallel runs on a loaded machine do not turn into
+false time limits; the wall deadline (`wall_factor * time_limit + wall_extra_s`)
+is a generous backstop for programs that sleep or block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from . import sandbox_launcher as _launcher
+
+LAUNCHER = str(Path(__file__).with_name("sandbox_launcher.py"))
+
+#: Verdicts of `check_program`. Only "accepted" passes.
+VERDICTS = ("accepted", "wrong_answer", "time_limit", "memory_limit", "runtime_error",
+            "compile_error", "output_limit", "no_code", "infra_error")
+
+
+class InfraError(RuntimeError):
+    """The sandbox itself failed (not the program); the run is retried, never counted as wrong."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_limit_s: float = 2.0  # CPU seconds of the program
+    memory_mb: int = 256  # RLIMIT_AS: virtual memory, stricter than resident memory
+    output_mb: float = 16.0  # stdout cap; also the cap of any one file the program writes
+    nproc: int = 64  # processes + threads under the run's uid
+    nofile: int = 256
+    wall_factor: float = 3.0
+    wall_extra_s: float = 1.0
+
+    @property
+    def wall_s(self) -> float:
+        return self.time_limit_s * self.wall_factor + self.wall_extra_s
+
+
+@dataclass
+class RunResult:
+    status: str  # ok | time_limit | memory_limit | runtime_error | output_limit
+    reason: str
+    stdout: bytes = b""
+    stderr_tail: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    cpu_s: float | None = None
+    wall_s: float = 0.0
+    maxrss_kb: int | None = None
+    uid: int | None = None
+    token: str = ""  # in the program's environment as DED_SANDBOX_RUN, so tests can find strays
+    isolation: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d.pop("stdout")
+        return d
+
+
+# --------------------------------------------------------------------------
+# Setup discovered once per process
+
+
+@dataclass(frozen=True)
+class Setup:
+    python: str  # what the program sees as sys.executable (argv[0])
+    exe: str  # the binary execve() runs: the same interpreter, reachable by the sandbox uid
+    drop_uid: bool
+    uid_base: int
+    uid_count: int
+    notes: tuple[str, ...]
+
+
+_SETUP: dict[str, Setup] = {}
+_SETUP_LOCK = threading.Lock()
+UID_BASE = int(os.environ.get("DED_SANDBOX_UID_BASE", "61000"))
+UID_COUNT = int(os.environ.get("DED_SANDBOX_UID_COUNT", "2000"))
+_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
+
+
+def _interpreter_candidates(python: str) -> list[str]:
+    """Binaries that may run `python` for an unprivileged uid. A venv's interpreter is often a
+    symlink into a folder only root can enter (here /root/.pyenv); the base binary of the same
+    version started with argv[0] = the venv's python still finds the venv's pyvenv.cfg, so the
+    program gets the same site-packages."""
+    out = [python]
+    if not os.path.exists(python):
+        return out
+    cands = [os.path.realpath(python)]
+    if python == sys.executable:  # only then is the version known to match
+        ver = "%d.%d" % sys.version_info[:2]
+        cands.append(shutil.which(f"python{ver}", path="/usr/local/bin:/usr/bin:/bin"))
+    for cand in cands:
+        if cand and cand not in out:
+            out.append(cand)
+    return out
+
+
+def setup(python: str | None = None) -> Setup:
+    """Probe once what this machine allows: dropping to an unprivileged uid needs root and an
+    interpreter that uid can run (probed by running one tiny program as that uid)."""
+    python = python or sys.executable
+    with _SETUP_LOCK:
+        if python in _SETUP:
+            return _SETUP[python]
+        notes: list[str] = []
+        chosen = None
+        want = "%d.%d" % sys.version_info[:2] if python == sys.executable else None
+        if os.geteuid() == 0:
+            tried = []
+            for exe in _interpreter_candidates(python):
+                trial = Setup(python, exe, True, UID_BASE, UID_COUNT, ())
+                try:
+                    res = _run_once(_PROBE, b"", Limits(time_limit_s=5, memory_mb=1024), trial)
+                    got = res.stdout.decode(errors="replace").strip()
+                    if res.status == "ok" and got and (want is None or got == want):
+                        chosen = trial
+                        break
+                    tried.append(f"{exe}: {res.reason or got} {res.stderr_tail[-200:]}".strip())
+                except InfraError as exc:
+                    tried.append(f"{exe}: {exc}")
+            if chosen is None:
+                notes.append("cannot run the interpreter as an unprivileged uid; programs run as root "
+                             "(no RLIMIT_NPROC, no filesystem protection): " + "; ".join(tried))
+        else:
+            notes.append("not root: programs run as the invoking user")
+        st = chosen or Setup(python, python, False, UID_BASE, UID_COUNT, ())
+        st = Setup(st.python, st.exe, st.drop_uid, st.uid_base, st.uid_count, tuple(notes))
+        _SETUP[python] = st
+        if notes:
+            import logging
+
+            logging.getLogger("ded.sandbox").warning("; ".join(notes))
+        return st
+
+
+def _lock_dir() -> Path:
+    d = Path(tempfile.gettempdir()) / "ded-sandbox-uids"
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d
+
+
+_uid_cursor = [os.getpid() * 7]
+_uid_cursor_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _lease_uid(st: Setup):
+    """Lease a uid no other run (in any process) uses; kill strays a crashed holder left behind."""
+    if not st.drop_uid:
+        yield None
+        return
+    with _uid_cursor_lock:
+        start = _uid_cursor[0]
+        _uid_cursor[0] += 1
+    d = _lock_dir()
+    for k in range(st.uid_count):
+        uid = st.uid_base + (start + k) % st.uid_count
+        fh = open(d / f"{uid}.lock", "a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            continue
+        try:
+            _kill_uid(uid)
+            try:
+                yield uid
+            finally:
+                _kill_uid(uid)
+        finally:
+            fh.close()
+        return
+    raise InfraError(f"no free sandbox uid in {st.uid_base}..{st.uid_base + st.uid_count - 1}")
+
+
+def _kill_uid(uid: int, budget_s: float = 10.0) -> int:
+    """Kill every live process of `uid`; raise InfraError if some survive the budget."""
+    killed, delay = 0, 0.0005
+    deadline = time.monotonic() + budget_s
+    while True:
+        pids = _launcher.pids_of_uid(uid)
+        if not pids:
+            return killed
+        if time.monotonic() > deadline:
+            raise InfraError(f"{len(pids)} process(es) of sandbox uid {uid} survive SIGKILL")
+        for pid in pids:
+            killed += _launcher.kill_pid(pid, check=lambda p: _launcher.proc_uid(p) == uid)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _env(scratch: str, token: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+        "DED_SANDBOX_RUN": token,
+    }
+
+
+def _rlimits(limits: Limits, uid: int | None) -> dict[str, tuple[int, int]]:
+    import resource
+
+    cpu = max(1, math.ceil(limits.time_limit_s + 0.5))
+    mem = int(limits.memory_mb * 1024 * 1024)
+    fsize = int(limits.output_mb * 1024 * 1024)
+    nproc = limits.nproc
+    if uid is None and os.geteuid() != 0:
+        # Not root: NPROC counts every process of this user, the workflow's included.
+        nproc += len(_launcher.pids_of_uid(os.getuid(), include_zombies=True))
+    out = {
+        "RLIMIT_CPU": (cpu, cpu + 1),
+        "RLIMIT_AS": (mem, mem),
+        "RLIMIT_FSIZE": (fsize, fsize),
+        "RLIMIT_NPROC": (nproc, nproc),
+        "RLIMIT_CORE": (0, 0),
+        "RLIMIT_NOFILE": (limits.nofile, limits.nofile),
+    }
+    # Never ask for more than the hard limits this process has (fails when not root).
+    for name, (soft, hard) in list(out.items()):
+        cur_hard = resource.getrlimit(getattr(resource, name))[1]
+        if cur_hard != resource.RLIM_INFINITY and os.geteuid() != 0:
+            out[name] = (min(soft, cur_hard), min(hard, cur_hard))
+    return out
+
+
+def _read_capped(path: str, cap: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(cap)
+
+
+def _tail(path: str, n: int = 2000) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - n))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_MEMORY_PATTERNS = re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc|Unable to allocate|"
+                              r"[Oo]ut of memory|Memory allocation (still )?failed")
+
+
+def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult:
+    token = os.urandom(8).hex()
+    private = tempfile.mkdtemp(prefix="ded-sbx-")  # 0700, the workflow's own: stdin/stdout/stderr files
+    scratch = tempfile.mkdtemp(prefix="ded-scratch-")
+    status_r = status_w = -1
+    fds: list[int] = []
+    try:
+        with _lease_uid(st) as uid:
+            prog = os.path.join(scratch, "main.py")
+            with open(prog, "w", encoding="utf-8") as fh:
+                fh.write(source)
+            os.chmod(prog, 0o444)
+            if uid is not None:
+                os.chown(scratch, uid, uid)
+            in_path = os.path.join(private, "stdin")
+            with open(in_path, "wb") as fh:
+                fh.write(stdin)
+            out_path, err_path = os.path.join(private, "stdout"), os.path.join(private, "stderr")
+            fd_in = os.open(in_path, os.O_RDONLY)
+            fds.append(fd_in)
+            fd_out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fds.append(fd_out)
+            fd_err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fds.append(fd_err)
+            status_r, status_w = os.pipe()
+            cfg = {
+                "exe": st.exe,
+                "argv": [st.python, "-I", "-B", prog],
+                "env": _env(scratch, token),
+                "cwd": scratch,
+                "uid": uid,
+                "gid": uid,
+                "rlimits": _rlimits(limits, uid),
+                "wall_s": limits.wall_s,
+                "netns": True,
+                "pidns": True,
+            }
+            actions = [
+                (os.POSIX_SPAWN_DUP2, fd_in, 0),
+                (os.POSIX_SPAWN_DUP2, fd_out, 1),
+                (os.POSIX_SPAWN_DUP2, fd_err, 2),
+                (os.POSIX_SPAWN_DUP2, status_w, _launcher.STATUS_FD),
+            ]
+            t0 = time.monotonic()
+            try:
+                # The launcher is trusted code: it runs on this process's own interpreter.
+                pid = os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", LAUNCHER, json.dumps(cfg)],
+                                     {"PATH": "/usr/bin:/bin"}, file_actions=actions, setsid=True)
+            except OSError as exc:
+                raise InfraError(f"cannot start the sandbox launcher: {exc}") from exc
+            os.close(status_w)
+            status_w = -1
+            events = _wait_launcher(pid, status_r, limits.wall_s + 15.0)
+            wall = time.monotonic() - t0
+            res = _interpret(events, out_path, err_path, limits, wall)
+            res.uid, res.token = uid, token
+            if uid is not None:
+                res.isolation["strays_killed"] = _kill_uid(uid)
+            return res
+    finally:
+        for fd in fds + [status_r, status_w]:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _wait_launcher(pid: int, status_r: int, backstop_s: float) -> list[dict]:
+    """Wait for the launcher (it enforces the wall deadline itself); kill its session past the backstop."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        import select
+
+        p = select.poll()
+        p.register(pidfd, select.POLLIN)
+        if not p.poll(backstop_s * 1000):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            _launcher.kill_descendants(pid)
+            os.waitpid(pid, 0)
+            raise InfraError(f"sandbox launcher did not finish within {backstop_s:.0f} s")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(pidfd)
+    chunks = []
+    while True:
+        chunk = os.read(status_r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    events = [json.loads(line) for line in b"".join(chunks).decode().splitlines() if line.strip()]
+    if os.WIFSIGNALED(status) or os.WEXITSTATUS(status) != 0:
+        raise InfraError(f"sandbox launcher failed (status {status}): {events}")
+    return events
+
+
+def _interpret(events: list[dict], out_path: str, err_path: str, limits: Limits, wall: float) -> RunResult:
+    by = {}
+    for ev in events:
+        by.setdefault(ev["event"], ev)
+    if "error" in by:
+        raise InfraError(f"sandbox {by['error']['where']} failed: {by['error']['message']}")
+    ns = by.get("ns", {})
+    iso = {"net": ns.get("net", False), "pid": ns.get("pid", False), "errors": ns.get("errors", [])}
+    cap = int(limits.output_mb * 1024 * 1024)
+    stdout = _read_capped(out_path, cap + 1)
+    err = _tail(err_path)
+    res = RunResult("ok", "", stdout=stdout, stderr_tail=err, wall_s=wall, isolation=iso)
+    if "wall" in by:
+        res.status, res.reason = "time_limit", f"wall-clock deadline of {limits.wall_s:.1f} s"
+        return res
+    ex = by.get("exit")
+    if ex is None:
+        raise InfraError(f"sandbox reported no exit status: {events}")
+    status = ex["status"]
+    res.cpu_s, res.maxrss_kb = round(ex["cpu_s"], 4), ex["maxrss_kb"]
+    if os.WIFSIGNALED(status):
+        res.signal = os.WTERMSIG(status)
+    else:
+        res.exit_code = os.WEXITSTATUS(status)
+    sig_name = signal.Signals(res.signal).name if res.signal else None
+    if res.cpu_s > limits.time_limit_s or res.signal == signal.SIGXCPU or (
+            res.signal == signal.SIGKILL and res.cpu_s >= math.ceil(limits.time_limit_s + 0.5)):
+        res.status, res.reason = "time_limit", f"CPU time {res.cpu_s:.2f} s > {limits.time_limit_s} s"
+    elif len(stdout) >= cap or res.signal == signal.SIGXFSZ or (
+            res.exit_code and "File too large" in err):
+        res.status, res.reason = "output_limit", f"output reached the {limits.output_mb:g} MB cap"
+    elif (res.exit_code or res.signal) and (_MEMORY_PATTERNS.search(err)
+                                            or res.maxrss_kb * 1024 >= limits.memory_mb * 1024 * 1024):
+        res.status, res.reason = "memory_limit", f"memory limit of {limits.memory_mb} MB"
+    elif res.signal:
+        res.status, res.reason = "runtime_error", f"killed by {sig_name}"
+    elif res.exit_code:
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        res.status, res.reason = "runtime_error", f"exit code {res.exit_code}: {last[:200]}"
+    return res
+
+
+_SLOTS: threading.BoundedSemaphore | None = None
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _slots() -> threading.BoundedSemaphore:
+    global _SLOTS
+    if _SLOTS is None:
+        _SLOTS = threading.BoundedSemaphore(cpu_count())
+    return _SLOTS
+
+
+def run_program(source: str, stdin: bytes | str = b"", limits: Limits = Limits(), *,
+                python: str | None = None, retries: int = 3) -> RunResult:
+    """Run `source` once on `stdin`. At most one run per core at a time in this process;
+    infrastructure failures are retried, then raised as InfraError."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode("utf-8")
+    st = setup(python)
+    last: Exception | None = None
+    for attempt in range(retries):
+        with _slots():
+            try:
+                res = _run_once(source, stdin, limits, st)
+                res.isolation["uid_dropped"] = res.uid is not None
+                if st.notes:
+                    res.isolation["notes"] = list(st.notes)
+                return res
+            except InfraError as exc:
+                last = exc
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.ENOSPC):
+                    raise
+                last = InfraError(str(exc))
+        time.sleep(0.2 * (attempt + 1))
+    raise InfraError(f"sandbox failed {retries} times: {last}")
+
+
+# --------------------------------------------------------------------------
+# Programs and checkers
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
+
+
+def extract_code(answer: str | None) -> str | None:
+    """The last ```python fenced block of an answer (``` blocks tagged py/python3 or untagged count
+    too, but a tagged python block wins); None if there is none."""
+    if not answer:
+        return None
+    blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(answer)]
+    py = [b for tag, b in blocks if tag in ("python", "py", "python3")]
+    if py:
+        return py[-1]
+    untagged = [b for tag, b in blocks if tag == ""]
+    return untagged[-1] if untagged else None
+
+
+def compile_error(source: str) -> str | None:
+    """The syntax error of `source`, or None. compile() only parses: nothing of the program runs."""
+    try:
+        compile(source, "main.py", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+_NUM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_REAL = re.compile(r"[.eE]")
+
+
+def _token_equal(expected: str, actual: str, tol: float | None) -> bool:
+    if expected == actual:
+        return True
+    # Like testlib's real-number checkers, only where the expected token is a real (has '.' or
+    # an exponent): an integer answer must match exactly.
+    if tol is None or not _REAL.search(expected) or not _NUM.fullmatch(expected) or not _NUM.fullmatch(actual):
+        return False
+    e, a = float(expected), float(actual)
+    diff = abs(e - a)
+    return diff <= tol or diff <= tol * abs(e)
+
+
+def compare_output(expected: str | bytes, actual: str | bytes, float_tolerance: float | None = 1e-6) -> tuple[bool, str]:
+    """Token-wise comparison as CodeForces checkers do: whitespace and line ends do not matter."""
+    if isinstance(expected, bytes):
+        expected = expected.decode("utf-8", "replace")
+    if isinstance(actual, bytes):
+        actual = actual.decode("utf-8", "replace")
+    exp, act = expected.split(), actual.split()
+    for i, (e, a) in enumerate(zip(exp, act)):
+        if not _token_equal(e, a, float_tolerance):
+            return False, f"token {i + 1}: expected {e[:40]!r}, got {a[:40]!r}"
+    if len(exp) != len(act):
+        return False, f"expected {len(exp)} tokens, got {len(act)}"
+    return True, "ok"
+
+
+def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: float = 2.0,
+                  memory_mb: int = 256, float_tolerance: float | None = 1e-6,
+                  limits: Limits | None = None, python: str | None = None,
+                  stop_at_first_failure: bool = True) -> dict:
+    """Judge a program on [{input, output}] tests. Returns {verdict, reason, tests_passed, n_tests,
+    cpu_s (max over tests), wall_s, test (index of the deciding test)}."""
+    out = {"verdict": "accepted", "reason": "", "tests_passed": 0, "n_tests": len(tests), "cpu_s": 0.0,
+           "wall_s": 0.0, "test": None}
+    if source is None or not source.strip():
+        return out | {"verdict": "no_code", "reason": "no ```python block after </think>"}
+    err = compile_error(source)
+    if err:
+        return out | {"verdict": "compile_error", "reason": err}
+    if not tests:
+        return out | {"verdict": "infra_error", "reason": "the problem has no tests"}
+    lim = limits or Limits(time_limit_s=float(time_limit_s), memory_mb=int(memory_mb))
+    first_fail = None
+    for i, test in enumerate(tests):
+        try:
+            res = run_program(source, test.get("input", ""), lim, python=python)
+        except InfraError as exc:
+            return out | {"verdict": "infra_error", "reason": str(exc)[:500], "test": i}
+        out["wall_s"] = round(out["wall_s"] + res.wall_s, 3)
+        out["cpu_s"] = max(out["cpu_s"], res.cpu_s or 0.0)
+        if res.status == "ok":
+            ok, why = compare_output(test.get("output", ""), res.stdout, float_tolerance)
+            if ok:
+                out["tests_passed"] += 1
+                continue
+            verdict, reason = "wrong_answer", why
+        else:
+            verdict, reason = res.status, res.reason
+        if first_fail is None:
+            first_fail = (verdict, f"test {i + 1}: {reason}", i)
+        if stop_at_first_failure:
+            break
+    if first_fail:
+        out["verdict"], out["reason"], out["test"] = first_fail
+    else:
+        out["reason"] = f"passed {len(tests)} tests"
+    return out

@@ -1,0 +1,194 @@
+"""Quality and correctness filter: one entry point for the filter, question compression and evaluation.
+
+`verify_samples` judges each sample, in this order (the first failure decides):
+
+1. truncated  finish_reason == "length"
+2. format     exactly one <think>...</think> pair and a non-empty answer after it
+3. length     completion tokens (under the student's tokenizer) <= max_tokens
+4. correctness, by the problem's gold_kind, on the text after </think> only:
+   - math:   math-verify in worker processes -> correct | wrong | unparseable | timeout
+   - choice: option letter                   -> correct | wrong | unparseable
+   - tests:  the sandbox on the last ```python block -> accepted | wrong_answer | time_limit |
+             memory_limit | runtime_error | compile_error | output_limit | no_code | infra_error
+   - none:   the LLM judge when given (correct | wrong | undecided), else undecided
+
+`keep` is True only for "correct" and "accepted".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from .checks import check_format, length_checks
+
+KEEP = ("correct", "accepted")
+#: math / choice verdicts that say nothing about the model (neither pass nor fail in pass rates)
+UNDECIDED = ("undecided", "timeout", "infra_error")
+
+
+def _record(sample: dict, verdict: str, reason: str, checks: dict) -> dict:
+    return {"question_id": sample["question_id"], "sample_id": sample["sample_id"], "model": sample["model"],
+            "verdict": verdict, "reason": reason, "keep": verdict in KEEP, "checks": checks}
+
+
+def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: int, tokenizer: str | None = None,
+                   max_tokens: int | None = None, judge=None, float_tolerance: float | None = 1e-6,
+                   math_timeout_s: int = 5, task_timeout_s: float = 60.0, python: str | None = None) -> list[dict]:
+    """One verdict record per sample, in input order (see the module doc for the checks).
+
+    problems: question id -> problem record. tokenizer: a Hugging Face tokenizer folder for the
+    length check (without one, the sample's completion_tokens is used). judge: None, a
+    `ded.verify.judge.Judge`, or a generate(prompts) -> texts callable, used for gold_kind 'none'.
+    float_tolerance: default absolute/relative tolerance on real-number tokens of program output
+    (a problem's meta.float_tolerance overrides it; None compares tokens exactly).
+    """
+    from .judge import as_judge
+
+    judge = as_judge(judge)
+    for s in samples:
+        if s.get("question_id") not in problems:
+            raise KeyError(f"sample {s.get('question_id')}#{s.get('sample_id')} of model {s.get('model')}: "
+                           f"question id not among the {len(problems)} problems given")
+    out: list[dict | None] = [None] * len(samples)
+    answers: dict[int, str] = {}
+    checks: list[dict] = [{} for _ in samples]
+    for i, s in enumerate(samples):
+        verdict, reason, answer = check_format(s)
+        checks[i]["format"] = {"ok": verdict is None, "reason": reason}
+        if verdict:
+            out[i] = _record(s, verdict, reason, checks[i])
+        else:
+            answers[i] = answer
+    live = sorted(answers)
+    lengths = length_checks([samples[i] for i in live], tokenizer, max_tokens)
+    for i, ln in zip(live, lengths):
+        if ln is None:
+            continue
+        checks[i]["length"] = ln
+        if not ln["ok"]:
+            out[i] = _record(samples[i], "length", f"{ln['tokens']} tokens > {ln['limit']}", checks[i])
+            del answers[i]
+
+    by_kind: dict[str, list[int]] = {}
+    for i in answers:
+        by_kind.setdefault(problems[samples[i]["question_id"]]["gold_kind"], []).append(i)
+
+    def finish(i: int, verdict: str, reason: str, detail: dict) -> None:
+        checks[i]["answer"] = detail
+        out[i] = _record(samples[i], verdict, reason, checks[i])
+
+    rule_based = by_kind.get("math", []) + by_kind.get("choice", [])
+    if rule_based:
+        _verify_math(rule_based, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish)
+    if by_kind.get("tests"):
+        _verify_code(by_kind["tests"], samples, problems, answers, workers, float_tolerance, python, finish)
+    for i in by_kind.get("none", []):
+        if judge is None:
+            finish(i, "undecided", "no rule can check this answer and no judge is configured", {"kind": "none"})
+    if judge is not None and by_kind.get("none"):
+        idx = by_kind["none"]
+        results = judge.judge([(problems[samples[i]["question_id"]], answers[i]) for i in idx])
+        for i, r in zip(idx, results):
+            finish(i, r["verdict"], r["reason"], {"kind": "judge", "prompt": r["prompt"], "output": r["output"],
+                                                  "verdict": r["verdict"]})
+    unknown = [i for i, r in enumerate(out) if r is None]
+    for i in unknown:
+        kind = problems[samples[i]["question_id"]].get("gold_kind")
+        raise ValueError(f"problem {samples[i]['question_id']}: unknown gold_kind {kind!r}")
+    return out  # type: ignore[return-value]
+
+
+def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish) -> None:
+    from .pool import KillablePool
+
+    tasks = []
+    for i in idx:
+        p = problems[samples[i]["question_id"]]
+        tasks.append({"kind": p["gold_kind"], "gold": p.get("gold") or "", "answer": _math_answer(answers[i]),
+                      "n_options": len(p["options"]) if p.get("options") else None,
+                      "parse_timeout_s": math_timeout_s, "verify_timeout_s": math_timeout_s})
+    need_pool = any(t["kind"] == "math" for t in tasks)
+    from .mathcheck import run_task
+
+    if need_pool:
+        with KillablePool(min(workers, len(tasks)), "ded.verify.mathcheck:run_task", task_timeout_s) as pool:
+            results = pool.map(
+                tasks,
+                on_timeout=lambda t: {"verdict": "timeout", "reason": f"verifier killed after {task_timeout_s:g} s",
+                                      "extracted": None},
+                on_crash=lambda t, msg: {"verdict": "unparseable", "reason": f"verifier failed: {msg}"[:300],
+                                         "extracted": None})
+    else:
+        results = [run_task(t) for t in tasks]  # choice only: plain regexes, no math-verify
+    for i, t, r in zip(idx, tasks, results):
+        if t["kind"] == "math" and not t["gold"]:
+            r = {"verdict": "unparseable", "reason": "the problem has no gold answer", "extracted": None}
+        finish(i, r["verdict"], r["reason"], {"kind": t["kind"], "extracted": r.get("extracted")})
+
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+
+
+def _math_answer(answer: str) -> str:
+    """What the math check parses: with exactly one \\boxed{...}, just that (math-verify would pick it
+    anyway, and parsing a few characters instead of a long answer section is much cheaper); with
+    several (math-verify may read them together as a set) or none, the whole answer."""
+    if len(_BOXED.findall(answer)) == 1:
+        from ..think import last_boxed
+
+        inner = last_boxed(answer)
+        if inner is not None:
+            return f"$\\boxed{{{inner}}}$"
+    return answer
+
+
+def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish) -> None:
+    from ..sandbox import check_program, cpu_count, extract_code
+
+    def one(i: int) -> dict:
+        p = problems[samples[i]["question_id"]]
+        tol = (p.get("meta") or {}).get("float_tolerance", float_tolerance)
+        return check_program(extract_code(answers[i]), p.get("tests") or [],
+                             time_limit_s=p.get("time_limit_s") or 2.0, memory_mb=p.get("memory_mb") or 256,
+                             float_tolerance=tol, python=python)
+
+    # Threads only wait on sandboxed processes; the sandbox bounds concurrent runs to the core count.
+    with ThreadPoolExecutor(max(1, min(workers, cpu_count(), len(idx)))) as ex:
+        for i, r in zip(idx, ex.map(one, idx)):
+            detail = {"kind": "tests"} | {k: r[k] for k in ("tests_passed", "n_tests", "cpu_s", "wall_s", "test")}
+            finish(i, r["verdict"], r["reason"], detail)
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def reason_class(reason: str) -> str:
+    """A reason with numbers and quoted values blanked, so counts group by kind of failure."""
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", reason or ""))[:100]
+
+
+def summarize_verdicts(verdicts: list[dict]) -> list[dict]:
+    """Counts by verdict and reason class, most frequent first, then one 'all' row:
+    [{verdict, reason, n, fraction, keep}]."""
+    total = len(verdicts)
+    counts = Counter((v["verdict"], reason_class(v["reason"]), v["keep"]) for v in verdicts)
+    rows = [{"verdict": verdict, "reason": reason, "n": n, "fraction": round(n / total, 4) if total else 0.0,
+             "keep": keep}
+            for (verdict, reason, keep), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))]
+    kept = sum(v["keep"] for v in verdicts)
+    rows.append({"verdict": "all", "reason": f"{kept} kept of {total}", "n": total, "fraction": 1.0 if total else 0.0,
+                 "keep": kept})
+    return rows
+
+
+def write_summary_tsv(path, rows: list[dict]) -> None:
+    from ..io import atomic_path
+
+    cols = ("verdict", "reason", "n", "fraction", "keep")
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\t".join(cols) + "\n")
+        for r in rows:
+            fh.write("\t".join(str(r[c]).replace("\t", " ").replace("\n", " ") for c in cols) + "\n")

@@ -1,0 +1,263 @@
+# Analysis stage: token entropy (Figure 3), PCA centroid shift (Figure 4),
+# corpus statistics, Tables 1-7 and Figure 1. Outputs under results/analysis/,
+# marked for the Snakemake report with captions in report/.
+#
+# Paths of other stages come from PATHS (rules/common.smk); the defaults
+# below only stand in where common.smk does not define a pattern yet.
+
+ANALYSIS_PATHS = dict(
+    kept=PATHS.get("kept", "results/filter/{teacher}/{domain}/kept.jsonl"),
+    seeds=PATHS.get("seeds", "results/data/seeds/{domain}.jsonl"),
+    benchmark=PATHS.get("benchmark", "results/data/benchmarks/{benchmark}.jsonl"),
+    corpus=PATHS.get("corpus", "results/corpus/{student}/{teacher}/{corpus}.jsonl"),
+    trained_model=PATHS.get("trained_model", "results/train/{student}/{teacher}/{corpus}/model"),
+    scores=PATHS.get("scores", "results/scores.tsv"),
+    corpus_stats=PATHS.get("corpus_stats", "results/corpus_stats.tsv"),
+    entropy_values="results/analysis/entropy/{teacher}/{domain}.npz",
+    entropy_summary="results/analysis/entropy/{teacher}/{domain}.json",
+    entropy_table="results/analysis/entropy/summary.tsv",
+    figure3="results/analysis/figure3_entropy.{ext}",
+    pca_dir="results/analysis/pca/{student}/{teacher}/{corpus}",
+    tables="results/analysis/tables/{table}.{ext}",
+    figure1="results/analysis/figure1_corpus_size.{ext}",
+)
+ANALYSIS_TABLES = [f"table{i}" for i in range(1, 8)]
+
+
+def analysis_cfg(*keys):
+    """A value of the `analysis` config section (schema defaults applied by validation)."""
+    node = config.get("analysis", {})
+    for key in keys:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    return node
+
+
+def analysis_domains():
+    return analysis_cfg("entropy", "domains") or list(config["seeds"])
+
+
+def analysis_entropy_corpora():
+    """(teacher, domain) of every scored corpus, in one order for the inputs and the labels of entropy_figure."""
+    return [(t, d) for t in config["teachers"] for d in analysis_domains()]
+
+
+def analysis_entropy_student():
+    return analysis_cfg("entropy", "student") or next(iter(config["students"]))
+
+
+def analysis_scoring_model(wildcards):
+    """Folder of the model that scores a teacher's corpus (analysis.entropy.scoring_model)."""
+    if analysis_cfg("entropy", "scoring_model") == "teacher":
+        folder = teacher_model_dir(wildcards.teacher)
+        if not folder:
+            raise ValueError(
+                f"config: analysis.entropy.scoring_model = teacher, but teacher '{wildcards.teacher}' is not "
+                f"materialised (models.{config['teachers'][wildcards.teacher]['model']}.materialize is false); "
+                f"score with the student instead")
+        return folder
+    student = analysis_entropy_student()
+    if student not in config["students"]:
+        raise ValueError(f"config: analysis.entropy.student = {student!r} is not a key of `students`")
+    return student_model_dir(student)
+
+
+def analysis_runs():
+    """Trained runs as (student, teacher, corpus): analysis.runs, else every corpus variant of each student's
+    chosen teacher (common.smk's trained_triples(), which reads the teacher-selection checkpoint)."""
+    runs = analysis_cfg("runs")
+    if runs is None:
+        provider = globals().get("trained_triples")
+        runs = provider() if provider else []
+    return [tuple(r.split("/")) if isinstance(r, str) else tuple(r) for r in runs]
+
+
+def analysis_pca_runs():
+    runs = analysis_cfg("pca", "runs")
+    if runs is not None:
+        return [tuple(r.split("/")) for r in runs]
+    ded = analysis_cfg("tables", "ded_corpus")
+    return [r for r in analysis_runs() if r[2] == ded]
+
+
+def analysis_pca_benchmarks():
+    return analysis_cfg("pca", "benchmarks") or list(config["benchmarks"])
+
+
+def analysis_pca_inputs(wildcards):
+    return dict(
+        base=student_model_dir(wildcards.student),
+        trained=ANALYSIS_PATHS["trained_model"].format(**wildcards),
+        problems=expand(ANALYSIS_PATHS["benchmark"], benchmark=analysis_pca_benchmarks()),
+    )
+
+
+def analysis_corpus_files(wildcards):
+    return [ANALYSIS_PATHS["corpus"].format(student=s, teacher=t, corpus=c) for s, t, c in analysis_runs()]
+
+
+def analysis_table_settings():
+    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, Table 6's suites from
+    evaluation.out_of_domain.tasks when that is enabled."""
+    settings = dict(analysis_cfg("tables"))
+    settings["benchmarks"] = settings.get("benchmarks") or list(config["benchmarks"])
+    ood = config.get("evaluation", {}).get("out_of_domain", {})
+    if settings.get("ood_benchmarks") is None and ood.get("enabled"):
+        settings["ood_benchmarks"] = [t["name"] for t in ood.get("tasks", [])]
+    return settings
+
+
+def analysis_figure1_benchmarks():
+    chosen = analysis_cfg("figure1", "benchmarks")
+    if chosen:
+        return chosen
+    aime = [b for b in ("aime24", "aime25") if b in config["benchmarks"]]
+    return aime or list(config["benchmarks"])[:1]
+
+
+def analysis_table_outputs():
+    """Named outputs of paper_tables: CSV in the report, Markdown and LaTeX beside it."""
+    out = {}
+    for t in ANALYSIS_TABLES:
+        out[f"{t}_csv"] = report(ANALYSIS_PATHS["tables"].format(table=t, ext="csv"),
+                                 caption=f"../report/{t}.rst", category="Tables")
+        out[f"{t}_md"] = ANALYSIS_PATHS["tables"].format(table=t, ext="md")
+        out[f"{t}_tex"] = ANALYSIS_PATHS["tables"].format(table=t, ext="tex")
+    return out
+
+
+def analysis_targets():
+    """Everything the analysis stage makes; for `rule all` once the training and evaluation stages exist."""
+    targets = [ANALYSIS_PATHS["entropy_table"]]
+    targets += expand(ANALYSIS_PATHS["figure3"], ext=["png", "pdf"])
+    targets += expand(ANALYSIS_PATHS["tables"], table=ANALYSIS_TABLES, ext=["csv", "md", "tex"])
+    targets += expand(ANALYSIS_PATHS["figure1"], ext=["png", "pdf"])
+    for s, t, c in analysis_pca_runs():
+        targets.append(ANALYSIS_PATHS["pca_dir"].format(student=s, teacher=t, corpus=c) + "/figure4.png")
+    return targets
+
+
+rule token_entropy:
+    input:
+        corpus=ANALYSIS_PATHS["kept"],
+        problems=ANALYSIS_PATHS["seeds"],
+        model=analysis_scoring_model,
+    output:
+        values=ANALYSIS_PATHS["entropy_values"],
+        summary=ANALYSIS_PATHS["entropy_summary"],
+    params:
+        scoring_model=lambda w: analysis_cfg("entropy", "scoring_model"),
+        max_tokens=analysis_cfg("entropy", "max_tokens"),
+        batch_size=analysis_cfg("entropy", "batch_size"),
+        dtype=analysis_cfg("entropy", "dtype"),
+        bins=analysis_cfg("entropy", "bins"),
+    log:
+        "logs/analysis/token_entropy/{teacher}/{domain}.log",
+    benchmark:
+        "benchmarks/analysis/token_entropy/{teacher}/{domain}.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/token_entropy.py"
+
+
+rule entropy_figure:
+    input:
+        values=[ANALYSIS_PATHS["entropy_values"].format(teacher=t, domain=d) for t, d in analysis_entropy_corpora()],
+        summaries=[ANALYSIS_PATHS["entropy_summary"].format(teacher=t, domain=d) for t, d in analysis_entropy_corpora()],
+    output:
+        table=report(ANALYSIS_PATHS["entropy_table"], caption="../report/entropy_table.rst",
+                     category="Figure 3: token entropy"),
+        png=report(ANALYSIS_PATHS["figure3"].format(ext="png"), caption="../report/entropy.rst",
+                   category="Figure 3: token entropy"),
+        pdf=ANALYSIS_PATHS["figure3"].format(ext="pdf"),
+    params:
+        labels=[f"{d}: {t}" for t, d in analysis_entropy_corpora()],
+        scorer=lambda w: (analysis_entropy_student() if analysis_cfg("entropy", "scoring_model") == "student"
+                          else "each corpus's teacher"),
+    log:
+        "logs/analysis/entropy_figure.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/entropy_figure.py"
+
+
+rule pca_shift:
+    input:
+        unpack(analysis_pca_inputs),
+    output:
+        distances=report(ANALYSIS_PATHS["pca_dir"] + "/shift.tsv", caption="../report/pca_table.rst",
+                         category="Figure 4: PCA centroid shift", subcategory="{student} ← {teacher} ({corpus})"),
+        projections=ANALYSIS_PATHS["pca_dir"] + "/projections.npz",
+        png=report(ANALYSIS_PATHS["pca_dir"] + "/figure4.png", caption="../report/pca.rst",
+                   category="Figure 4: PCA centroid shift", subcategory="{student} ← {teacher} ({corpus})"),
+        pdf=ANALYSIS_PATHS["pca_dir"] + "/figure4.pdf",
+    params:
+        benchmarks=analysis_pca_benchmarks(),
+        layers=analysis_cfg("pca", "layers"),
+        max_prompts=analysis_cfg("pca", "max_prompts"),
+        max_tokens=analysis_cfg("pca", "max_tokens"),
+        batch_size=analysis_cfg("pca", "batch_size"),
+        dtype=analysis_cfg("pca", "dtype"),
+        plot_layer=analysis_cfg("pca", "plot_layer"),
+    log:
+        "logs/analysis/pca_shift/{student}/{teacher}/{corpus}.log",
+    benchmark:
+        "benchmarks/analysis/pca_shift/{student}/{teacher}/{corpus}.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/pca_shift.py"
+
+
+rule corpus_stats:
+    input:
+        analysis_corpus_files,
+    output:
+        report(ANALYSIS_PATHS["corpus_stats"], caption="../report/corpus_stats.rst", category="Tables"),
+    params:
+        runs=lambda w: ["/".join(r) for r in analysis_runs()],
+    log:
+        "logs/analysis/corpus_stats.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/corpus_stats.py"
+
+
+rule paper_tables:
+    input:
+        scores=ANALYSIS_PATHS["scores"],
+        corpus_stats=ANALYSIS_PATHS["corpus_stats"],
+    output:
+        **analysis_table_outputs(),
+    params:
+        settings=analysis_table_settings(),
+        methods=analysis_cfg("methods"),
+        in_domain=list(config["benchmarks"]),
+    log:
+        "logs/analysis/paper_tables.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/paper_tables.py"
+
+
+rule figure1:
+    input:
+        scores=ANALYSIS_PATHS["scores"],
+        corpus_stats=ANALYSIS_PATHS["corpus_stats"],
+    output:
+        png=report(ANALYSIS_PATHS["figure1"].format(ext="png"), caption="../report/figure1.rst",
+                   category="Figure 1: corpus size"),
+        pdf=ANALYSIS_PATHS["figure1"].format(ext="pdf"),
+        points=ANALYSIS_PATHS["figure1"].format(ext="tsv"),
+    params:
+        benchmarks=analysis_figure1_benchmarks(),
+        literature=analysis_cfg("literature"),
+    log:
+        "logs/analysis/figure1.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/figure1.py"

@@ -1,0 +1,96 @@
+# Evaluation stage: sample each evaluated model on each benchmark, verify and
+# score the samples, collect the long-form scores table, and run the
+# out-of-domain suites through lm-evaluation-harness.
+#
+# {model} is a path fragment naming what is evaluated (docs/layout.md):
+# base/<student>, teacher/<teacher>, smoke/<student>/<teacher> or
+# trained/<student>/<teacher>/<corpus>.
+
+from ded.evaluate.plan import eval_generation_spec, ood_model_dir
+
+
+rule generate_eval:
+    input:
+        problems=PATHS["benchmark"],
+        model=lambda w: eval_model_dir(w.model),
+    output:
+        PATHS["eval_samples"],
+    wildcard_constraints:
+        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    params:
+        model=lambda w: w.model,
+        spec=lambda w: eval_generation_spec(w.model, w.benchmark, config),
+        samples=lambda w: config["benchmarks"][w.benchmark]["samples"],
+        batch_size=config["evaluation"]["batch_size"],
+        backend_options=config["evaluation"]["backend_options"],
+        progress="results/.progress/eval/{model}/{benchmark}/samples.jsonl",
+    conda:
+        "../envs/vllm.yaml"
+    log:
+        "logs/generate_eval/{model}/{benchmark}.log",
+    benchmark:
+        "benchmarks/generate_eval/{model}/{benchmark}.tsv"
+    script:
+        "../scripts/generate_eval.py"
+
+
+rule score_eval:
+    input:
+        samples=PATHS["eval_samples"],
+        problems=PATHS["benchmark"],
+    output:
+        verdicts=PATHS["eval_verdicts"],
+        scores=PATHS["eval_scores"],
+    wildcard_constraints:
+        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    params:
+        model=lambda w: w.model,
+        benchmark=lambda w: w.benchmark,
+        pass_k=lambda w: config["benchmarks"][w.benchmark]["pass_k"],
+        workers=config["evaluation"]["workers"],
+    threads: config["evaluation"]["workers"]
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/score_eval/{model}/{benchmark}.log",
+    benchmark:
+        "benchmarks/score_eval/{model}/{benchmark}.tsv"
+    script:
+        "../scripts/score_eval.py"
+
+
+rule collect_scores:
+    input:
+        lambda w: eval_targets(),
+    output:
+        scores=PATHS["scores"],
+        markdown="results/scores.md",
+        csv="results/scores_summary.csv",
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/collect_scores.log",
+    script:
+        "../scripts/collect_scores.py"
+
+
+rule ood_eval:
+    input:
+        model=lambda w: ood_model_dir(w.model, config, eval_model_dir(w.model)),
+    output:
+        scores="results/eval/{model}/ood/scores.tsv",
+        raw="results/eval/{model}/ood/lm_eval.json",
+    wildcard_constraints:
+        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    params:
+        model=lambda w: w.model,
+        settings=config["evaluation"]["out_of_domain"],
+        work_dir="results/.progress/ood/{model}",
+    conda:
+        "../envs/evaluate.yaml"
+    log:
+        "logs/ood_eval/{model}.log",
+    benchmark:
+        "benchmarks/ood_eval/{model}.tsv"
+    script:
+        "../scripts/ood_eval.py"

@@ -1,0 +1,112 @@
+# DED selection: teacher smoke test (a checkpoint), question compression by
+# the student's pass rate, Levenshtein diversity, and the corpus variants of
+# the paper's ablations.
+
+
+rule smoke_corpus:
+    input:
+        samples=expand(PATHS["samples"], domain=config["seeds"], allow_missing=True),
+        verdicts=expand(PATHS["verdicts"], domain=config["seeds"], allow_missing=True),
+        problems=expand(PATHS["seeds"], domain=config["seeds"]),
+    output:
+        PATHS["smoke_corpus"],
+    params:
+        domains=list(config["seeds"]),
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/smoke_corpus/{student}/{teacher}.log",
+    script:
+        "../scripts/smoke_corpus.py"
+
+
+checkpoint select_teacher:
+    input:
+        scores=smoke_score_files,
+    output:
+        selection=PATHS["selection"],
+        table="results/selection/{student}/scores.tsv",
+    params:
+        pinned=config["teacher_selection"]["pinned"],
+        rule=config["teacher_selection"]["rule"],
+        metrics=lambda w: selection_metrics(),
+        teachers=list(config["teachers"]),
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/select_teacher/{student}.log",
+    script:
+        "../scripts/select_teacher.py"
+
+
+rule pass_rates:
+    input:
+        PATHS["student_verdicts"],
+    output:
+        PATHS["pass_rates"],
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/pass_rates/{student}/{domain}.log",
+    script:
+        "../scripts/pass_rates.py"
+
+
+rule build_corpus:
+    input:
+        unpack(corpus_inputs),
+    output:
+        corpus=PATHS["corpus"],
+        stats="results/corpus/{student}/{teacher}/{corpus}.stats.json",
+    params:
+        # Only the settings this variant reads, so changing one reruns only its corpora.
+        settings=lambda w: corpus_settings(w.corpus),
+    threads: 2
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/build_corpus/{student}/{teacher}/{corpus}.log",
+    script:
+        "../scripts/build_corpus.py"
+
+
+rule sample_student:
+    input:
+        problems=PATHS["seeds"],
+        model=lambda w: student_model_dir(w.student),
+    output:
+        PATHS["student_samples"],
+    params:
+        spec=lambda w: student_passrate_spec(w.student),
+        n=config["compression"]["samples"],
+        batch_size=config["compression"]["batch_size"],
+        seed=config["evaluation"]["seed"],
+        progress="results/.progress/passrate/{student}/{domain}.jsonl",
+        backend_options=config["evaluation"]["backend_options"],
+        tensor_parallel_size=lambda w, resources: max(1, int(resources.get("gpu", 0) or 0)),
+    threads: 2
+    conda:
+        "../envs/vllm.yaml"
+    log:
+        "logs/sample_student/{student}/{domain}.log",
+    benchmark:
+        "benchmarks/sample_student/{student}/{domain}.tsv"
+    script:
+        "../scripts/sample_student.py"
+
+
+rule verify_student:
+    input:
+        samples=PATHS["student_samples"],
+        problems=PATHS["seeds"],
+    output:
+        PATHS["student_verdicts"],
+    params:
+        settings=config["filter"],
+    threads: config["filter"]["workers"]
+    conda:
+        "../envs/verify.yaml"
+    log:
+        "logs/verify_student/{student}/{domain}.log",
+    script:
+        "../scripts/verify_student.py"

@@ -1,0 +1,107 @@
+# Training stage: LlamaFactory SFT (ded/train). Three uses of one library call:
+# - train_student: each student on each final corpus (the paper's training);
+# - train_smoke: the teacher smoke test's quick distillation of the student;
+# - train_warmstart: (embedded default only) teaching small teachers the <think> format.
+# Progress lives under results/.progress/; a job killed at its time limit resumes
+# from its last checkpoint when Snakemake (or SLURM) retries it.
+#
+# GPUs come from the `gpu` resource (the SLURM profile sets it per rule; 0, the
+# default, trains on the CPU); the global batch holds on any GPU count that divides it.
+
+import re
+
+TRAIN_STAGES = ("warm_start", "smoke")
+
+
+def train_section(stage=None):
+    """config["train"] without the other stages' overrides, so the params trigger
+    reruns a rule only when settings it uses change."""
+    section = {k: v for k, v in config["train"].items() if k not in TRAIN_STAGES}
+    if stage is not None:
+        section[stage] = config["train"].get(stage, {})
+    return section
+
+
+def model_template(model):
+    return config["models"][model].get("template", "chatml")
+
+
+def trainable_model_dir(model):
+    path = base_model_dir(model)
+    if not path:
+        raise ValueError(f"config: models.{model}.materialize is false, but training needs its weights")
+    return path
+
+
+WARMSTART_TEACHERS = [t for t, spec in config["teachers"].items() if spec.get("warm_start")]
+
+
+rule train_student:
+    input:
+        corpus=PATHS["corpus"],
+        base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
+    output:
+        protected(directory(PATHS["trained_model"])),
+    params:
+        train=train_section(),
+        stage=None,
+        template=lambda w: model_template(config["students"][w.student]["model"]),
+        work_dir="results/.progress/train/{student}/{teacher}/{corpus}",
+    resources:
+        gpu=0,
+    log:
+        "logs/train_student/{student}/{teacher}/{corpus}.log",
+    benchmark:
+        "benchmarks/train_student/{student}/{teacher}/{corpus}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_student.py"
+
+
+rule train_smoke:
+    input:
+        corpus=PATHS["smoke_corpus"],
+        base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
+    output:
+        directory(PATHS["smoke_model"]),
+    params:
+        train=train_section("smoke"),
+        stage="smoke",
+        template=lambda w: model_template(config["students"][w.student]["model"]),
+        work_dir="results/.progress/smoke/{student}/{teacher}",
+    resources:
+        gpu=0,
+    log:
+        "logs/train_smoke/{student}/{teacher}.log",
+    benchmark:
+        "benchmarks/train_smoke/{student}/{teacher}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_student.py"
+
+
+rule train_warmstart:
+    input:
+        corpus=PATHS["warmstart_corpus"],
+        base_model=lambda w: trainable_model_dir(config["teachers"][w.teacher]["model"]),
+    output:
+        directory(PATHS["teacher_model"]),
+    wildcard_constraints:
+        teacher="|".join(re.escape(t) for t in WARMSTART_TEACHERS) or "(?!x)x",
+    params:
+        train=train_section("warm_start"),
+        stage="warm_start",
+        template=lambda w: model_template(config["teachers"][w.teacher]["model"]),
+        work_dir="results/.progress/warmstart/{teacher}",
+    resources:
+        gpu=0,
+    log:
+        "logs/train_warmstart/{teacher}.log",
+    benchmark:
+        "benchmarks/train_warmstart/{teacher}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_student.py"

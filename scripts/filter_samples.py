@@ -1,0 +1,35 @@
+from scripts._common import setup
+
+log = setup(snakemake)
+
+from ded.io import read_records, write_records  # noqa: E402
+from ded.verify import summarize_verdicts, verify_samples, write_summary_tsv  # noqa: E402
+
+settings = snakemake.params.settings
+samples = read_records(snakemake.input.samples, "sample")
+problems = {p["id"]: p for p in read_records(snakemake.input.problems, "problem")}
+
+judge = None
+if settings.get("judge"):
+    from ded.verify.judge import judge_from_config  # noqa: E402
+
+    judge = judge_from_config(settings["judge"], snakemake.config)
+
+verdicts = verify_samples(
+    samples, problems,
+    workers=min(settings["workers"], snakemake.threads),
+    tokenizer=snakemake.params.tokenizer,
+    max_tokens=settings["max_response_tokens"],
+    judge=judge,
+    float_tolerance=settings["float_tolerance"],
+    math_timeout_s=settings["math_timeout_s"],
+    task_timeout_s=settings["task_timeout_s"],
+)
+write_records(snakemake.output.verdicts, verdicts, "verdict")
+rows = summarize_verdicts(verdicts)
+write_summary_tsv(snakemake.output.summary, rows)
+kept = [s for s, v in zip(samples, verdicts) if v["keep"]]
+write_records(snakemake.output.kept, kept, "sample")
+log.info("%d of %d samples kept", len(kept), len(samples))
+for r in rows:
+    log.info("%6d  %-14s %s", r["n"], r["verdict"], r["reason"])

@@ -1,0 +1,21 @@
+from scripts._common import setup
+
+log = setup(snakemake)
+
+from ded.train import train_sft  # noqa: E402
+
+# GPUs granted to this job (the `gpu` resource; 0 trains on the CPU).
+gpus = int(snakemake.resources.get("gpu", 0) or 0)
+summary = train_sft(
+    snakemake.input.corpus,
+    snakemake.input.base_model,
+    snakemake.output[0],
+    snakemake.params.work_dir,
+    snakemake.params.train,
+    snakemake.params.template,
+    gpus,
+    stage=snakemake.params.stage,
+)
+log.info("trained %s: %s steps, final loss %s, %s s/step, %d examples kept, %d dropped over cutoff",
+         snakemake.output[0], summary["steps"], summary["final_loss"], summary["seconds_per_step"],
+         summary["examples_kept"], summary["examples_dropped"])

@@ -1,0 +1,427 @@
+"""Analysis stage: token entropy, PCA centroid shift, Tables 1-7, figures, and the rules end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ded.analysis import tables as T
+from ded.analysis.entropy import (ScoringRow, corpus_entropy, encode_row, scoring_rows, summarize,
+                                  token_entropies, topk_entropy)
+from ded.analysis.modeling import AnalysisError
+from ded.analysis.pca import centroid_shift, hidden_features, resolve_layers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> Path:
+    """The tiny llama with its (tied) embeddings scaled up: a random model is near-uniform, this one is peaked,
+    so token entropies spread over a wide range and a wrong position or softmax axis shows."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))
+    with torch.no_grad():
+        model.get_input_embeddings().weight.mul_(10.0)
+    out = tmp_path_factory.mktemp("models") / "sharp-llama"
+    model.save_pretrained(str(out))
+    AutoTokenizer.from_pretrained(str(tiny_llama_dir)).save_pretrained(str(out))
+    return out
+
+
+ROWS = [
+    ScoringRow("What is 2+3?", "<think>2+3=5</think>The answer is \\boxed{5}.", "q1", 0),
+    ScoringRow("Say hi.", "hi there", "q2", 0),
+    ScoringRow("Write a long sentence.", "<think>ok</think>" + "the quick brown fox jumps over the lazy dog " * 3,
+               "q3", 1),
+]
+
+
+def _numpy_entropies(model_dir: Path, row: ScoringRow, max_tokens: int) -> np.ndarray:
+    """Reference: the model's full logits for one unpadded row, softmax and entropy in float64 numpy."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    ids, start, _ = encode_row(tok, row, max_tokens)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].double().numpy()
+    logits -= logits.max(axis=-1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=-1, keepdims=True)
+    h = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=-1)
+    return h[start - 1:len(ids) - 1]  # position i predicts token i + 1
+
+
+def scores_fixture() -> pd.DataFrame:
+    rows = []
+
+    def add(model, bench, acc, tokens):
+        rows.append((model, bench, "pass@1", acc, 16))
+        rows.append((model, bench, "mean_tokens", tokens, 16))
+
+    for bench, base in (("aime24", 0.30), ("math500", 0.60)):
+        add("base/qwen", bench, base, 9000)
+        add("teacher/r1", bench, base + 0.40, 12000)
+        add("teacher/qwq", bench, base + 0.35, 13000)
+        add("smoke/qwen/r1", bench, base + 0.10, 10000)
+        add("smoke/qwen/qwq", bench, base + 0.15, 11000)
+        for i, stage in enumerate(["full", "right", "right_hard", "right_hard_diverse"]):
+            add(f"trained/qwen/qwq/math-{stage}", bench, base + 0.10 + 0.05 * i, 11000 - 300 * i)
+        add("trained/qwen/qwq/math-longest", bench, base + 0.20, 14000)
+        add("trained/qwen/qwq/math-shortest", bench, base + 0.10, 6000)
+        add("trained/qwen/qwq/mixed", bench, base + 0.28, 11000)
+    rows.append(("base/qwen", "mmlu", "acc", 0.70, 14042))
+    rows.append(("base/qwen", "mmlu", "acc_stderr", 0.01, 14042))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "mmlu", "acc", 0.72, 14042))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "gsm8k", "exact_match:strict-match", 0.9, 1319))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "gsm8k", "exact_match:flexible-extract", 0.95, 1319))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "math500:Level 5", "pass@1", 0.4, 134))
+    rows.append(("trained/qwen/qwq/math-right_hard_diverse", "math500", "delta_pass@1", 0.25, 500))
+    return pd.DataFrame(rows, columns=list(T.SCORE_COLUMNS))
+
+
+def stats_fixture() -> pd.DataFrame:
+    rows = [("qwen", "qwq", c, r, q, r * chars) for c, r, q, chars in (
+        ("math-full", 16000, 1000, 30000), ("math-right", 9000, 900, 28000), ("math-right_hard", 4000, 500, 32000),
+        ("math-right_hard_diverse", 800, 400, 31000), ("math-longest", 400, 400, 50000),
+        ("math-shortest", 400, 400, 12000), ("mixed", 1700, 850, 26000))]
+    return pd.DataFrame(rows, columns=list(T.CORPUS_STATS_COLUMNS))
+
+
+SETTINGS = {"benchmarks": ["aime24", "math500"]}
+METHODS = [{"name": "s1-32B", "student": "Qwen2.5-32B-Instruct", "corpus_size": 1000,
+            "scores": {"aime24": 56.7, "math500": 93.0}, "source": "s1 paper"}]
+
+
+# ---------------------------------------------------------------- entropy
+
+
+def test_token_entropy_matches_numpy_on_a_tiny_model(sharp_llama_dir):
+    # batch of 2 with padding, chunked output head (3 positions a chunk), one row truncated at 8 tokens
+    values, truncated = token_entropies(sharp_llama_dir, ROWS, max_tokens=8, batch_size=2, head_chunk=3)
+    assert truncated == 2  # rows 1 and 3 have more than 8 response tokens; "hi" row has fewer
+    for row, got in zip(ROWS, values):
+        want = _numpy_entropies(sharp_llama_dir, row, max_tokens=8)
+        assert got.shape == want.shape and 0 < got.size <= 8
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    flat = np.concatenate(values)
+    assert flat.max() - flat.min() > 0.5, "the sharpened model should give entropies far apart"
+    assert (flat >= 0).all() and (flat <= math.log(49152) + 1e-3).all()
+
+
+def test_corpus_entropy_summary(sharp_llama_dir):
+    result = corpus_entropy(sharp_llama_dir, ROWS, max_tokens=6, batch_size=3, bins=10)
+    flat = np.concatenate(result["values"])
+    s = result["summary"]
+    assert s["tokens"] == flat.size == sum(min(6, v.size) for v in result["values"])
+    assert s["mean"] == pytest.approx(float(flat.mean()), rel=1e-6)
+    assert s["median"] == pytest.approx(float(np.median(flat)), rel=1e-6)
+    assert sum(result["histogram"]["counts"]) == flat.size
+
+
+def test_topk_entropy_bounds():
+    p = {"a": 0.5, "b": 0.3, "c": 0.2}
+    exact = -sum(v * math.log(v) for v in p.values())
+    full = [{k: math.log(v) for k, v in p.items()}]
+    assert topk_entropy(full)[0] == pytest.approx(exact)
+    top2 = [{"a": math.log(0.5), "b": math.log(0.3)}]
+    # lumped: the missing 0.2 is one outcome, which here is exactly the truth
+    assert topk_entropy(top2, "lumped")[0] == pytest.approx(exact)
+    q = np.array([0.5, 0.3]) / 0.8
+    assert topk_entropy(top2, "renormalized")[0] == pytest.approx(float(-(q * np.log(q)).sum()))
+    with pytest.raises(AnalysisError):
+        topk_entropy(top2, "guess")
+
+
+def test_scoring_rows_from_samples_need_their_problems():
+    problems = [{"id": "q1", "prompt": "What is 1+1?"}]
+    samples = [{"question_id": "q1", "sample_id": 3, "text": "<think>1+1</think>2"}]
+    rows = scoring_rows(samples, problems)
+    assert rows == [ScoringRow("What is 1+1?", "<think>1+1</think>2", "q1", 3)]
+    with pytest.raises(AnalysisError, match="pass the problems file"):
+        scoring_rows(samples)
+    with pytest.raises(AnalysisError, match="record 1: field 'question_id'"):
+        scoring_rows([{"question_id": "q9", "sample_id": 0, "text": "x"}], problems, where="kept.jsonl")
+
+
+def test_summarize_of_nothing_is_explicit():
+    s = summarize([])
+    assert s["tokens"] == 0 and s["mean"] is None
+
+
+# ---------------------------------------------------------------- PCA
+
+
+def test_centroid_shift_by_hand():
+    # Layer 0: base spread along y (variance 2) then x, so PC1 = y, PC2 = x. The trained features move by
+    # (0.3, 0.4, 5.0): the z part is orthogonal to the plane and vanishes, leaving |(0.4, 0.3)| = 0.5.
+    base0 = np.array([[1, 0, 0], [-1, 0, 0], [0, 2, 0], [0, -2, 0]], dtype=float)
+    trained0 = base0 + [0.3, 0.4, 5.0]
+    # Layer 1: a shift of 3 along x, inside the plane.
+    base1 = base0.copy()
+    trained1 = base1 + [3.0, 0.0, 0.0]
+    base = np.stack([base0, base1], axis=1)  # [4 prompts, 2 layers, 3 hidden]
+    trained = np.stack([trained0, trained1], axis=1)
+    sh = centroid_shift(base, trained)
+    np.testing.assert_allclose(sh.distances, [0.5, 3.0], atol=1e-9)
+    assert sh.mean_distance == pytest.approx(1.75)
+    np.testing.assert_allclose(sh.base_centroid, 0.0, atol=1e-9)  # PCA centres on the base features
+    np.testing.assert_allclose(np.abs(sh.base_proj[:, 0]), [[0, 1], [0, 1], [2, 0], [2, 0]], atol=1e-9)
+    np.testing.assert_allclose(np.abs(sh.trained_centroid[0]), [0.4, 0.3], atol=1e-9)
+    np.testing.assert_allclose(sh.explained_variance_ratio[0], [0.8, 0.2], atol=1e-9)
+
+
+def test_centroid_shift_rejects_bad_shapes():
+    with pytest.raises(AnalysisError, match="at least 2 prompts"):
+        centroid_shift(np.zeros((1, 2, 4)), np.zeros((1, 2, 4)))
+    with pytest.raises(AnalysisError, match="matching layers"):
+        centroid_shift(np.zeros((3, 2, 4)), np.zeros((3, 3, 4)))
+
+
+def test_resolve_layers():
+    assert resolve_layers("all", 4) == [0, 1, 2, 3]
+    assert resolve_layers([-1, 0], 4) == [0, 3]
+    with pytest.raises(AnalysisError, match="out of range"):
+        resolve_layers([4], 4)
+
+
+def test_hidden_features_pool_over_prompt_tokens(tiny_llama_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ded.analysis.modeling import chat_prompt, encode
+
+    prompts = ["What is 2+2?", "Name a prime number larger than ten, please.", "hi"]
+    feats, layers = hidden_features(tiny_llama_dir, prompts, batch_size=2)
+    assert feats.shape == (3, 2, 64) and layers == [0, 1]
+    alone, _ = hidden_features(tiny_llama_dir, prompts[1:2], layers=[-1], batch_size=1)
+    np.testing.assert_allclose(alone[0, 0], feats[1, 1], atol=1e-5)  # padding does not leak into the mean
+    tok = AutoTokenizer.from_pretrained(str(tiny_llama_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))
+    ids = encode(tok, chat_prompt(tok, prompts[0]))
+    with torch.no_grad():
+        hs = model(torch.tensor([ids]), output_hidden_states=True).hidden_states
+    np.testing.assert_allclose(feats[0, 0], hs[1][0].mean(dim=0).numpy(), atol=1e-5)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def test_table1_deltas_against_the_base():
+    t1 = T.table1_teacher_student(scores_fixture(), SETTINGS)
+    qwq = t1[t1["teacher"] == "qwq"].iloc[0]
+    assert qwq["aime24 pass@1 (%)"] == pytest.approx(45.0)
+    assert qwq["aime24 Δ vs base (pp)"] == pytest.approx(15.0)
+    assert qwq["avg Δ vs base (pp)"] == pytest.approx(15.0)
+    assert qwq["math500 tokens"] == 11000
+    assert qwq["teacher's own avg pass@1 (%)"] == pytest.approx((65.0 + 95.0) / 2)
+    assert list(t1["teacher"]) == ["(base, no distillation)", "r1", "qwq"]
+
+
+def test_table2_marks_literature_rows_reported():
+    t2 = T.table2_methods(scores_fixture(), stats_fixture(), METHODS + [
+        {"name": "LIMO", "corpus_size": 817, "scores": {"aime24": 57.1}, "source": "LIMO paper"}], SETTINGS)
+    s1 = t2[t2["method"] == "s1-32B"].iloc[0]
+    assert s1["source"] == "reported (s1 paper)" and s1["aime24 pass@1 (%)"] == 56.7
+    limo = t2[t2["method"] == "LIMO"].iloc[0]
+    assert limo["math500 pass@1 (%)"] == "not reported"
+    ded = t2[t2["method"].str.startswith("DED")].iloc[0]
+    assert ded["source"] == "this run" and ded["corpus rows"] == 800
+    assert ded["aime24 pass@1 (%)"] == pytest.approx(55.0)
+
+
+def test_tables3_and_4_corpus_stages():
+    t3 = T.table3_math_stages(scores_fixture(), stats_fixture(), SETTINGS)
+    assert list(t3["corpus"]) == ["math-full", "math-right", "math-right_hard", "math-right_hard_diverse"]
+    assert list(t3["corpus rows"]) == [16000, 9000, 4000, 800]
+    assert t3.iloc[3]["aime24 pass@1 (%)"] == pytest.approx(55.0)
+    t4 = T.table4_code_stages(scores_fixture(), stats_fixture(), SETTINGS)  # no code runs in the fixture
+    assert len(t4) == 4 and (t4["aime24 pass@1 (%)"] == T.NOT_RUN).all()
+    assert (t4["student"] == T.NOT_RUN).all()
+
+
+def test_table5_domains_marks_missing_code_run():
+    t5 = T.table5_domains(scores_fixture(), stats_fixture(), SETTINGS)
+    assert list(t5["training data"]) == ["none (base)", "math", "code", "mixed"]
+    code = t5[t5["training data"] == "code"].iloc[0]
+    assert code["aime24 pass@1 (%)"] == T.NOT_RUN and code["corpus rows"] == T.NOT_RUN
+    mixed = t5[t5["training data"] == "mixed"].iloc[0]
+    assert mixed["math500 pass@1 (%)"] == pytest.approx(88.0)
+
+
+def test_table6_out_of_domain_from_lm_eval_metrics():
+    # per-difficulty rows (math500:Level 5) are in-domain; each suite shows one metric, named
+    t6 = T.table6_out_of_domain(scores_fixture(), {}, in_domain=["aime24", "math500"])
+    assert list(t6.columns) == ["student", "model", "mmlu acc (%)", "gsm8k exact_match:strict-match (%)", "avg (%)"]
+    assert list(t6["model"]) == ["base", "qwq / math-right_hard_diverse"]
+    assert t6.iloc[1]["mmlu acc (%)"] == pytest.approx(72.0)
+    assert t6.iloc[1]["gsm8k exact_match:strict-match (%)"] == pytest.approx(90.0)
+    assert t6.iloc[1]["avg (%)"] == pytest.approx(81.0)
+    assert t6.iloc[0]["gsm8k exact_match:strict-match (%)"] == T.NOT_RUN
+    empty = T.table6_out_of_domain(scores_fixture(), {"ood_benchmarks": ["bbh"]}, in_domain=["aime24"])
+    assert len(empty) == 1 and empty.iloc[0]["student"] == T.NOT_RUN
+
+
+def test_table7_length_ablation():
+    t7 = T.table7_length(scores_fixture(), stats_fixture(), SETTINGS)
+    assert list(t7["selection"]) == ["longest", "shortest", "DED (diverse)"]
+    assert list(t7["mean response chars"]) == [50000, 12000, 31000]
+    assert t7.iloc[1]["math500 tokens"] == 6000
+
+
+def test_every_table_survives_missing_inputs(tmp_path):
+    tables = T.paper_tables(T.read_scores(tmp_path / "absent.tsv"), T.read_corpus_stats(None), [], SETTINGS)
+    assert sorted(tables) == [f"table{i}" for i in range(1, 8)]
+    for name, df in tables.items():
+        assert len(df) >= 1, name
+        assert (df == T.NOT_RUN).to_numpy().any(), f"{name} does not say what was not run"
+
+
+def test_bad_scores_name_the_line_and_field(tmp_path):
+    path = tmp_path / "scores.tsv"
+    path.write_text("model\tbenchmark\tmetric\tvalue\tn\nbase/q\taime24\tpass@1\t0.5\t16\n"
+                    "trained/q/t\taime24\tpass@1\t0.4\t16\n")
+    with pytest.raises(T.TableInputError, match=r"line 3: field 'model'"):
+        T.read_scores(path)
+    path.write_text("model\tbenchmark\tmetric\tvalue\tn\nbase/q\taime24\tpass@1\thigh\t16\n")
+    with pytest.raises(T.TableInputError, match=r"line 2: field 'value'"):
+        T.read_scores(path)
+
+
+def test_writers(tmp_path):
+    df = T.table1_teacher_student(scores_fixture(), SETTINGS)
+    T.write_table(df, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex", decimals=1, caption="Teachers")
+    assert pd.read_csv(tmp_path / "t.csv").shape == df.shape
+    md = (tmp_path / "t.md").read_text()
+    assert md.splitlines()[0].startswith("| student | teacher |") and "| 45.0 | 15.0 | 11000 |" in md
+    tex = (tmp_path / "t.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"pass@1 (\%)" in tex and r"$\Delta$" in tex
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _nonempty(*paths):
+    for p in paths:
+        assert Path(p).exists() and Path(p).stat().st_size > 1000, p
+
+
+def test_figures_are_written(tmp_path):
+    from ded.analysis.figures import figure1_points, literature_points, plot_entropy, plot_figure1, plot_pca_shift
+
+    lit = [{"name": "s1-32B", "corpus_size": 1000, "aime24": 56.7, "aime25": None, "source": "s1"},
+           {"name": "Light-R1-32B", "corpus_size": 76000, "aime24": 76.6, "aime25": 64.6, "source": "light-r1"}]
+    sc, st = scores_fixture(), stats_fixture()
+    points = figure1_points(sc, st, "aime24")
+    assert len(points) == 7 and set(points["corpus_size"]) >= {800, 16000}
+    assert list(literature_points(lit, "aime25")["label"]) == ["Light-R1-32B"]
+    plot_figure1({b: (figure1_points(sc, st, b), literature_points(lit, b)) for b in ("aime24", "aime25")},
+                 tmp_path / "f1.png", tmp_path / "f1.pdf")
+    rng = np.random.default_rng(0)
+    plot_entropy({"math: r1": [rng.gamma(0.3, 1.0, 200)], "math: qwq": [rng.gamma(0.3, 0.7, 200)],
+                  "code: r1": []}, tmp_path / "f3.png", tmp_path / "f3.pdf")
+    base = rng.normal(size=(10, 3, 8))
+    sh = {"arith": centroid_shift(base, base + 0.5), "stdio": centroid_shift(base, base - 0.2)}
+    plot_pca_shift(sh, [0, 1, 2], png=tmp_path / "f4.png", pdf=tmp_path / "f4.pdf")
+    _nonempty(*(tmp_path / f"f{i}.{ext}" for i in (1, 3, 4) for ext in ("png", "pdf")))
+    # nothing to plot is a figure that says so, not an error
+    plot_figure1({"aime24": (figure1_points(T.empty_scores(), None, "aime24"), literature_points([], "aime24"))},
+                 tmp_path / "e1.png", None)
+    plot_entropy({}, tmp_path / "e3.png", None)
+    _nonempty(tmp_path / "e1.png", tmp_path / "e3.png")
+
+
+# ---------------------------------------------------------------- the rules, end to end
+
+
+def _problem(i, domain="math", prompt=None):
+    return {"id": f"{domain}-{i}", "domain": domain, "source": "test", "prompt": prompt or f"What is {i} + {i}?",
+            "gold": str(2 * i), "gold_kind": "math"}
+
+
+def _corpus_row(i, teacher, domain="math"):
+    return {"question_id": f"{domain}-{i}", "sample_id": 0, "teacher": teacher, "domain": domain,
+            "prompt": f"What is {i} + {i}?", "response": f"<think>{i} plus {i} is {2 * i}</think>\\boxed{{{2 * i}}}"}
+
+
+def _jsonl(path: Path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path):
+    """Every analysis rule for real on small inputs (the tiny models), then the Snakemake report."""
+    wf = tmp_path / "wf"
+    for name in ("rules", "scripts", "ded", "config", "envs", "report"):
+        shutil.copytree(ROOT / name, wf / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (wf / "Snakefile").write_text(
+        'from snakemake.utils import validate\nvalidate(config, schema="config/schema.yaml")\n'
+        'include: "rules/common.smk"\ninclude: "rules/analysis.smk"\n')
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg["analysis"].update(runs=["smol/terse/math-right_hard_diverse"],
+                           pca={"max_prompts": 3, "batch_size": 2, "max_tokens": 64},
+                           entropy={"max_tokens": 16, "batch_size": 4, "domains": ["math"]},
+                           literature=[{"name": "a reported point", "corpus_size": 1000, "aime24": 50.0,
+                                        "source": "test"}])
+    (wf / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    student = wf / "resources/models" / cfg["students"]["smol"]["model"]
+    shutil.copytree(tiny_llama_dir, student)
+    shutil.copytree(sharp_llama_dir, wf / "results/train/smol/terse/math-right_hard_diverse/model")
+    for domain in ("math", "code"):
+        _jsonl(wf / f"results/data/seeds/{domain}.jsonl", [_problem(i, domain) for i in range(3)])
+        for teacher in ("terse", "verbose"):
+            _jsonl(wf / f"results/filter/{teacher}/{domain}/kept.jsonl",
+                   [_corpus_row(i, teacher, domain) for i in range(2 if teacher == "terse" else 3)])
+    for bench in ("arith", "stdio"):
+        _jsonl(wf / f"results/data/benchmarks/{bench}.jsonl", [_problem(i, prompt=f"{bench} {i}?") for i in range(4)])
+    _jsonl(wf / "results/corpus/smol/terse/math-right_hard_diverse.jsonl", [_corpus_row(i, "terse") for i in range(5)])
+    (wf / "results/scores.tsv").write_text(
+        "model\tbenchmark\tmetric\tvalue\tn\n"
+        "base/smol\tarith\tpass@1\t0.25\t16\nbase/smol\tarith\tmean_tokens\t40\t16\n"
+        "trained/smol/terse/math-right_hard_diverse\tarith\tpass@1\t0.5\t16\n"
+        "trained/smol/terse/math-right_hard_diverse\tarith\tmean_tokens\t60\t16\n")
+    targets = ["results/analysis/entropy/summary.tsv", "results/analysis/figure3_entropy.png",
+               "results/analysis/tables/table1.csv", "results/analysis/tables/table7.tex",
+               "results/analysis/figure1_corpus_size.png",
+               "results/analysis/pca/smol/terse/math-right_hard_diverse/figure4.png"]
+    rules = ["token_entropy", "entropy_figure", "pca_shift", "corpus_stats", "paper_tables", "figure1"]
+    base_cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "cfg.yaml",
+                "--allowed-rules", *rules]
+    proc = subprocess.run([*base_cmd, "--", *targets], cwd=wf, capture_output=True, text=True, timeout=600)
+    logs = "\n".join(p.read_text()[-2000:] for p in (wf / "logs").rglob("*.log")) if (wf / "logs").exists() else ""
+    assert proc.returncode == 0, proc.stderr[-4000:] + logs
+
+    summary = pd.read_csv(wf / "results/analysis/entropy/summary.tsv", sep="\t")
+    assert len(summary) == 2 and (summary["tokens"] > 0).all() and set(summary["domain"]) == {"math"}
+    assert set(summary["rows"]) == {2, 3}
+    shift = pd.read_csv(wf / "results/analysis/pca/smol/terse/math-right_hard_diverse/shift.tsv", sep="\t")
+    assert set(shift["benchmark"]) == {"arith", "stdio"} and (shift["distance"] > 0).all()
+    stats = pd.read_csv(wf / "results/corpus_stats.tsv", sep="\t")
+    assert stats.iloc[0].to_dict() | {"characters": 0} == {
+        "student": "smol", "teacher": "terse", "corpus": "math-right_hard_diverse", "rows": 5, "questions": 5,
+        "characters": 0}
+    t2 = pd.read_csv(wf / "results/analysis/tables/table2.csv")
+    assert t2[t2["method"].str.startswith("DED")].iloc[0]["arith pass@1 (%)"] == 50.0
+    points = pd.read_csv(wf / "results/analysis/figure1_corpus_size.tsv", sep="\t")
+    assert list(points["corpus_size"]) == [5]  # the default benchmarks have no literature point (no aime24 panel)
+
+    report = subprocess.run([*base_cmd, "--report", "report.html", "--", *targets], cwd=wf,
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-4000:]
+    html = (wf / "report.html").read_text(errors="replace")
+    assert "Figure 3" in html and "Table 1" in html and "Figure 4" in html

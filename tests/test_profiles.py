@@ -1,0 +1,152 @@
+"""profiles/slurm: resources reach rules by name and become the intended sbatch flags.
+
+Snakemake itself resolves the profile (a dry run of stand-in rules that bear
+the real rules' names, at attempt 1 and 2); the executor plugin's own
+functions turn the resolved resources into the sbatch command line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+GPU_RULES = ["sample_teacher", "sample_student", "generate_eval", "train_student", "train_warmstart",
+             "pca_shift", "token_entropy"]
+
+
+def _stand_in_snakefile(rules, threads=None) -> str:
+    threads = threads or {}
+    body = []
+    for name in rules:
+        extra = f"    threads: {threads[name]}\n" if name in threads else ""
+        body.append(f'rule {name}:\n    output: "out/{name}.txt"\n{extra}    shell: "touch {{output}}"\n')
+    targets = ", ".join(f'"out/{n}.txt"' for n in rules)
+    return f"rule all:\n    input: {targets}\n\n" + "\n".join(body)
+
+
+def _parse_resources(stdout: str) -> dict[str, dict[str, str]]:
+    """rule name -> resources printed by a dry run."""
+    out, rule = {}, None
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("rule ") and line.endswith(":"):
+            rule = line[5:-1]
+        elif line.startswith("resources:") and rule:
+            pairs = (p.partition("=") for p in line[len("resources:"):].split(", "))
+            out[rule] = {k.strip(): v.strip() for k, _, v in pairs}
+    return out
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    """Resources Snakemake resolves from the profile, per attempt."""
+    rules = sorted(PROFILE["set-resources"]) + ["some_cpu_rule", "threaded_cpu_rule"]
+    wd = tmp_path_factory.mktemp("profile")
+    (wd / "Snakefile").write_text(_stand_in_snakefile(rules, threads={"threaded_cpu_rule": 12}))
+    (wd / "profiles/slurm").mkdir(parents=True)
+    (wd / "profiles/slurm/config.yaml").write_text((ROOT / "profiles/slurm/config.yaml").read_text())
+    result = {}
+    for attempt in (1, 2):
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "profiles/slurm",
+                               "--executor", "dryrun", "--cores", "64", "--attempt", str(attempt)],
+                              cwd=wd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        result[attempt] = _parse_resources(proc.stdout)
+    return result
+
+
+def test_every_gpu_rule_asks_for_gpus_by_resource(resolved):
+    for rule in GPU_RULES:
+        res = resolved[1][rule]
+        assert int(res["gpu"]) >= 1, rule
+        assert res["cpus_per_task"] == "0" and int(res["cpus_per_gpu"]) >= 1, rule
+        assert res["tasks_per_gpu"] == "0", rule
+    for rule, res in PROFILE["set-resources"].items():
+        assert "--gres" not in str(res.get("slurm_extra", "")), rule
+
+
+def test_runtime_grows_with_the_attempt(resolved):
+    for rule in PROFILE["set-resources"]:
+        first, second = int(resolved[1][rule]["runtime"]), int(resolved[2][rule]["runtime"])
+        assert second == 2 * first, (rule, first, second)
+    assert resolved[1]["sample_teacher"]["runtime"] == str(24 * 60)
+    assert resolved[1]["some_cpu_rule"]["runtime"] == "120"
+    assert resolved[2]["some_cpu_rule"]["runtime"] == "240"
+
+
+def test_rules_without_an_entry_get_the_defaults(resolved):
+    res = resolved[1]["some_cpu_rule"]
+    assert res["mem_mb"] == "8000" and res["cpus_per_task"] == "2"
+    assert "gpu" not in res
+    assert resolved[1]["threaded_cpu_rule"]["cpus_per_task"] == "12"
+
+
+class _Resources(dict):
+    """Attribute access over resolved resources, as the plugin reads them from a job."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _Job:
+    def __init__(self, resources):
+        self.resources = _Resources(resources)
+        self.threads = 1
+
+
+def _as_ints(res: dict) -> dict:
+    return {k: int(v) if v.isdigit() else v for k, v in res.items()}
+
+
+def _sbatch(res: dict) -> str:
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    job = _Job(_as_ints(res))
+    params = dict(run_uuid="run", slurm_logfile="log", comment_str="c", account="", partition="", workdir="")
+    return get_submit_command(job, params) + set_gres_string(job)
+
+
+def test_gpu_rules_submit_with_gpus_and_cpus_per_gpu(resolved):
+    call = _sbatch(resolved[1]["sample_teacher"])
+    assert "--gpus=4" in call and "--cpus-per-gpu=8" in call
+    assert "--cpus-per-task" not in call and "--ntasks-per-gpu" not in call and "--gres" not in call
+    assert "-t 1440" in call and "--mem 256000" in call
+    call = _sbatch(resolved[1]["train_student"])
+    assert "--gpus=8" in call and "-t 2880" in call
+
+
+def test_cpu_rules_submit_with_cpus_per_task(resolved):
+    call = _sbatch(resolved[1]["filter_samples"])
+    assert "--cpus-per-task=16" in call and "--ntasks=1" in call and "--gpus" not in call
+    call = _sbatch(resolved[1]["some_cpu_rule"])
+    assert "--cpus-per-task=2" in call and "--mem 8000" in call and "-t 120" in call
+
+
+def _resources_smk() -> dict:
+    namespace: dict = {}
+    exec((ROOT / "rules/resources.smk").read_text(), namespace)
+    return namespace
+
+
+def test_runtime_for_grows_linearly_with_attempts():
+    runtime_for = _resources_smk()["runtime_for"]
+    f = runtime_for(90)
+    assert [f({}, a) for a in (1, 2, 3)] == [90, 180, 270]
+    assert [runtime_for(60, growth=0.5)({}, a) for a in (1, 2, 3)] == [60, 90, 120]
+    with pytest.raises(ValueError, match="base_minutes must be positive"):
+        runtime_for(0)
+
+
+def test_mem_mb_for_grows_with_attempts():
+    mem_mb_for = _resources_smk()["mem_mb_for"]
+    assert [mem_mb_for(1000)({}, a) for a in (1, 2, 3)] == [1000, 1500, 2000]

@@ -1,0 +1,275 @@
+"""The sandbox against hostile programs: each asserts the verdict, the wall time, and that
+nothing the program started is left running."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ded import sandbox as S
+from ded import sandbox_launcher as L
+
+TL = 0.5  # CPU seconds; wall deadline = 3 * TL + 1 = 2.5 s
+LIMITS = S.Limits(time_limit_s=TL, memory_mb=256, output_mb=1.0)
+SLACK = 3.0  # seconds of start-up and cleanup allowed beyond a deadline on a loaded 2-core machine
+
+
+def _strays(res: S.RunResult) -> list[int]:
+    """Processes the run left: any process of its uid (zombies included), or carrying its token."""
+    left = set(L.pids_of_uid(res.uid, include_zombies=True)) if res.uid is not None else set()
+    needle = f"DED_SANDBOX_RUN={res.token}".encode()
+    for pid in L.all_pids():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    left.add(pid)
+        except OSError:
+            continue
+    return sorted(left)
+
+
+def run(source: str, stdin: str = "", limits: S.Limits = LIMITS):
+    t0 = time.monotonic()
+    res = S.run_program(source, stdin, limits)
+    wall = time.monotonic() - t0
+    assert _strays(res) == [], f"processes left behind: {_strays(res)}"
+    return res, wall
+
+
+def judged(source: str, tests, **kw) -> dict:
+    kw.setdefault("time_limit_s", TL)
+    return S.check_program(source, tests, **kw)
+
+
+def drops_uid() -> bool:
+    return S.setup().drop_uid
+
+
+# --------------------------------------------------------------------------- hostile programs
+
+
+def test_infinite_loop():
+    res, wall = run("while True:\n    pass\n")
+    assert res.status == "time_limit"
+    assert wall < LIMITS.wall_s + SLACK
+
+
+def test_sleeping_forever_hits_the_wall_deadline():
+    res, wall = run("import time\ntime.sleep(10**6)\n")
+    assert res.status == "time_limit" and "wall" in res.reason
+    assert LIMITS.wall_s - 0.1 <= wall < LIMITS.wall_s + SLACK
+
+
+def test_waiting_on_stdin_gets_eof_at_once():
+    res, wall = run("import sys\nsys.stdin.read()\ninput()\n", stdin="only line\n")
+    assert res.status == "runtime_error" and "EOFError" in res.reason
+    assert wall < 2.0
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not S.setup().drop_uid,
+                    reason="root without an unprivileged uid: RLIMIT_NPROC is not enforced")
+def test_fork_bomb_is_bounded_and_killed():
+    src = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    res, wall = run(src, limits=S.Limits(time_limit_s=TL, memory_mb=64, nproc=32))
+    assert res.status in ("time_limit", "runtime_error", "memory_limit")
+    assert wall < LIMITS.wall_s + SLACK + 2
+
+
+def test_forked_daemon_is_killed_after_the_answer():
+    src = ("import os, time\n"
+           "if os.fork() == 0:\n"
+           "    os.setsid()\n"
+           "    if os.fork() == 0:\n"
+           "        time.sleep(10**6)\n"
+           "    os._exit(0)\n"
+           "print(7)\n")
+    res, wall = run(src)
+    assert res.status == "ok" and res.stdout.split() == [b"7"]
+    assert wall < 2.0
+
+
+def test_grandchild_calling_setsid_is_killed():
+    src = ("import subprocess, time\n"
+           "subprocess.Popen(['/bin/sh', '-c', 'setsid sleep 100000 & sleep 100000'])\n"
+           "time.sleep(0.3)\n"
+           "print('done')\n")
+    verdict = judged(src, [{"input": "", "output": "done"}])
+    assert verdict["verdict"] == "accepted"
+    res, wall = run(src)  # and nothing is left
+    assert wall < 2.5
+
+
+def test_printing_forever_hits_the_output_cap():
+    res, wall = run("while True:\n    print('x' * 1000)\n")
+    assert res.status == "output_limit"
+    assert len(res.stdout) <= int(LIMITS.output_mb * 2**20) + 1
+    assert wall < 3.0
+
+
+def test_memory_bomb():
+    res, wall = run("x = [0] * 10**9\n")
+    assert res.status == "memory_limit"
+    assert wall < 3.0
+
+
+def test_deep_recursion():
+    res, _ = run("def f(n):\n    return f(n + 1)\nf(0)\n")
+    assert res.status == "runtime_error" and "RecursionError" in res.reason
+    ok = judged("import sys\nsys.setrecursionlimit(10**6)\ndef f(n):\n    return 0 if n == 0 else 1 + f(n - 1)\n"
+                "print(f(50000))\n", [{"input": "", "output": "50000"}], memory_mb=512)
+    assert ok["verdict"] == "accepted", ok
+
+
+def test_killing_its_parent_fails_and_the_workflow_survives():
+    src = ("import os, signal\n"
+           "for pid in (os.getppid(), 1, -1):\n"
+           "    try:\n"
+           "        os.kill(pid, signal.SIGKILL)\n"
+           "    except OSError:\n"
+           "        pass\n"
+           "print('alive')\n")
+    res, _ = run(src)
+    # kill(-1) may take the program itself down; what matters is that nothing outside died.
+    assert res.status in ("ok", "runtime_error")
+    assert os.getppid() > 1
+
+
+@pytest.mark.skipif(not S.setup().drop_uid, reason="needs an unprivileged uid (root with a reachable interpreter)")
+def test_files_outside_the_scratch_directory_survive(tmp_path):
+    # As an unprivileged uid the program cannot even reach pytest's 0700 folders; the
+    # folder and file are opened up so only ownership protects them.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(outside, 0o755)
+    sentinel = outside / "sentinel.txt"
+    sentinel.write_text("keep me")
+    os.chmod(sentinel, 0o644)
+    src = (f"import os, shutil\n"
+           f"p = {str(sentinel)!r}\n"
+           f"for act in (lambda: os.remove(p), lambda: open(p, 'w').write('gone'),\n"
+           f"            lambda: shutil.rmtree(os.path.dirname(p)), lambda: open(os.path.dirname(p) + '/new', 'w')):\n"
+           f"    try:\n"
+           f"        act()\n"
+           f"    except OSError:\n"
+           f"        pass\n"
+           f"open('mine.txt', 'w').write('scratch is writable')\n"
+           f"print(open('mine.txt').read())\n")
+    res, _ = run(src)
+    assert res.status == "ok", res.stderr_tail
+    assert sentinel.read_text() == "keep me"
+    assert not (outside / "new").exists()
+    assert b"scratch is writable" in res.stdout
+
+
+def test_network_connections_are_refused():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def serve():
+        t_end = time.monotonic() + 3
+        while time.monotonic() < t_end:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                pass
+
+    th = threading.Thread(target=serve)
+    th.start()
+    src = (f"import socket\n"
+           f"ok = 0\n"
+           f"for addr in (('127.0.0.1', {port}), ('1.1.1.1', 53)):\n"
+           f"    try:\n"
+           f"        socket.create_connection(addr, timeout=0.5).close()\n"
+           f"        ok += 1\n"
+           f"    except OSError:\n"
+           f"        pass\n"
+           f"print('connected' if ok else 'blocked')\n")
+    res, _ = run(src)
+    th.join()
+    server.close()
+    if not res.isolation.get("net"):
+        pytest.skip("no network namespace on this machine: " + "; ".join(res.isolation.get("errors", [])))
+    assert res.stdout.split() == [b"blocked"]
+    assert accepted == []
+
+
+def test_exiting_early_before_output():
+    tests = [{"input": "1 2\n", "output": "3\n"}]
+    assert judged("import sys\nsys.exit(0)\nprint(3)\n", tests)["verdict"] == "wrong_answer"
+    assert judged("import os\nos._exit(3)\n", tests)["verdict"] == "runtime_error"
+
+
+def test_object_equal_to_everything_is_still_wrong():
+    src = "class A:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\nprint(A())\n"
+    assert judged(src, [{"input": "", "output": "42"}])["verdict"] == "wrong_answer"
+
+
+def test_long_c_level_call_is_stopped():
+    pytest.importorskip("numpy")
+    src = "import numpy as np\na = np.ones((2500, 2500))\nwhile True:\n    a = a @ a\n"
+    res, wall = run(src, limits=S.Limits(time_limit_s=TL, memory_mb=1024))
+    assert res.status == "time_limit", (res.reason, res.stderr_tail)
+    assert wall < LIMITS.wall_s + SLACK
+
+
+# --------------------------------------------------------------------------- verdicts and idioms
+
+
+@pytest.mark.parametrize("src", [
+    "a, b = map(int, input().split())\nprint(a + b)\n",
+    "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)\n",
+    "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(b'%d\\n' % (a + b))\n",
+    "a, b = map(int, open(0).read().split())\nprint(a + b, end='')\n",
+    "import sys\nfor line in sys.stdin:\n    print(sum(map(int, line.split())))\n",
+    "import sys\ninput = sys.stdin.readline\na, b = map(int, input().split())\nsys.stdout.write(str(a + b) + '\\n')\n",
+])
+def test_every_stdio_idiom_works(src):
+    v = judged(src, [{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4", "output": "6"}], time_limit_s=2)
+    assert v["verdict"] == "accepted", v
+
+
+def test_compile_error_and_no_code():
+    assert judged("print(1\n", [{"input": "", "output": "1"}])["verdict"] == "compile_error"
+    assert judged(None, [{"input": "", "output": "1"}])["verdict"] == "no_code"
+
+
+def test_extract_code_takes_the_last_python_block():
+    ans = "First:\n```python\nprint(1)\n```\nthen\n```\nplain\n```\nfinally\n```python\nprint(2)\n```\n"
+    assert S.extract_code(ans).strip() == "print(2)"
+    assert S.extract_code("```\nprint(3)\n```").strip() == "print(3)"
+    assert S.extract_code("no code") is None
+
+
+def test_compare_output_like_codeforces():
+    assert S.compare_output("1 2\n3\n", "1   2 3  \n\n")[0]
+    assert not S.compare_output("1 2", "1 2 3")[0]
+    assert S.compare_output("0.3333333", "0.33333334", 1e-6)[0]
+    assert not S.compare_output("0.3333", "0.3400", 1e-6)[0]
+    assert S.compare_output("1000000.0", "1000000.5", 1e-6)[0]  # relative
+    assert not S.compare_output("3", "3.0", 1e-6)[0]  # integers match exactly
+    assert not S.compare_output("0.5", "0.5000001", None)[0]  # tolerance off
+    assert not S.compare_output("YES", "yes")[0]
+
+
+def test_parallel_runs_beyond_the_core_count_are_not_false_time_limits():
+    src = "s = 0\nfor i in range(3 * 10**6):\n    s += i\nprint(s)\n"
+    expected = str(sum(range(3 * 10**6)))
+    with ThreadPoolExecutor(3 * S.cpu_count()) as ex:
+        verdicts = list(ex.map(lambda _: judged(src, [{"input": "", "output": expected}], time_limit_s=2),
+                               range(3 * S.cpu_count())))
+    assert [v["verdict"] for v in verdicts] == ["accepted"] * len(verdicts), verdicts
+
+
+def test_infra_errors_are_their_own_verdict():
+    v = S.check_program("print(1)", [{"input": "", "output": "1"}], python="/nonexistent/python")
+    assert v["verdict"] == "infra_error"

@@ -1,0 +1,221 @@
+"""The workflow on a real single-node SLURM, through the SLURM profile.
+
+scripts/slurm/install.sh installs Debian's SLURM packages and start.sh brings
+up munged, slurmctld and slurmd; the test skips only when apt cannot reach a
+repository (install.sh's exit code 75). The workflow runs from a copy in a
+temporary folder with a tiny config and profiles/slurm shrunk to this node.
+A test-only Snakefile adds two rules to the workflow's own: one that fails
+on its first attempt (retries, runtime growing with the attempt) and one that
+sleeps until the test cancels it (no partial output may survive).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts" / "slurm"
+APT_UNREACHABLE = 75  # install.sh's exit code when no repository offers SLURM
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+# The slice of the workflow run on SLURM: every stage that exists. Extend as
+# stages land (keep it small: each job costs a few seconds of scheduling).
+TARGETS = [
+    "results/data/seeds/math.jsonl",
+    "results/data/seeds/code.jsonl",
+    "results/data/decontamination/math.md",
+    "results/data/decontamination/code.md",
+    "resources/models/smollm2-135m",
+]
+
+TEST_SNAKEFILE = '''
+# Test-only rules on top of the workflow (tests/test_slurm.py).
+include: "Snakefile"
+include: "rules/resources.smk"
+
+
+def _attempt(wildcards, attempt):
+    return attempt
+
+
+rule flaky:
+    input:
+        "results/data/seeds/math.jsonl",
+    output:
+        "results/slurm_test/flaky.txt",
+    resources:
+        runtime=runtime_for(5),
+        try_no=_attempt,
+    log:
+        "logs/slurm_test/flaky.log",
+    shell:
+        'echo "{resources.try_no} $SLURM_JOB_ID {resources.runtime}" >> results/slurm_test/attempts.txt; '
+        'if [ {resources.try_no} -lt 2 ]; then echo partial > {output}; echo "failing on purpose" > {log}; exit 1; fi; '
+        'wc -l < {input} > {output}; echo "attempt {resources.try_no} done" > {log}'
+
+
+rule slow_writer:
+    output:
+        "results/slurm_test/slow.txt",
+    log:
+        "logs/slurm_test/slow.log",
+    shell:
+        'echo "$SLURM_JOB_ID" > results/slurm_test/slow.jobid; echo partial > {output}; sleep 600'
+'''
+
+
+def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G") -> dict:
+    """The SLURM profile with every rule shrunk to `cpus` CPUs, `mem` and no GPU.
+
+    Runtimes (and their growth with `attempt`) are kept: they are what the
+    test checks reach SLURM.
+    """
+    out = dict(profile)
+    defaults = dict(profile.get("default-resources", {}))
+    defaults.pop("mem_mb", None)
+    defaults.update(cpus_per_task=cpus, mem=mem)
+    out["default-resources"] = defaults
+    shrunk = {}
+    for rule, res in profile.get("set-resources", {}).items():
+        res = {k: v for k, v in res.items() if k not in {"gpu", "gpu_model", "cpus_per_gpu", "mem", "mem_mb"}}
+        res.update(cpus_per_task=cpus, mem=mem)
+        shrunk[rule] = res
+    out["set-resources"] = shrunk
+    # Status checks every few seconds instead of 40 s, for a short test.
+    out["slurm-init-seconds-before-status-checks"] = 2
+    return out
+
+
+def _slurm_usable() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, timeout=30)
+    return proc.returncode == 0 and proc.stdout.split()[:1] in (["idle"], ["mix"], ["alloc"])
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A running single-node SLURM; stopped afterwards if this fixture started it."""
+    was_up = _slurm_usable()
+    if not was_up:
+        if os.geteuid() != 0:
+            pytest.skip("SLURM is not running and installing/starting it needs root")
+        start = time.time()
+        proc = subprocess.run(["bash", str(SCRIPTS / "install.sh")], capture_output=True, text=True, timeout=900)
+        if proc.returncode == APT_UNREACHABLE:
+            pytest.skip(f"apt cannot reach a repository with SLURM: {proc.stderr.strip()[-500:]}")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        proc = subprocess.run(["bash", str(SCRIPTS / "start.sh")], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        print(f"SLURM install + start: {time.time() - start:.1f}s")
+    yield
+    if not was_up:
+        subprocess.run(["bash", str(SCRIPTS / "stop.sh")], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, slurm) -> Path:
+    dst = tmp_path_factory.mktemp("slurm_wf")
+    for name in ("Snakefile", "rules", "scripts", "ded", "config", "envs"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy(src, dst / name)
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    (dst / "profiles/slurm").mkdir(parents=True)
+    (dst / "profiles/slurm/config.yaml").write_text(yaml.safe_dump(fit_profile_to_node(profile)))
+    (dst / "Snakefile.slurm_test").write_text(TEST_SNAKEFILE)
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg["seeds"] = {"math": {"source": "procedural", "n": 8, "seed": 1},
+                    "code": {"source": "procedural", "n": 4, "seed": 2}}
+    for name, size in (("arith", 4), ("stdio", 2)):
+        cfg["benchmarks"][name]["n"] = size
+    (dst / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    return dst
+
+
+def _snakemake(workdir: Path, *args: str, timeout: int = 600, wait: bool = True):
+    cmd = [sys.executable, "-m", "snakemake", "-s", "Snakefile.slurm_test", "--configfile", "tiny.yaml",
+           "--workflow-profile", "profiles/slurm", "--executor", "slurm",
+           "--slurm-no-account", "--slurm-status-command", "squeue", *args]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    if not wait:
+        return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _time_limit_minutes(jobid: str) -> int:
+    """TimeLimit of a SLURM job (finished jobs stay visible for MinJobAge)."""
+    out = subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True,
+                         check=True).stdout
+    limit = next(f.split("=", 1)[1] for f in out.split() if f.startswith("TimeLimit="))
+    hours, minutes, _ = limit.split("-")[-1].split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def test_start_is_idempotent(slurm):
+    proc = subprocess.run(["bash", str(SCRIPTS / "start.sh")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in proc.stdout
+
+
+def test_workflow_slice_runs_on_slurm_and_a_failed_job_is_retried(workdir):
+    start = time.time()
+    proc = _snakemake(workdir, *TARGETS, "results/slurm_test/flaky.txt")
+    out = proc.stdout + proc.stderr
+    print(f"workflow slice on SLURM: {time.time() - start:.1f}s")
+    assert proc.returncode == 0, out[-6000:]
+    assert "has been submitted with SLURM jobid" in out
+    for target in TARGETS:
+        path = workdir / target
+        assert path.exists(), target
+    for domain in ("math", "code"):
+        assert (workdir / f"results/data/seeds/{domain}.jsonl").read_text().strip()
+    assert (workdir / "resources/models/smollm2-135m/config.json").exists()
+
+    # The flaky rule failed once and was resubmitted with a longer time limit.
+    attempts = [line.split() for line in (workdir / "results/slurm_test/attempts.txt").read_text().splitlines()]
+    assert [a[0] for a in attempts] == ["1", "2"], attempts
+    (_, job1, runtime1), (_, job2, runtime2) = attempts
+    assert job1 != job2
+    assert (int(runtime1), int(runtime2)) == (5, 10)
+    assert (_time_limit_minutes(job1), _time_limit_minutes(job2)) == (5, 10)
+    assert (workdir / "results/slurm_test/flaky.txt").read_text().strip() == "8"
+
+    # Rule logs and SLURM's job logs are kept.
+    assert (workdir / "logs/slurm_test/flaky.log").read_text().strip() == "attempt 2 done"
+    assert (workdir / "logs/decontaminate/math.log").exists()
+    slurm_logs = list((workdir / "logs/slurm").rglob("*.log"))
+    assert any("rule_prepare_model" in str(p) for p in slurm_logs), slurm_logs
+
+
+def test_cancelled_job_leaves_no_partial_output(workdir):
+    output = workdir / "results/slurm_test/slow.txt"
+    jobid_file = workdir / "results/slurm_test/slow.jobid"
+    proc = _snakemake(workdir, "--retries", "0", "results/slurm_test/slow.txt", wait=False)
+    try:
+        deadline = time.time() + 300
+        while not (jobid_file.exists() and jobid_file.read_text().strip() and output.exists()):
+            assert proc.poll() is None, proc.stdout.read()[-4000:]
+            assert time.time() < deadline, "the slow job never started"
+            time.sleep(0.5)
+        assert output.read_text().strip() == "partial"
+        subprocess.run(["scancel", jobid_file.read_text().strip()], check=True)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, out[-4000:]
+    assert "CANCELLED" in out, out[-4000:]
+    assert not output.exists(), "a cancelled job left its partial output behind"

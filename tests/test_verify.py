@@ -1,0 +1,205 @@
+"""verify_samples and its parts: format, length, math-verify in processes, choice, code, judge, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ded.records import VERDICT
+from ded.verify import summarize_verdicts, verify_samples
+from ded.verify.checks import check_format, length_checks
+from ded.verify.judge import Judge, parse_verdict
+from ded.verify.mathcheck import check_choice, extract_choice
+from ded.verify.pool import KillablePool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (gold, answer after </think>, equivalent?)
+MATH_PAIRS = [
+    ("42", "So the answer is $\\boxed{42}$.", True),
+    ("42", "\\boxed{42.0}", True),
+    ("42", "\\boxed{43}", False),
+    ("\\frac{3}{4}", "\\boxed{0.75}", True),
+    ("\\frac{3}{4}", "\\boxed{\\dfrac{6}{8}}", True),
+    ("\\frac{3}{4}", "\\boxed{\\frac{4}{3}}", False),
+    ("x^2+1", "\\boxed{1 + x^{2}}", True),
+    ("x^2+1", "\\boxed{x^2-1}", False),
+    ("\\sqrt{2}", "\\boxed{2^{1/2}}", True),
+    ("\\sqrt{2}", "\\boxed{\\sqrt{3}}", False),
+    ("2\\pi", "\\boxed{2 \\pi}", True),
+    ("(1,2)", "\\boxed{(1, 2)}", True),
+    ("(1,2)", "\\boxed{(2, 1)}", False),
+    ("\\{1,2,3\\}", "\\boxed{\\{3,2,1\\}}", True),
+    ("-5", "The final answer is \\boxed{-5}", True),
+    ("-5", "\\boxed{5}", False),
+]
+
+
+def sample(qid: str, answer_text: str, sid: int = 0, **kw) -> dict:
+    text = kw.pop("text", None) or f"<think>some reasoning</think>{answer_text}"
+    return {"question_id": qid, "sample_id": sid, "model": "teacher", "raw_text": text, "text": text,
+            "reasoning": None, "answer": None, **kw}
+
+
+def problem(qid: str, gold_kind: str, gold=None, **kw) -> dict:
+    return {"id": qid, "domain": "math", "source": "test", "prompt": f"question {qid}", "gold": gold,
+            "gold_kind": gold_kind, **kw}
+
+
+def test_math_golden_pairs_in_worker_processes():
+    problems = {f"q{i}": problem(f"q{i}", "math", g) for i, (g, _, _) in enumerate(MATH_PAIRS)}
+    samples = [sample(f"q{i}", a, sid=i) for i, (_, a, _) in enumerate(MATH_PAIRS)]
+    verdicts = verify_samples(samples, problems, workers=2)
+    got = [(v["question_id"], v["verdict"]) for v in verdicts]
+    want = [(f"q{i}", "correct" if eq else "wrong") for i, (_, _, eq) in enumerate(MATH_PAIRS)]
+    assert got == want
+    for v in verdicts:
+        assert VERDICT.problems(v) == []
+        assert v["keep"] == (v["verdict"] == "correct")
+
+
+def test_math_special_verdicts():
+    problems = {"a": problem("a", "math", "7"), "nogold": problem("nogold", "math", None),
+                "badgold": problem("badgold", "math", "\\frac{")}
+    samples = [sample("a", "I give up."), sample("nogold", "\\boxed{1}"), sample("badgold", "\\boxed{1}"),
+               sample("a", "<think>r</think>\\boxed{7} <think>again</think>", text="<think>r</think>\\boxed{7}</think>")]
+    v = verify_samples(samples, problems, workers=1)
+    assert [x["verdict"] for x in v] == ["unparseable", "unparseable", "unparseable", "format"]
+    assert "gold" in v[1]["reason"] and "gold" in v[2]["reason"]
+
+
+def test_format_checks():
+    assert check_format({"text": "<think>r</think>answer"})[0] is None
+    assert check_format({"text": "<think>r</think>answer", "finish_reason": "length"})[0] == "truncated"
+    for text, why in [("no tags", "no <think>"), ("<think>a</think><think>b</think>x", "pair"),
+                      ("<think>r</think>   ", "no answer"), ("</think>x<think>", "before"),
+                      ("<think></think>x", "empty reasoning"), ("hi <think>r</think>x", "text before")]:
+        verdict, reason, answer = check_format({"text": text})
+        assert verdict == "format" and why in reason and answer is None
+
+
+def test_answers_are_taken_only_after_think():
+    # The reasoning holds the right number; the answer after </think> is wrong.
+    problems = {"a": problem("a", "math", "12")}
+    v = verify_samples([sample("a", "", text="<think>maybe \\boxed{12}</think>\\boxed{13}")], problems, workers=1)
+    assert v[0]["verdict"] == "wrong"
+
+
+@pytest.fixture(scope="module")
+def word_tokenizer(tmp_path_factory) -> str:
+    """A real (tiny) Hugging Face tokenizer folder: one token per whitespace-separated word."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    d = tmp_path_factory.mktemp("tok")
+    tok.save(str(d / "tokenizer.json"))
+    return str(d)
+
+
+def test_length_check(word_tokenizer):
+    short = sample("a", "\\boxed{1}")
+    long = sample("a", "", text="<think>" + "w " * 100 + "</think>\\boxed{1}")
+    checks = length_checks([short, long], word_tokenizer, 50)
+    assert checks[0]["ok"] and checks[0]["how"] == "bytes bound"
+    assert not checks[1]["ok"] and checks[1]["tokens"] > 50
+    problems = {"a": problem("a", "math", "1")}
+    v = verify_samples([short, long], problems, workers=1, tokenizer=word_tokenizer, max_tokens=50)
+    assert [x["verdict"] for x in v] == ["correct", "length"]
+    # Without a tokenizer the backend's count is used, and its absence is an error.
+    assert length_checks([dict(short, completion_tokens=60)], None, 50)[0]["ok"] is False
+    with pytest.raises(ValueError, match="completion_tokens"):
+        length_checks([short], None, 50)
+
+
+def test_choice():
+    assert extract_choice("The answer is (C).") == "C"
+    assert extract_choice("\\boxed{\\text{B}}") == "B"
+    assert extract_choice("Final answer: d", 4) == "D"
+    assert extract_choice("A") == "A"
+    assert extract_choice("I think it is E", 4) is None
+    assert check_choice("B", "**Answer: B**")[0] == "correct"
+    assert check_choice("B", "\\boxed{A}")[0] == "wrong"
+    assert check_choice("B", "no idea")[0] == "unparseable"
+
+
+def test_mixed_batch_keeps_input_order_and_summarizes():
+    problems = {
+        "m": problem("m", "math", "\\frac{1}{2}"),
+        "c": problem("c", "choice", "A", options=["x", "y", "z", "w"]),
+        "p": problem("p", "tests", None, domain="code", tests=[{"input": "4\n", "output": "16\n"}], time_limit_s=1),
+        "n": problem("n", "none", None),
+    }
+    code_ok = "```python\nn = int(input())\nprint(n * n)\n```"
+    samples = [sample("p", code_ok, 0), sample("m", "\\boxed{0.5}", 0), sample("c", "Answer: (B)", 0),
+               sample("p", "```python\nprint(15)\n```", 1), sample("n", "A proof.", 0), sample("m", "x", 1,
+               finish_reason="length"), sample("p", "no code at all", 2)]
+    v = verify_samples(samples, problems, workers=2)
+    assert [(x["question_id"], x["sample_id"]) for x in v] == [(s["question_id"], s["sample_id"]) for s in samples]
+    assert [x["verdict"] for x in v] == ["accepted", "correct", "wrong", "wrong_answer", "undecided", "truncated",
+                                         "no_code"]
+    assert [x["keep"] for x in v] == [True, True, False, False, False, False, False]
+    rows = summarize_verdicts(v)
+    assert rows[-1]["verdict"] == "all" and rows[-1]["n"] == 7 and rows[-1]["keep"] == 2
+    assert sum(r["n"] for r in rows[:-1]) == 7
+
+
+def test_unknown_question_is_an_error():
+    with pytest.raises(KeyError, match="nope"):
+        verify_samples([sample("nope", "\\boxed{1}")], {}, workers=1)
+
+
+def test_judge_records_prompt_output_and_verdict():
+    seen = []
+
+    def generate(prompts):
+        seen.extend(prompts)
+        return ["<think>hmm YES or NO?</think>The proof is fine.\nVERDICT: YES" if "good" in p else "VERDICT: no"
+                for p in prompts]
+
+    problems = {"n": problem("n", "none", None, prompt="Prove that 1 + 1 = 2.")}
+    samples = [sample("n", "A good proof.", 0), sample("n", "A bad proof.", 1)]
+    v = verify_samples(samples, problems, workers=1, judge=Judge(generate))
+    assert [x["verdict"] for x in v] == ["correct", "wrong"]
+    assert v[0]["keep"] and not v[1]["keep"]
+    assert v[0]["checks"]["answer"]["prompt"] == seen[0] and "Prove that 1 + 1 = 2." in seen[0]
+    assert "VERDICT: YES" in v[0]["checks"]["answer"]["output"]
+    assert parse_verdict("blah") is None and parse_verdict("yes, and finally NO") == "NO"
+
+
+def test_pool_kills_stuck_tasks_and_survives_dead_workers():
+    with KillablePool(2, "time:sleep", task_timeout_s=1.0) as pool:
+        out = pool.map([0, 30, 0], on_timeout=lambda t: "timeout", on_crash=lambda t, m: "crash")
+    assert out == [None, "timeout", None]
+    with KillablePool(1, "os:_exit", task_timeout_s=5.0) as pool:
+        out = pool.map([3, 4], on_timeout=lambda t: "timeout", on_crash=lambda t, m: f"crash {m}")
+    assert all(o.startswith("crash worker died") for o in out)
+
+
+def _cli(args: list[str], lines: list[dict]) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-m", "ded", "verify", *args], input="".join(json.dumps(x) + "\n" for x in lines),
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_cli_math_and_code():
+    out = _cli(["math", "--workers", "1"], [
+        {"id": "1", "gold": "\\frac{3}{4}", "response": "<think>r</think>\\boxed{0.75}"},
+        {"id": "2", "gold": "3", "response": "\\boxed{3}"},
+        {"id": "3", "gold": "3", "response": "<think>r</think>\\boxed{4}"},
+    ])
+    assert [(o["id"], o["verdict"]) for o in out] == [("1", "correct"), ("2", "format"), ("3", "wrong")]
+    tests = [{"input": "3\n", "output": "6\n"}]
+    out = _cli(["code"], [
+        {"id": "a", "tests": tests, "time_limit_s": 1, "memory_mb": 256,
+         "response": "<think>r</think>```python\nprint(2 * int(input()))\n```"},
+        {"id": "b", "tests": tests, "time_limit_s": 0.5, "memory_mb": 256,
+         "response": "<think>r</think>```python\nwhile True: pass\n```"},
+        {"id": "c", "tests": tests, "response": "no think"},
+    ])
+    assert [(o["id"], o["verdict"]) for o in out] == [("a", "accepted"), ("b", "time_limit"), ("c", "no_code")]
