@@ -150,7 +150,7 @@ CORPUS_ROW = Schema(
         "sample_id": Field(INT),
         "teacher": Field(STR),
         "domain": Field(STR, choices=DOMAINS),
-        "prompt": Field(STR),
+        "prompt": Field(STR, doc="the user message as sampling and evaluation show it (generate.prompts.user_message)"),
         "response": Field(STR, doc="'<think>reasoning</think>answer'"),
     },
 )

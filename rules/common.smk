@@ -189,5 +189,15 @@ def eval_targets():
     return paths
 
 
-def all_targets(wildcards):
-    return data_targets()
+def static_targets():
+    """Targets known before any checkpoint runs: every student's smoke test is scheduled at once."""
+    return (
+        data_targets()
+        + expand(PATHS["filter_summary"], teacher=config["teachers"], domain=config["seeds"])
+        + expand(PATHS["selection"], student=config["students"])
+    )
+
+
+def selected_targets(wildcards):
+    """Targets that depend on the chosen teachers (read from the selection checkpoint)."""
+    return [PATHS["scores"]] + analysis_targets()

@@ -9,6 +9,7 @@ come from a seed stream disjoint from the seeds and benchmarks.
 
 from __future__ import annotations
 
+from ..generate.prompts import user_message
 from .procedural import Worked, to_problem, worked_problems
 
 WARMSTART_SEED_OFFSET = 20_000
@@ -42,5 +43,5 @@ def warmstart_rows(teacher: str, style: str, n: int, domains: list[str], seed: i
             problem = to_problem(w, domain, source=f"warmstart-{domain}")
             trace = math_trace(w, style) if domain == "math" else code_trace(w, style)
             rows.append({"question_id": problem["id"], "sample_id": 0, "teacher": teacher, "domain": domain,
-                         "prompt": problem["prompt"], "response": trace})
+                         "prompt": user_message(problem), "response": trace})
     return rows

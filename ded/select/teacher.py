@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 from ..io import RecordError
 from ..records import SCORE_COLUMNS
 from .common import kept_ids_by_question
+from ..generate.prompts import user_message
 
 RULES = ("mean", "weighted")
 #: The metric ranked on every benchmark when teacher_selection.metrics is empty.
@@ -229,4 +230,4 @@ def smoke_corpus(verdicts: Iterable[dict], samples: Iterable[dict], problems: Se
 
 def corpus_row(sample: dict, problem: dict, teacher: str, domain: str) -> dict:
     return {"question_id": sample["question_id"], "sample_id": sample["sample_id"], "teacher": teacher,
-            "domain": domain, "prompt": problem["prompt"], "response": sample["text"]}
+            "domain": domain, "prompt": user_message(problem), "response": sample["text"]}
