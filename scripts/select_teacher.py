@@ -2,9 +2,8 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.evaluate.tables import read_scores  # noqa: E402
 from ded.io import atomic_path, write_json  # noqa: E402
-from ded.select.teacher import score_table_tsv, select_teacher, teacher_scores  # noqa: E402
+from ded.select.teacher import read_scores, score_table_tsv, select_teacher, teacher_scores  # noqa: E402
 
 p = snakemake.params
 student = snakemake.wildcards.student
