@@ -39,7 +39,7 @@ CORPUS_STATS_COLUMNS = ("student", "teacher", "corpus", "rows", "questions", "ch
 MODEL_KINDS = {"base": ("student",), "teacher": ("teacher",), "smoke": ("student", "teacher"),
                "trained": ("student", "teacher", "corpus")}
 #: The corpus stages of Tables 3 and 4, in pipeline order, with the label shown.
-STAGES = (("full", "all verified-format samples"), ("right", "+ correctness"),
+STAGES = (("full", "unfiltered, one sample per question"), ("right", "+ correctness"),
           ("right_hard", "+ question compression"), ("right_hard_diverse", "+ diversity (DED)"))
 #: Metric shown for a benchmark, first present wins. The workflow's benchmarks report pass@1; lm-eval
 #: tasks report acc (MMLU, C-Eval, CMMLU), exact_match with a filter (GSM8K, BBH, MATH) or pass_at_1 (MBPP).
