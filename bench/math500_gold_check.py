@@ -25,7 +25,9 @@ from ded.verify import verify_samples  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("path", nargs="?", default="/work/shared/data/math500.jsonl")
+    # The MATH-500 test split as JSONL (problem, solution, answer, ...); the
+    # development checkout keeps a copy at ../shared/data/math500.jsonl.
+    ap.add_argument("path", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared/data/math500.jsonl"))
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     rows = [json.loads(line) for line in open(args.path, encoding="utf-8") if line.strip()]
