@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from .records import SCHEMAS, Schema
 
@@ -34,6 +34,25 @@ def _schema(schema: Schema | str | None) -> Schema | None:
     return SCHEMAS[schema] if isinstance(schema, str) else schema
 
 
+def iter_stream(fh: IO[str], schema: Schema | str | None = None, where: str = "<stdin>") -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-blank JSONL line of an open stream, validated against `schema`."""
+    schema = _schema(schema)
+    for lineno, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RecordError(where, lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if schema is not None:
+            problems = schema.problems(record)
+            if problems:
+                field, message = problems[0]
+                more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+                raise RecordError(where, lineno, field, f"{message} in a {schema.name} record{more}")
+        yield lineno, record
+
+
 def iter_records(path: str | os.PathLike, schema: Schema | str | None = None,
                  allow_empty: bool = True) -> Iterator[dict]:
     """Yield the records of a JSONL file, validating each against `schema`."""
@@ -43,19 +62,7 @@ def iter_records(path: str | os.PathLike, schema: Schema | str | None = None,
         raise RecordError(path, None, None, "file not found")
     seen = 0
     with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(path, lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if schema is not None:
-                problems = schema.problems(record)
-                if problems:
-                    field, message = problems[0]
-                    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-                    raise RecordError(path, lineno, field, f"{message} in a {schema.name} record{more}")
+        for _, record in iter_stream(fh, schema, str(path)):
             seen += 1
             yield record
     if not seen and not allow_empty:

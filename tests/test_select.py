@@ -361,7 +361,9 @@ def ids(rows):
 def test_full_right_and_right_hard():
     rows, stats = build("full")
     assert ids(rows) == [("math1", 0), ("math2", 0), ("math3", 0), ("math4", 0)]
-    assert rows[0]["prompt"] == "prompt math1" and rows[0]["response"] == "wrong" and rows[0]["teacher"] == "T"
+    # Training rows carry the prompt as sampling showed it, instruction included.
+    assert rows[0]["prompt"].startswith("prompt math1\n\n") and "\\boxed{}" in rows[0]["prompt"]
+    assert rows[0]["response"] == "wrong" and rows[0]["teacher"] == "T"
     assert stats["rows"] == 4 and stats["questions"] == 4 and stats["chars"] == len("wrong" "same text here" "n0" "m0")
     rows, stats = build("right")
     assert ids(rows) == [("math1", 1), ("math2", 0), ("math4", 2)]

@@ -15,7 +15,7 @@ import json
 import sys
 from typing import IO, Iterator
 
-from ..io import RecordError, dumps
+from ..io import RecordError, dumps, iter_stream
 from ..records import INT, STR, Field, Schema
 
 #: What `select diverse` reads: any sample record has these fields.
@@ -23,18 +23,7 @@ DIVERSE_INPUT = Schema("diverse input", {"question_id": Field(STR), "sample_id":
 
 
 def iter_jsonl(fh: IO[str], schema: Schema, where: str = "<stdin>") -> Iterator[tuple[int, dict]]:
-    for lineno, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RecordError(where, lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-        problems = schema.problems(record)
-        if problems:
-            field, message = problems[0]
-            raise RecordError(where, lineno, field, f"{message} in a {schema.name} record")
-        yield lineno, record
+    return iter_stream(fh, schema, where)
 
 
 def read_groups(fh: IO[str], where: str = "<stdin>") -> dict[str, list[tuple[int, str]]]:

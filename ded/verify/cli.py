@@ -6,22 +6,21 @@ import argparse
 import json
 import sys
 
+from ..io import RecordError, iter_stream
+from ..records import Field, Schema
+
 MATH_VERDICTS = ("correct", "wrong", "format", "unparseable", "timeout")
 
 
+#: What `verify math|code` reads: at least an id and the full response text.
+CLI_INPUT = Schema("verify input", {"id": Field((str, int)), "response": Field((str,))})
+
+
 def _read_jsonl(stream) -> list[dict]:
-    out = []
-    for n, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"stdin, line {n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(rec, dict) or "id" not in rec or "response" not in rec:
-            raise SystemExit(f"stdin, line {n}: expected an object with 'id' and 'response'")
-        out.append(rec)
-    return out
+    try:
+        return [rec for _, rec in iter_stream(stream, CLI_INPUT, "stdin")]
+    except RecordError as err:
+        raise SystemExit(str(err)) from None
 
 
 def _as_sample(rec: dict) -> dict:
