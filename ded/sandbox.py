@@ -19,16 +19,25 @@ the process tree). What each defence does, and what it needs:
   and concurrent jobs never share one). That is what makes RLIMIT_NPROC
   effective (root ignores it: fork bombs), stops the program from signalling
   the workflow (EPERM) and from writing outside its scratch directory and
-  world-writable places such as /tmp. Not root: the program runs as the
-  invoking user; RLIMIT_NPROC then counts that user's processes, so it is set
-  to the current count plus the allowance.
+  world-writable places such as /tmp. Not root (a SLURM job, say): the
+  program runs as the invoking user inside a user namespace that maps only
+  that user (where the kernel allows unprivileged user namespaces, as most
+  distributions do), which is what lets the launcher create the PID and
+  network namespaces below: the program then cannot signal anything outside
+  its PID namespace, the workflow included. RLIMIT_NPROC counts that user's
+  processes, so it is set to the current count plus the allowance. Without
+  user namespaces the run goes on with the invoking user's reach, and
+  `RunResult.isolation` says so.
 - **Resource limits** (setrlimit in the launcher's child, before exec):
   RLIMIT_CPU (backstop for busy loops; the verdict uses measured CPU time),
   RLIMIT_AS (memory), RLIMIT_FSIZE (caps stdout, which is a file, and any
   file written), RLIMIT_NPROC, RLIMIT_CORE=0, RLIMIT_NOFILE.
 - **No network**: a new network namespace (only a down loopback). Where
-  unshare(CLONE_NEWNET) fails (not root, no user namespaces) the run goes on
-  with network and `RunResult.isolation["net"]` is False.
+  unshare(CLONE_NEWNET) fails (not root and no user namespaces) the run goes
+  on with network and `RunResult.isolation["net"]` is False.
+- **Not covered**: no mount namespace, so an unprivileged program can still
+  create files in world-writable folders (/tmp, /dev/shm), each capped by
+  RLIMIT_FSIZE; it cannot touch other users' files.
 - **Scrubbed environment**: a fixed minimal env, `python -I` (ignores
   PYTHON* variables and user site), single-threaded BLAS.
 
@@ -405,7 +414,8 @@ def _interpret(events: list[dict], out_path: str, err_path: str, limits: Limits,
     if "error" in by:
         raise InfraError(f"sandbox {by['error']['where']} failed: {by['error']['message']}")
     ns = by.get("ns", {})
-    iso = {"net": ns.get("net", False), "pid": ns.get("pid", False), "errors": ns.get("errors", [])}
+    iso = {"net": ns.get("net", False), "pid": ns.get("pid", False), "user": ns.get("user", False),
+           "errors": ns.get("errors", [])}
     cap = int(limits.output_mb * 1024 * 1024)
     stdout = _read_capped(out_path, cap + 1)
     err = _tail(err_path)

@@ -5,8 +5,9 @@ importable so `ded.sandbox` can reuse the /proc helpers.
 
 Process tree, from the workflow process down:
 
-    workflow ── P (this script, root, own session, child subreaper)
-                 └─ C (PID 1 of a new PID namespace when unshare works; root)
+    workflow ── P (this script, own session, child subreaper; when not root,
+                 │   in a user namespace of its own so it may create the others)
+                 └─ C (PID 1 of a new PID namespace when unshare works)
                      └─ G (the untrusted program: rlimits, unprivileged uid, scratch cwd)
 
 Why three processes:
@@ -20,7 +21,7 @@ Why three processes:
   C measures G's CPU time and peak memory with wait4 and writes them to fd 3.
 
 Events (JSON lines on fd 3, read by the workflow after P exits):
-  {"event": "ns", "net": bool, "pid": bool, "errors": [...]}
+  {"event": "ns", "net": bool, "pid": bool, "user": bool, "errors": [...]}
   {"event": "exit", "status": int, "cpu_s": float, "maxrss_kb": int}
   {"event": "wall"}                       the deadline passed; everything was killed
   {"event": "error", "where": str, "message": str}   the launcher itself failed
@@ -66,6 +67,27 @@ def unshare(flags: int) -> str | None:
     if libc.unshare(ctypes.c_int(flags)) != 0:
         err = ctypes.get_errno()
         return f"[Errno {err}] {os.strerror(err)}"
+    return None
+
+
+def enter_user_namespace() -> str | None:
+    """Move this process into a new user namespace that maps only its own uid and gid.
+
+    The program keeps the invoking user's identity (files in its scratch
+    directory stay that user's), gains no access it did not have, and the
+    namespace lets an unprivileged launcher create network and PID namespaces.
+    None on success, else the error text."""
+    uid, gid = os.geteuid(), os.getegid()
+    err = unshare(CLONE_NEWUSER)
+    if err:
+        return err
+    try:
+        # setgroups must be denied before an unprivileged process may write gid_map.
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as fh:
+                fh.write(text)
+    except OSError as exc:
+        return f"id maps: {exc}"
     return None
 
 
@@ -251,7 +273,14 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     errors = []
-    net = pid = False
+    net = pid = user = False
+    if os.geteuid() != 0 and (cfg.get("netns") or cfg.get("pidns")):
+        # Not root: a user namespace (where the kernel allows unprivileged ones)
+        # grants the capabilities the network and PID namespaces need.
+        err = enter_user_namespace()
+        user = err is None
+        if err:
+            errors.append(f"user namespace: {err}")
     if cfg.get("netns"):
         err = unshare(CLONE_NEWNET)
         net = err is None
@@ -262,7 +291,7 @@ def main(argv: list[str]) -> int:
         pid = err is None
         if err:
             errors.append(f"pid namespace: {err}")
-    _report(event="ns", net=net, pid=pid, errors=errors)
+    _report(event="ns", net=net, pid=pid, user=user, errors=errors)
     try:
         c = os.fork()
     except OSError as exc:

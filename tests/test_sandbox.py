@@ -3,11 +3,15 @@ nothing the program started is left running."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -118,8 +122,9 @@ def test_memory_bomb():
 
 
 def test_deep_recursion():
-    res, _ = run("def f(n):\n    return f(n + 1)\nf(0)\n")
+    res, wall = run("def f(n):\n    return f(n + 1)\nf(0)\n")
     assert res.status == "runtime_error" and "RecursionError" in res.reason
+    assert wall < LIMITS.wall_s + SLACK
     ok = judged("import sys\nsys.setrecursionlimit(10**6)\ndef f(n):\n    return 0 if n == 0 else 1 + f(n - 1)\n"
                 "print(f(50000))\n", [{"input": "", "output": "50000"}], memory_mb=512)
     assert ok["verdict"] == "accepted", ok
@@ -133,10 +138,16 @@ def test_killing_its_parent_fails_and_the_workflow_survives():
            "    except OSError:\n"
            "        pass\n"
            "print('alive')\n")
-    res, _ = run(src)
-    # kill(-1) may take the program itself down; what matters is that nothing outside died.
-    assert res.status in ("ok", "runtime_error")
-    assert os.getppid() > 1
+    bystander = subprocess.Popen(["sleep", "60"])  # a process of the workflow's user
+    try:
+        res, wall = run(src)
+        # kill(-1) may take the program itself down; what matters is that nothing outside died.
+        assert res.status in ("ok", "runtime_error")
+        assert bystander.poll() is None, "the program killed a process outside the sandbox"
+        assert wall < LIMITS.wall_s + SLACK
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 @pytest.mark.skipif(not S.setup().drop_uid, reason="needs an unprivileged uid (root with a reachable interpreter)")
@@ -160,8 +171,9 @@ def test_files_outside_the_scratch_directory_survive(tmp_path):
            f"        pass\n"
            f"open('mine.txt', 'w').write('scratch is writable')\n"
            f"print(open('mine.txt').read())\n")
-    res, _ = run(src)
+    res, wall = run(src)
     assert res.status == "ok", res.stderr_tail
+    assert wall < LIMITS.wall_s + SLACK
     assert sentinel.read_text() == "keep me"
     assert not (outside / "new").exists()
     assert b"scratch is writable" in res.stdout
@@ -194,9 +206,10 @@ def test_network_connections_are_refused():
            f"    except OSError:\n"
            f"        pass\n"
            f"print('connected' if ok else 'blocked')\n")
-    res, _ = run(src)
+    res, wall = run(src)
     th.join()
     server.close()
+    assert wall < LIMITS.wall_s + SLACK
     if not res.isolation.get("net"):
         pytest.skip("no network namespace on this machine: " + "; ".join(res.isolation.get("errors", [])))
     assert res.stdout.split() == [b"blocked"]
@@ -205,13 +218,21 @@ def test_network_connections_are_refused():
 
 def test_exiting_early_before_output():
     tests = [{"input": "1 2\n", "output": "3\n"}]
+    t0 = time.monotonic()
     assert judged("import sys\nsys.exit(0)\nprint(3)\n", tests)["verdict"] == "wrong_answer"
     assert judged("import os\nos._exit(3)\n", tests)["verdict"] == "runtime_error"
+    assert time.monotonic() - t0 < 2 * SLACK
+    res, _ = run("import os\nos._exit(3)\n")  # and nothing is left
+    assert res.status == "runtime_error"
 
 
 def test_object_equal_to_everything_is_still_wrong():
     src = "class A:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\nprint(A())\n"
+    t0 = time.monotonic()
     assert judged(src, [{"input": "", "output": "42"}])["verdict"] == "wrong_answer"
+    assert time.monotonic() - t0 < SLACK
+    res, _ = run(src)  # the comparison sees only the bytes it printed, and nothing is left
+    assert res.status == "ok" and res.stdout.startswith(b"<")
 
 
 def test_long_c_level_call_is_stopped():
@@ -273,3 +294,84 @@ def test_parallel_runs_beyond_the_core_count_are_not_false_time_limits():
 def test_infra_errors_are_their_own_verdict():
     v = S.check_program("print(1)", [{"input": "", "output": "1"}], python="/nonexistent/python")
     assert v["verdict"] == "infra_error"
+
+
+# --------------------------------------------------------------------------- not root
+
+
+NOBODY = 65534
+_AS_USER = r"""
+import json, socket, subprocess, sys
+from ded import sandbox as S
+lim = S.Limits(time_limit_s=0.5, memory_mb=256, output_mb=1.0)
+# A process of the same user outside the sandbox: kill(-1) inside must not reach it.
+bystander = subprocess.Popen(["sleep", "60"])
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+port = server.getsockname()[1]
+progs = {
+    "kill": "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
+            "    except OSError:\n        pass\nprint('alive')\n",
+    "net": "import socket\ntry:\n    socket.create_connection(('127.0.0.1', %d), timeout=0.5)\n    print('connected')\n"
+           "except OSError:\n    print('blocked')\n" % port,
+    "daemon": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(10**6)\n"
+              "    os._exit(0)\nprint(7)\n",
+    "loop": "while True:\n    pass\n",
+}
+out = {}
+for name, src in progs.items():
+    res = S.run_program(src, "", lim)
+    out[name] = {"status": res.status, "stdout": res.stdout.decode(), "iso": res.isolation, "token": res.token,
+                 "wall": res.wall_s}
+out["bystander_alive"] = bystander.poll() is None
+bystander.kill()
+print(json.dumps(out))
+"""
+
+
+def _run_as_nobody(code: str) -> subprocess.CompletedProcess:
+    # A venv's interpreter may link into a folder only root can enter; the sandbox's own probe
+    # found a binary of the same version that any user can run, and the unprivileged process
+    # uses it as its interpreter (the programs below need only the standard library).
+    exe = S.setup().exe
+    root = Path(__file__).resolve().parents[1]
+    code = f"import sys\nsys.executable = {exe!r}\n" + code
+    return subprocess.run([exe, "-c", code], user=NOBODY, group=NOBODY, extra_groups=[], cwd="/",
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to an unprivileged user, which needs root")
+def test_unprivileged_runs_get_user_pid_and_network_namespaces():
+    """What a SLURM job sees: not root, yet the program cannot signal the workflow or reach the network."""
+    try:
+        probe = _run_as_nobody("import ded.sandbox")
+    except PermissionError as exc:
+        pytest.skip(f"no interpreter that uid {NOBODY} may run: {exc}")
+    if probe.returncode != 0:
+        pytest.skip(f"the interpreter or the checkout is not readable by uid {NOBODY}: {probe.stderr[-300:]}")
+    proc = _run_as_nobody(_AS_USER)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["kill"]["iso"].get("user"):
+        pytest.skip("unprivileged user namespaces are disabled here: " + "; ".join(out["kill"]["iso"]["errors"]))
+    for name in ("kill", "net", "daemon", "loop"):
+        assert out[name]["iso"]["pid"] and out[name]["iso"]["net"], out[name]["iso"]
+    assert out["bystander_alive"], "kill(-1) in the sandbox reached a process outside it"
+    assert out["kill"]["status"] in ("ok", "runtime_error")
+    assert out["net"]["stdout"].split() == ["blocked"]
+    assert out["daemon"]["status"] == "ok" and out["daemon"]["stdout"].split() == ["7"]
+    assert out["loop"]["status"] == "time_limit" and out["loop"]["wall"] < LIMITS.wall_s + SLACK
+    for name in progs_tokens(out):
+        needle = f"DED_SANDBOX_RUN={name}".encode()
+        for pid in L.all_pids():
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    assert needle not in fh.read().split(b"\0"), f"process {pid} left behind"
+            except OSError:
+                continue
+
+
+def progs_tokens(out: dict) -> list[str]:
+    return [v["token"] for v in out.values() if isinstance(v, dict)]
