@@ -4,6 +4,11 @@ Teachers write reasoning in different ways: some templates prefill `<think>`
 so the model emits only the closing tag (QwQ-32B, R1-Distill), reasoning APIs
 return it apart (`reasoning_content`). Everything is normalised to one text;
 the format filter then judges that text.
+
+Two readings of a text: `split` (strict) is the training corpus's format
+filter; `lenient_answer` is for scoring a model's answers (evaluation, the
+student's pass rates), where models that never write <think> must be judged on
+their answers, not on a format they were not asked for.
 """
 
 from __future__ import annotations
@@ -49,6 +54,33 @@ def split(text: str) -> Split:
     if not answer:
         return Split(reasoning, None, "no answer after </think>")
     return Split(reasoning, answer, None)
+
+
+def lenient_answer(text: str) -> tuple[str | None, str | None]:
+    """(answer, None), or (None, why the text is malformed), for a response with or without <think>.
+
+    One complete <think>...</think> pair: the answer is the text after </think>
+    (never anything inside the reasoning, which may try several answers). No tag
+    at all: the whole response is the answer. Anything else (an unclosed <think>,
+    several pairs, a </think> with no <think> before it, which a normalised text
+    has only when the template did not prefill one) is malformed, as is an empty
+    answer. Text before <think> and an empty reasoning are accepted.
+    """
+    n_open, n_close = text.count(OPEN), text.count(CLOSE)
+    if n_open == 0 and n_close == 0:
+        answer = text.strip()
+        return (answer, None) if answer else (None, "empty response")
+    if n_open == 1 and n_close == 0:
+        return None, "<think> is never closed"
+    if n_open == 0:
+        return None, f"{n_close} </think> without a <think>"
+    if n_open != 1 or n_close != 1:
+        return None, f"expected one <think>...</think> pair, found {n_open} open and {n_close} close tags"
+    start, end = text.index(OPEN), text.index(CLOSE)
+    if end < start:
+        return None, "</think> comes before <think>"
+    answer = text[end + len(CLOSE):].strip()
+    return (answer, None) if answer else (None, "no answer after </think>")
 
 
 _BOXED = re.compile(r"\\boxed\s*\{")

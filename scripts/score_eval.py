@@ -2,17 +2,15 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.evaluate.metrics import score_benchmark  # noqa: E402
+from ded.evaluate.metrics import score_samples  # noqa: E402
 from ded.evaluate.tables import write_scores  # noqa: E402
 from ded.io import read_records, write_records  # noqa: E402
-from ded.verify import verify_samples  # noqa: E402
 
 samples = read_records(snakemake.input.samples, "sample", allow_empty=False)
 problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
-verdicts = verify_samples(samples, {p["id"]: p for p in problems}, workers=snakemake.params.workers)
+verdicts, rows = score_samples(samples, problems, snakemake.params.model, snakemake.params.benchmark,
+                               workers=snakemake.params.workers, pass_k=snakemake.params.pass_k)
 write_records(snakemake.output.verdicts, verdicts, "verdict")
-rows = score_benchmark(samples, verdicts, problems, snakemake.params.model, snakemake.params.benchmark,
-                       pass_k=snakemake.params.pass_k)
 write_scores(snakemake.output.scores, rows)
 for r in rows:
     log.info("%s %s %s = %.4f (n=%d)", r["model"], r["benchmark"], r["metric"], r["value"], r["n"])

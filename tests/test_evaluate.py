@@ -24,7 +24,9 @@ from ded.evaluate.lm_eval_suite import (
     results_to_rows,
     run_suite,
 )
+from ded.data.benchmarks import LETTERS, aime_problems, gpqa_problems, livecodebench_problems, math500_problems
 from ded.evaluate.metrics import (
+    UNDECIDED_VERDICTS,
     ScoringError,
     base_model_of,
     delta_vs_base,
@@ -32,6 +34,7 @@ from ded.evaluate.metrics import (
     pass_at_k,
     run_pass_at_1,
     score_benchmark,
+    score_samples,
 )
 from ded.evaluate.plan import eval_generation_spec, evaluated_models, parse_model_fragment, sampling_settings
 from ded.evaluate.tables import (
@@ -211,6 +214,117 @@ def test_mismatched_inputs_fail_clearly(break_it, message):
     break_it(samples, verdicts, problems)
     with pytest.raises(ScoringError, match=re.escape(message)):
         score_benchmark(samples, verdicts, problems, "m", "b")
+
+
+# ------------------------------------------------------------ fixture generations, verified and scored
+
+def _generation(problem, sid, text, finish_reason="stop", model="base/qwen"):
+    return {"question_id": problem["id"], "sample_id": sid, "model": model, "raw_text": text, "text": text,
+            "reasoning": None, "answer": None, "completion_tokens": 100, "finish_reason": finish_reason}
+
+
+def _score(problem, benchmark, texts, **kw):
+    """What rule score_eval computes for one problem answered once per text."""
+    samples = [_generation(problem, sid, t) if isinstance(t, str) else _generation(problem, sid, *t)
+               for sid, t in enumerate(texts)]
+    verdicts, rows = score_samples(samples, [problem], "base/qwen", benchmark, workers=1, **kw)
+    return [v["verdict"] for v in verdicts], _by(rows)
+
+
+def test_score_aime_style_with_and_without_think():
+    [p] = aime_problems([{"problem": "Find the remainder of 2^10 divided by 1000.", "answer": "24"}],
+                        "aime24", "fixture.jsonl")
+    verdicts, got = _score(p, "aime24", [
+        "2^10 = 1024, so the remainder is $\\boxed{24}$.",  # an instruct model: no tags
+        "<think>1024 mod 1000 = 24</think>The answer is \\boxed{24}.",
+        "<think>it is \\boxed{24}</think>",  # the answer only inside the reasoning
+        "<think>1024 mod 1000 is 24",  # never closed
+        ("2^10 = 1024, the remainder is \\boxed{24}", "length"),  # cut, but the answer is there
+        "<think>hmm \\boxed{24}</think>\\boxed{25}",  # only the answer after </think> counts
+    ], pass_k=[2])
+    assert verdicts == ["correct", "correct", "format", "format", "correct", "wrong"]
+    assert got[("aime24", "pass@1")] == (pytest.approx(3 / 6), 1)
+    assert got[("aime24", "pass@2")] == (pytest.approx(1 - 3 / 15), 1)
+    assert got[("aime24", "undecided")] == (0, 6)
+
+
+def test_score_math500_style_latex_answer():
+    [p] = math500_problems([{"problem": "Compute $\\sin 60^\\circ$.", "answer": "\\frac{\\sqrt{3}}{2}", "level": 2,
+                             "unique_id": "test/precalculus/1.json", "subject": "Precalculus"}],
+                           "math500", "fixture.jsonl")
+    verdicts, got = _score(p, "math500", [
+        "$\\sin 60^\\circ = \\boxed{\\dfrac{\\sqrt3}{2}}$",
+        "<think>half of root three</think>So $\\sin 60^\\circ = \\frac{\\sqrt{3}}{2}$.",
+        "I am not sure.",  # no answer in it: a failure, not undecided
+        "\\boxed{\\frac{1}{2}}",
+    ])
+    assert verdicts == ["correct", "correct", "wrong", "wrong"]
+    assert got[("math500", "pass@1")] == (0.5, 1)
+    assert got[("math500:level_2", "pass@1")] == (0.5, 1)
+    assert got[("math500", "undecided")] == (0, 4)
+
+
+def test_score_gpqa_style_letter_after_shuffle():
+    row = {"Question": "Which of these is a noble gas?", "Correct Answer": "Argon",
+           "Incorrect Answer 1": "Nitrogen", "Incorrect Answer 2": "Oxygen", "Incorrect Answer 3": "Chlorine"}
+    [p] = gpqa_problems([row], "gpqa_diamond", "fixture.csv", seed=0)
+    gold = p["gold"]
+    assert p["options"][LETTERS.index(gold)] == "Argon" and f"{gold}) Argon" in p["prompt"]
+    other = next(x for x in "ABCD" if x != gold)
+    verdicts, got = _score(p, "gpqa_diamond", [
+        f"Argon is a noble gas. The answer is ({gold}).",
+        f"<think>({other}) looks wrong, ({gold}) is argon</think>\\boxed{{{gold}}}",
+        f"<think>surely ({gold})</think>Answer: {other}",
+        "Noble gases are in group 18.",  # no option letter: a failure
+    ])
+    assert verdicts == ["correct", "correct", "wrong", "wrong"]
+    assert got[("gpqa_diamond", "pass@1")] == (0.5, 1)
+
+
+def test_score_stdin_code_problem():
+    tests = [{"input": "3\n", "output": "9\n", "testtype": "stdin"}]
+    row = {"question_title": "Square", "question_content": "Read n and print n squared.",
+           "public_test_cases": json.dumps(tests),
+           "private_test_cases": json.dumps([{"input": "12\n", "output": "144\n"}]),
+           "difficulty": "easy", "question_id": "abc000_a", "platform": "atcoder", "metadata": "{}"}
+    [p] = livecodebench_problems([row], "livecodebench", "fixture.jsonl")
+    right = "```python\nn = int(input())\nprint(n * n)\n```"
+    wrong = "```python\nprint(9)\n```"
+    verdicts, got = _score(p, "livecodebench", [
+        f"Square it:\n{right}",
+        f"<think>{right}</think>{wrong}",  # only the program after </think> runs
+        f"<think>{wrong}</think>Here it is:\n{right}",
+        "I would loop over the input.",
+    ])
+    assert verdicts == ["accepted", "wrong_answer", "accepted", "no_code"]
+    assert got[("livecodebench", "pass@1")] == (0.5, 1)
+    assert got[("livecodebench:easy", "pass@1")] == (0.5, 1)
+
+
+def test_undecided_means_the_same_in_compression_and_metrics():
+    from ded.select import compression
+    from ded.verify import UNDECIDED
+
+    assert compression.UNDECIDED_VERDICTS is UNDECIDED and UNDECIDED_VERDICTS is UNDECIDED
+    good, bad_gold = aime_problems([{"problem": "1+1?", "answer": "2"}, {"problem": "x?", "answer": "\\frac{"}],
+                                   "aime24", "fixture.jsonl")
+    texts = {good["id"]: ["\\boxed{2}", "No idea.", "\\boxed{3}"], bad_gold["id"]: ["\\boxed{1}"]}
+    problems = [good, bad_gold]
+    samples = [_generation(p, sid, t) for p in problems for sid, t in enumerate(texts[p["id"]])]
+    verdicts, rows = score_samples(samples, problems, "base/qwen", "aime24", workers=1)
+    assert [v["verdict"] for v in verdicts] == ["correct", "wrong", "wrong", "unparseable"]
+    # A math-verify time-out, as the verifier pool reports it, on a third sample of `good`.
+    timeout = {"question_id": good["id"], "sample_id": 3, "model": "base/qwen", "verdict": "timeout",
+               "reason": "verifier killed after 60 s", "keep": False}
+    samples.append(_generation(good, 3, "\\boxed{2^{2^{100}}}"))
+    verdicts.append(timeout)
+    rates = {r["question_id"]: r for r in compression.pass_rates(verdicts)}
+    assert rates[good["id"]] == {"question_id": good["id"], "n": 4, "n_pass": 1, "n_fail": 2, "n_undecided": 1,
+                                 "pass_rate": pytest.approx(1 / 3)}
+    assert rates[bad_gold["id"]]["pass_rate"] is None and rates[bad_gold["id"]]["n_undecided"] == 1
+    got = _by(score_benchmark(samples, verdicts, problems, "base/qwen", "aime24"))
+    assert got[("aime24", "undecided")] == (2, 5)
+    assert got[("aime24", "pass@1")] == (pytest.approx((1 / 4 + 0) / 2), 2)  # undecided count as incorrect
 
 
 # ------------------------------------------------------------ deltas, tables

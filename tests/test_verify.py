@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ded.records import VERDICT
-from ded.verify import summarize_verdicts, verify_samples
+from ded.think import lenient_answer
+from ded.verify import UNDECIDED, summarize_verdicts, verify_samples
 from ded.verify.checks import check_format, length_checks
 from ded.verify.judge import Judge, parse_verdict
 from ded.verify.mathcheck import check_choice, extract_choice
@@ -68,7 +69,9 @@ def test_math_special_verdicts():
     samples = [sample("a", "I give up."), sample("nogold", "\\boxed{1}"), sample("badgold", "\\boxed{1}"),
                sample("a", "<think>r</think>\\boxed{7} <think>again</think>", text="<think>r</think>\\boxed{7}</think>")]
     v = verify_samples(samples, problems, workers=1)
-    assert [x["verdict"] for x in v] == ["unparseable", "unparseable", "unparseable", "format"]
+    # No answer in the response is the model's failure; a missing or broken gold is the verifier's.
+    assert [x["verdict"] for x in v] == ["wrong", "unparseable", "unparseable", "format"]
+    assert "no answer found" in v[0]["reason"]
     assert "gold" in v[1]["reason"] and "gold" in v[2]["reason"]
 
 
@@ -87,6 +90,77 @@ def test_answers_are_taken_only_after_think():
     problems = {"a": problem("a", "math", "12")}
     v = verify_samples([sample("a", "", text="<think>maybe \\boxed{12}</think>\\boxed{13}")], problems, workers=1)
     assert v[0]["verdict"] == "wrong"
+
+
+# (response text, lenient answer or None for a `format` failure, strict verdict or None when strict accepts)
+FORMAT_CASES = [
+    ("The sum is \\boxed{7}.", "The sum is \\boxed{7}.", "format"),  # no tags: the whole response
+    ("<think>3 + 4</think>\\boxed{7}", "\\boxed{7}", None),
+    ("<think></think>\\boxed{7}", "\\boxed{7}", "format"),  # a non-thinking template's empty pair
+    ("Sure. <think>3 + 4</think>\\boxed{7}", "\\boxed{7}", "format"),
+    ("<think>3 + 4 = \\boxed{7}", None, "format"),  # never closed
+    ("<think>3 + 4 = \\boxed{7}</think>", None, "format"),  # the answer only inside the reasoning
+    ("<think>a</think>\\boxed{6}<think>b</think>\\boxed{7}", None, "format"),
+    ("3 + 4</think>\\boxed{7}", None, "format"),  # stray close tag: the template did not prefill
+    ("</think>x<think>", None, "format"),
+    ("   ", None, "format"),
+]
+
+
+@pytest.mark.parametrize("text, answer, strict", FORMAT_CASES)
+def test_lenient_and_strict_format(text, answer, strict):
+    got, problem = lenient_answer(text)
+    assert got == answer and (problem is None) == (answer is not None)
+    verdict, _, lenient_got = check_format({"text": text}, lenient=True)
+    assert (verdict, lenient_got) == ((None, answer) if answer is not None else ("format", None))
+    assert check_format({"text": text})[0] == strict
+
+
+def test_lenient_reads_cut_responses():
+    cut = {"text": "Adding, we get \\boxed{7}", "finish_reason": "length"}
+    assert check_format(cut)[0] == "truncated"
+    verdict, reason, answer = check_format(cut, lenient=True)
+    assert verdict is None and answer == cut["text"] and "token limit" in reason
+    # A cut inside the reasoning leaves <think> unclosed: still a failure.
+    assert check_format({"text": "<think>adding", "finish_reason": "length"}, lenient=True)[0] == "format"
+
+
+def test_lenient_verify_samples_math_and_choice():
+    problems = {"a": problem("a", "math", "7"), "c": problem("c", "choice", "B", options=["1", "2", "3", "4"])}
+    samples = [sample("a", "", 0, text="3 + 4 = 7, so \\boxed{7}."),
+               sample("a", "", 1, text="<think>maybe \\boxed{7}</think>"),
+               sample("a", "", 2, text="<think>so \\boxed{7}"),
+               sample("a", "", 3, text="\\boxed{7}", finish_reason="length"),
+               sample("c", "", 0, text="Option two fits. The answer is (B)."),
+               sample("c", "", 1, text="<think>(B)?</think>The answer is (C).")]
+    lenient = [x["verdict"] for x in verify_samples(samples, problems, workers=1, lenient=True)]
+    strict = [x["verdict"] for x in verify_samples(samples, problems, workers=1)]
+    assert lenient == ["correct", "format", "format", "correct", "correct", "wrong"]
+    assert strict == ["format", "format", "format", "truncated", "format", "wrong"]
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_code_inside_think_never_runs(lenient, tmp_path):
+    marker = tmp_path / "ran"
+    problems = {"p": problem("p", "tests", None, domain="code", tests=[{"input": "4\n", "output": "16\n"}],
+                             time_limit_s=2)}
+    inside = f"```python\nopen({str(marker)!r}, 'w').write('x')\nprint(16)\n```"
+    after = "```python\nprint(int(input()) + 1)\n```"
+    samples = [sample("p", "", 0, text=f"<think>{inside}</think>{after}"),
+               sample("p", "", 1, text=f"<think>{inside}</think>No code this time.")]
+    v = verify_samples(samples, problems, workers=1, lenient=lenient)
+    assert [x["verdict"] for x in v] == ["wrong_answer", "no_code"]
+    assert not marker.exists()
+
+
+def test_undecided_is_the_verifiers_failure_only():
+    assert UNDECIDED == {"undecided", "timeout", "unparseable", "infra_error"}
+    problems = {"a": problem("a", "math", "7"), "nogold": problem("nogold", "math", None),
+                "badgold": problem("badgold", "math", "\\frac{"), "c": problem("c", "choice", "A", options=["x", "y"])}
+    samples = [sample("a", "I give up."), sample("c", "no letter here"), sample("nogold", "\\boxed{1}"),
+               sample("badgold", "\\boxed{1}")]
+    v = verify_samples(samples, problems, workers=1, lenient=True)
+    assert [(x["verdict"] in UNDECIDED, x["keep"]) for x in v] == [(False, False)] * 2 + [(True, False)] * 2
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +198,9 @@ def test_choice():
     assert extract_choice("I think it is E", 4) is None
     assert check_choice("B", "**Answer: B**")[0] == "correct"
     assert check_choice("B", "\\boxed{A}")[0] == "wrong"
-    assert check_choice("B", "no idea")[0] == "unparseable"
+    assert check_choice("B", "no idea")[:2] == ("wrong", "no answer found (no option letter)")
+    assert check_choice("", "A")[0] == "unparseable"  # no gold letter: undecided
+    assert check_choice("E", "A", 4)[0] == "unparseable"
 
 
 def test_mixed_batch_keeps_input_order_and_summarizes():

@@ -16,12 +16,13 @@ Run r is the set of samples with `sample_id` r across problems, so with n
 samples per problem there are n runs; pass@1 is the mean of the runs' pass@1
 when every problem has all n samples.
 
-Undecided verdicts (the checker itself failed: sandbox or judge error, no
-gold answer to compare with) count as incorrect in pass@1 and pass@k, the
-conservative choice that keeps every benchmark's denominator fixed; how many
-there were is reported in `undecided`, so a score dragged down by
-infrastructure failures is visible. A program that times out is a wrong
-answer, not an undecided one.
+Undecided verdicts (`ded.verify.UNDECIDED`, the same set question compression
+uses: the checker itself failed or timed out, the gold is missing or cannot be
+parsed) count as incorrect in pass@1 and pass@k, the conservative choice that
+keeps every benchmark's denominator fixed; how many there were is reported in
+`undecided`, so a score dragged down by infrastructure failures is visible. A
+program that times out and a response with no answer in it are wrong answers,
+not undecided ones. Samples are verified leniently (`score_samples`).
 
 When problems carry `difficulty` (LiveCodeBench easy/medium/hard, MATH-500
 levels), the same metrics are repeated per difficulty with benchmark
@@ -37,11 +38,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from ..records import SCORE_COLUMNS
+from ..verify import UNDECIDED
 
-#: Verdict strings meaning the checker could not decide (not the model's fault).
-UNDECIDED_VERDICTS = frozenset({
-    "undecided", "infra_error", "sandbox_error", "judge_error", "verifier_error", "no_gold", "unverifiable",
-})
+#: Verdict strings meaning the checker could not decide (the one definition, in ded.verify).
+UNDECIDED_VERDICTS = UNDECIDED
 
 #: Metrics that `delta_vs_base` compares by default.
 DELTA_METRICS = ("pass@1", "mean_tokens")
@@ -212,6 +212,21 @@ def score_benchmark(samples: Iterable[Mapping], verdicts: Iterable[Mapping], pro
     for difficulty in sorted(by_difficulty, key=_difficulty_order):
         rows += metric_rows(by_difficulty[difficulty], model, f"{benchmark}:{difficulty}", pass_k)
     return rows
+
+
+def score_samples(samples: list[dict], problems: list[dict], model: str, benchmark: str, *, workers: int,
+                  pass_k: Iterable[int] = ()) -> tuple[list[dict], list[dict]]:
+    """(verdicts, score rows) of one model on one benchmark: what rule score_eval writes.
+
+    Always lenient (no config key): a benchmark score measures answers, and the
+    base students (instruct models, the default's SmolLM2) do not write <think>;
+    a strict format check would score them near 0 and inflate every delta.
+    Malformed tags still fail.
+    """
+    from ..verify import verify_samples
+
+    verdicts = verify_samples(samples, {p["id"]: p for p in problems}, workers=workers, lenient=True)
+    return verdicts, score_benchmark(samples, verdicts, problems, model, benchmark, pass_k=pass_k)
 
 
 def _difficulty_order(label: str) -> tuple:

@@ -4,11 +4,16 @@ The student answers each seed question K times; its pass rate on a question
 is n_pass / (n_pass + n_fail) over the *decided* verdicts:
 
 - pass: the verdict keeps the sample (``keep`` true);
-- undecided: the verifier could not judge (``UNDECIDED_VERDICTS``): neither a
-  pass nor a fail, like a NaN left out of a mean;
-- fail: every other verdict (a wrong answer, a failed test, a broken format,
-  a program over its time limit...): the student did not deliver a right
-  answer, which is a decided outcome.
+- undecided: the verifier could not judge (``ded.verify.UNDECIDED``: a
+  math-verify time-out, a missing or unparseable gold, a sandbox failure...):
+  neither a pass nor a fail, like a NaN left out of a mean;
+- fail: every other verdict (a wrong answer, an answer with no final answer
+  in it, a failed test, malformed <think> tags, a program over its time
+  limit...): the student did not deliver a right answer, which is a decided
+  outcome.
+
+The student's answers are verified leniently (``verify_samples(lenient=True)``):
+a student that does not write <think> is judged on its answer, as in evaluation.
 
 ``pass_rate`` is null when nothing was decided.
 
@@ -25,11 +30,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-#: Verdicts that mean "the verifier could not decide", not "the answer is wrong".
-#: `timeout` is the verifier's own time-out (math-verify, a judge call); a
-#: program that exceeds a problem's time limit is a decided failure and the
-#: code verifier names it differently (e.g. `time_limit`).
-UNDECIDED_VERDICTS = frozenset({"undecided", "timeout", "unparseable", "infra_error", "judge_error"})
+from ..verify import UNDECIDED
+
+#: Verdicts that mean "the verifier could not decide" (the one definition, in ded.verify).
+UNDECIDED_VERDICTS = UNDECIDED
 #: Verdict names a verifier uses for a pass (informative: `keep` decides).
 PASS_VERDICTS = frozenset({"correct", "accepted"})
 

@@ -2,15 +2,24 @@
 
 `verify_samples` judges each sample, in this order (the first failure decides):
 
-1. truncated  finish_reason == "length"
-2. format     exactly one <think>...</think> pair and a non-empty answer after it
+1. truncated  finish_reason == "length" (strict only)
+2. format     strict: exactly one <think>...</think> pair and a non-empty answer after it;
+              lenient: the answer after one </think>, or the whole response without tags
+              (`ded.think.lenient_answer`); malformed tags are a `format` failure in both
 3. length     completion tokens (under the student's tokenizer) <= max_tokens
-4. correctness, by the problem's gold_kind, on the text after </think> only:
+4. correctness, by the problem's gold_kind, on the answer only (never the reasoning):
    - math:   math-verify in worker processes -> correct | wrong | unparseable | timeout
    - choice: option letter                   -> correct | wrong | unparseable
    - tests:  the sandbox on the last ```python block -> accepted | wrong_answer | time_limit |
              memory_limit | runtime_error | compile_error | output_limit | no_code | infra_error
    - none:   the LLM judge when given (correct | wrong | undecided), else undecided
+
+An answer with nothing to compare (no final expression, no option letter) is
+`wrong`; `unparseable` is kept for what the verifier itself cannot read (a
+missing or unparseable gold, math-verify raising on an answer).
+
+The training-corpus filter is strict; evaluation and the student's pass rates
+are lenient, so models that do not write <think> are scored on their answers.
 
 `keep` is True only for "correct" and "accepted".
 """
@@ -24,8 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from .checks import check_format, length_checks
 
 KEEP = ("correct", "accepted")
-#: math / choice verdicts that say nothing about the model (neither pass nor fail in pass rates)
-UNDECIDED = ("undecided", "timeout", "infra_error")
+#: The one definition of "the verifier could not judge this answer" (not the model's fault),
+#: used by question compression (left out of pass rates) and evaluation (the `undecided` count):
+#: undecided (no judge, or the judge gave no verdict), timeout (math-verify ran out of time or
+#: was killed), unparseable (the gold is missing or unparseable, or math-verify failed on the
+#: answer), infra_error (the sandbox failed, or a problem has no tests). A program over its time
+#: limit (`time_limit`) and an answer with no answer in it (`wrong`, `no_code`) are failures.
+UNDECIDED = frozenset({"undecided", "timeout", "unparseable", "infra_error"})
 
 
 def _record(sample: dict, verdict: str, reason: str, checks: dict) -> dict:
@@ -35,7 +49,8 @@ def _record(sample: dict, verdict: str, reason: str, checks: dict) -> dict:
 
 def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: int, tokenizer: str | None = None,
                    max_tokens: int | None = None, judge=None, float_tolerance: float | None = 1e-6,
-                   math_timeout_s: int = 5, task_timeout_s: float = 60.0, python: str | None = None) -> list[dict]:
+                   math_timeout_s: int = 5, task_timeout_s: float = 60.0, python: str | None = None,
+                   lenient: bool = False) -> list[dict]:
     """One verdict record per sample, in input order (see the module doc for the checks).
 
     problems: question id -> problem record. tokenizer: a Hugging Face tokenizer folder for the
@@ -43,6 +58,8 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
     `ded.verify.judge.Judge`, or a generate(prompts) -> texts callable, used for gold_kind 'none'.
     float_tolerance: default absolute/relative tolerance on real-number tokens of program output
     (a problem's meta.float_tolerance overrides it; None compares tokens exactly).
+    lenient: read answers with `ded.think.lenient_answer` and do not reject cut responses
+    (evaluation and pass rates); False is the training-corpus format filter.
     """
     from .judge import as_judge
 
@@ -55,7 +72,7 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
     answers: dict[int, str] = {}
     checks: list[dict] = [{} for _ in samples]
     for i, s in enumerate(samples):
-        verdict, reason, answer = check_format(s)
+        verdict, reason, answer = check_format(s, lenient)
         checks[i]["format"] = {"ok": verdict is None, "reason": reason}
         if verdict:
             out[i] = _record(s, verdict, reason, checks[i])

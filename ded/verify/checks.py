@@ -6,19 +6,29 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..think import split
+from ..think import CLOSE, lenient_answer, split
 
 
-def check_format(sample: dict) -> tuple[str | None, str, str | None]:
-    """(verdict or None when fine, reason, answer text after </think>).
+def check_format(sample: dict, lenient: bool = False) -> tuple[str | None, str, str | None]:
+    """(verdict or None when fine, reason, answer text to check).
 
-    A response cut by the token limit (finish_reason 'length') is 'truncated'
-    whatever its text; otherwise exactly one <think>...</think> pair and a
-    non-empty answer are required.
+    Strict (the training corpus): a response cut by the token limit
+    (finish_reason 'length') is 'truncated' whatever its text; otherwise exactly
+    one <think>...</think> pair and a non-empty answer are required.
+    Lenient (scoring answers): `ded.think.lenient_answer`; a cut response is
+    judged on whatever answer it has, since scores compare models, not formats.
     """
-    if sample.get("finish_reason") == "length":
+    text = sample.get("text") or ""
+    cut = sample.get("finish_reason") == "length"
+    if lenient:
+        answer, problem = lenient_answer(text)
+        if problem:
+            return "format", problem, None
+        how = "the answer after </think>" if CLOSE in text else "no <think> tags: the whole response"
+        return None, how + (" (cut at the token limit)" if cut else ""), answer
+    if cut:
         return "truncated", "generation stopped at the token limit (finish_reason=length)", None
-    parts = split(sample.get("text") or "")
+    parts = split(text)
     if parts.problem:
         return "format", parts.problem, None
     return None, "one <think>...</think> pair and an answer", parts.answer

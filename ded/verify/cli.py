@@ -77,7 +77,7 @@ def run_samples(args) -> int:
     samples = read_records(args.samples, "sample")
     problems = {p["id"]: p for p in read_records(args.problems, "problem")}
     verdicts = verify_samples(samples, problems, workers=args.workers, tokenizer=args.tokenizer,
-                              max_tokens=args.max_tokens)
+                              max_tokens=args.max_tokens, lenient=args.lenient)
     for v in verdicts:
         print(json.dumps(v, ensure_ascii=False))
     return 0
@@ -102,6 +102,8 @@ def add_parser(sub) -> None:
     s.add_argument("--tokenizer", default=None, help="Hugging Face tokenizer folder for the length check")
     s.add_argument("--max-tokens", type=int, default=None)
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--lenient", action="store_true",
+                   help="read answers as evaluation does: the whole response when it has no <think> tags")
     s.set_defaults(func=run_samples)
 
 

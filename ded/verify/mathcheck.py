@@ -4,8 +4,10 @@ math-verify is run only inside worker processes (`ded.verify.pool`): its
 timeouts use SIGALRM, which works only in a process's main thread, and its
 TimeoutException is a BaseException that would escape ordinary handlers.
 
-Verdicts: correct, wrong, unparseable (the answer, or the gold, gave nothing
-math-verify can compare), timeout (parsing or comparison ran out of time).
+Verdicts: correct, wrong (including an answer with no final answer in it: the
+model did not deliver one), unparseable (the verifier cannot read the gold, or
+math-verify raised on the answer), timeout (parsing or comparison ran out of
+time). unparseable and timeout are undecided (`ded.verify.UNDECIDED`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def check_math(gold_parsed: list, answer: str, *, parse_timeout_s: int = PARSE_T
     except Exception as exc:  # noqa: BLE001 - a parser bug on odd input is an unparseable answer
         return "unparseable", f"parsing the answer failed: {type(exc).__name__}", None
     if not parsed:
-        return "unparseable", "no final answer found after </think>", None
+        return "wrong", "no answer found", None
     shown = str(parsed[-1])[:200]
     timed_out = False
     for g in gold_parsed:
@@ -109,10 +111,12 @@ def extract_choice(answer: str, n_options: int | None = None) -> str | None:
 
 
 def check_choice(gold: str, answer: str, n_options: int | None = None) -> tuple[str, str, str | None]:
-    letter = extract_choice(answer, n_options)
     g = (gold or "").strip().strip("()").upper()
+    if len(g) != 1 or g not in (_LETTERS[: n_options] if n_options else _LETTERS):
+        return "unparseable", f"gold {gold!r} is not an option letter", None
+    letter = extract_choice(answer, n_options)
     if letter is None:
-        return "unparseable", "no option letter found after </think>", None
+        return "wrong", "no answer found (no option letter)", None
     if letter == g:
         return "correct", f"option {letter}", letter
     return "wrong", f"option {letter}, gold {g}", letter
