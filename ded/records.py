@@ -85,7 +85,9 @@ PROBLEM = Schema(
         "prompt": Field(STR, doc="the question as shown to a model"),
         "gold": Field(OPT_STR, doc="gold answer (math expression or option letter)"),
         "gold_kind": Field(STR, choices=GOLD_KINDS),
-        "tests": Field(LIST, required=False, doc="[{input, output}] for code problems"),
+        "tests": Field(LIST, required=False, doc="[{input, output, testtype}] for code problems; testtype "
+                       "'stdin' (the default) or 'functional' (LeetCode-style: JSON arguments, a JSON "
+                       "result, calling meta.func_name)"),
         "time_limit_s": Field(OPT_NUM, required=False),
         "memory_mb": Field(OPT_INT, required=False),
         "difficulty": Field(OPT_STR, required=False),

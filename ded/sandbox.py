@@ -64,7 +64,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import sandbox_launcher as _launcher
 
@@ -557,9 +557,13 @@ def compare_output(expected: str | bytes, actual: str | bytes, float_tolerance: 
 def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: float = 2.0,
                   memory_mb: int = 256, float_tolerance: float | None = 1e-6,
                   limits: Limits | None = None, python: str | None = None,
-                  stop_at_first_failure: bool = True) -> dict:
+                  stop_at_first_failure: bool = True,
+                  compare: Callable[[str, bytes], tuple[bool, str]] | None = None) -> dict:
     """Judge a program on [{input, output}] tests. Returns {verdict, reason, tests_passed, n_tests,
-    cpu_s (max over tests), wall_s, test (index of the deciding test)}."""
+    cpu_s (max over tests), wall_s, test (index of the deciding test)}.
+
+    compare(expected output, program stdout) -> (ok, reason) replaces the token-wise comparison
+    (`ded.verify.functional` reads a call's result from stdout this way)."""
     out = {"verdict": "accepted", "reason": "", "tests_passed": 0, "n_tests": len(tests), "cpu_s": 0.0,
            "wall_s": 0.0, "test": None}
     if source is None or not source.strip():
@@ -579,7 +583,10 @@ def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: fl
         out["wall_s"] = round(out["wall_s"] + res.wall_s, 3)
         out["cpu_s"] = max(out["cpu_s"], res.cpu_s or 0.0)
         if res.status == "ok":
-            ok, why = compare_output(test.get("output", ""), res.stdout, float_tolerance)
+            if compare is None:
+                ok, why = compare_output(test.get("output", ""), res.stdout, float_tolerance)
+            else:
+                ok, why = compare(test.get("output", ""), res.stdout)
             if ok:
                 out["tests_passed"] += 1
                 continue

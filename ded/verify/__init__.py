@@ -162,14 +162,17 @@ def _math_answer(answer: str) -> str:
 
 
 def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish) -> None:
-    from ..sandbox import check_program, cpu_count, extract_code
+    from ..sandbox import cpu_count, extract_code
+    from .functional import check_tests
 
     def one(i: int) -> dict:
         p = problems[samples[i]["question_id"]]
-        tol = (p.get("meta") or {}).get("float_tolerance", float_tolerance)
-        return check_program(extract_code(answers[i]), p.get("tests") or [],
-                             time_limit_s=p.get("time_limit_s") or 2.0, memory_mb=p.get("memory_mb") or 256,
-                             float_tolerance=tol, python=python)
+        meta = p.get("meta") or {}
+        tol = meta.get("float_tolerance", float_tolerance)
+        # LeetCode-style tests (testtype "functional") call meta.func_name; the rest are stdin/stdout.
+        return check_tests(extract_code(answers[i]), p.get("tests") or [], func_name=meta.get("func_name"),
+                           time_limit_s=p.get("time_limit_s") or 2.0, memory_mb=p.get("memory_mb") or 256,
+                           float_tolerance=tol, python=python)
 
     # Threads only wait on sandboxed processes; the sandbox bounds concurrent runs to the core count.
     with ThreadPoolExecutor(max(1, min(workers, cpu_count(), len(idx)))) as ex:

@@ -48,14 +48,27 @@ def run_math(args) -> int:
     return 0
 
 
+def _code_tests(rec: dict, n: int) -> list[dict]:
+    """The record's tests; with "fn_name" (LeetCode-style, as in LiveCodeBench's input_output),
+    a test without a "testtype" is functional."""
+    fn = rec.get("fn_name")
+    if fn is not None and (not isinstance(fn, str) or not fn.isidentifier()):
+        raise SystemExit(f"stdin, record {n} (id {rec['id']}): field 'fn_name' must be a Python identifier")
+    tests = [t if t.get("testtype") or fn is None else {**t, "testtype": "functional"} for t in rec["tests"]]
+    if fn is None and any(t.get("testtype") == "functional" for t in tests):
+        raise SystemExit(f"stdin, record {n} (id {rec['id']}): functional tests need the field 'fn_name'")
+    return tests
+
+
 def run_code(args) -> int:
     recs = _read_jsonl(sys.stdin)
     problems = {}
     for n, rec in enumerate(recs, start=1):
-        if not isinstance(rec.get("tests"), list):
+        if not isinstance(rec.get("tests"), list) or not all(isinstance(t, dict) for t in rec["tests"]):
             raise SystemExit(f"stdin, record {n} (id {rec['id']}): field 'tests' must be a list of {{input, output}}")
-        problems[str(rec["id"])] = {"id": str(rec["id"]), "gold_kind": "tests", "tests": rec["tests"],
-                                    "time_limit_s": rec.get("time_limit_s"), "memory_mb": rec.get("memory_mb")}
+        problems[str(rec["id"])] = {"id": str(rec["id"]), "gold_kind": "tests", "tests": _code_tests(rec, n),
+                                    "time_limit_s": rec.get("time_limit_s"), "memory_mb": rec.get("memory_mb"),
+                                    "meta": {"func_name": rec.get("fn_name")}}
     from . import verify_samples
 
     tol = None if args.exact else args.float_tolerance
@@ -90,7 +103,8 @@ def add_parser(sub) -> None:
     m.add_argument("--workers", type=int, default=2)
     m.add_argument("--timeout", type=int, default=5, help="math-verify parse/compare timeout (s)")
     m.set_defaults(func=run_math)
-    c = vs.add_parser("code", help='stdin {"id","tests","time_limit_s","memory_mb","response"} -> verdict')
+    c = vs.add_parser("code", help='stdin {"id","tests","time_limit_s","memory_mb","response"} -> verdict; '
+                      'with "fn_name" (or tests with "testtype": "functional") the tests call Solution().fn_name')
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--float-tolerance", type=float, default=1e-6,
                    help="absolute/relative tolerance on real-number output tokens")
