@@ -38,6 +38,10 @@ def test_prompts_per_kind():
     assert "Python 3" in code and "standard input" in code and "```python" in code
     choice = user_message(CHOICE)
     assert "A) Oxygen" in choice and "D) Neon" in choice and "letter" in choice
+    leetcode = dict(CODE, prompt="Two Sum\n\nStarter code:\nclass Solution:\n    def twoSum(self, nums, target):",
+                    tests=[{"input": "[2, 7]\n9", "output": "[0, 1]", "testtype": "functional"}])
+    functional = user_message(leetcode)
+    assert "starter code" in functional and "standard input" not in functional.replace("rather than reading standard input", "")
 
 
 def test_choice_options_not_repeated_when_shown():

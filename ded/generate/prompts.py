@@ -18,6 +18,12 @@ CODE_INSTRUCTION = (
     "Write a complete Python 3 program that reads the input from standard input and writes the "
     "answer to standard output. Think it through first, then give the whole program in one "
     "```python code block.")
+# LeetCode-style problems (LiveCodeBench's functional tests) are judged by calling the starter
+# code's method, so asking for a stdin program there would fail every answer.
+FUNCTIONAL_INSTRUCTION = (
+    "Complete the starter code above in Python 3: write the function or class method it declares, "
+    "returning the answer rather than reading standard input or printing. Think it through first, "
+    "then give the whole solution in one ```python code block.")
 CHOICE_INSTRUCTION = (
     "Please reason step by step, and give the letter of the correct option as your final answer "
     "within \\boxed{}.")
@@ -79,6 +85,8 @@ def user_message(problem: dict) -> str:
         if options and not _options_shown(prompt, options):
             prompt += "\n\n" + "\n".join(f"{LETTERS[k]}) {opt}" for k, opt in enumerate(options))
         return f"{prompt}\n\n{CHOICE_INSTRUCTION}"
+    if any(t.get("testtype") == "functional" for t in problem.get("tests") or ()):
+        return f"{prompt}\n\n{FUNCTIONAL_INSTRUCTION}"
     if problem.get("domain") == "code" or problem.get("gold_kind") == "tests":
         return f"{prompt}\n\n{CODE_INSTRUCTION}"
     return f"{prompt}\n\n{MATH_INSTRUCTION}"

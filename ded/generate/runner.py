@@ -26,7 +26,8 @@ from typing import Iterable
 from .. import think
 from ..io import AppendLog, atomic_path, dumps, validate_records, write_records
 from .base import Backend, Completion, GenerationError, Request, SamplingParams, model_fingerprint, sample_seed
-from .prompts import CHOICE_INSTRUCTION, CODE_INSTRUCTION, MATH_INSTRUCTION, build_messages, teacher_settings
+from .prompts import (CHOICE_INSTRUCTION, CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, MATH_INSTRUCTION, build_messages,
+                      teacher_settings)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def sample_record(problem: dict, sample_id: int, model_name: str, backend: str, 
 def run_signature(settings: dict, model_name: str, seed: int, revision: str | None) -> str:
     sig = {k: settings.get(k) for k in SIGNATURE_KEYS}
     sig.update(model=model_name, seed=seed, revision=revision,
-               prompts=[MATH_INSTRUCTION, CODE_INSTRUCTION, CHOICE_INSTRUCTION])
+               prompts=[MATH_INSTRUCTION, CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, CHOICE_INSTRUCTION])
     return hashlib.sha256(json.dumps(sig, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
