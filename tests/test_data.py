@@ -231,6 +231,55 @@ def test_boilerplate_alone_is_not_contamination():
     assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0, boilerplate_min_problems=None)
 
 
+TEMPLATE = " Return your final response within \\boxed{} and show all of your work clearly."
+OTHER_SEEDS = ["Compute the area of a circle of radius three in square units exactly.",
+               "How many subsets of a ten element set contain exactly four elements in total?",
+               "A train leaves a station at noon and travels east at sixty miles per hour.",
+               "Find all primes p such that p squared plus two is also a prime number."]
+OTHER_BENCH = ["An unrelated question about counting lattice paths in a six by six grid.",
+               "Determine the remainder when two to the power one hundred is divided by seven.",
+               "A regular hexagon has side length four; find the area of its inscribed circle."]
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+def test_question_copied_into_several_seeds_flags_every_copy(copies):
+    edits = [QUESTION, QUESTION.upper(), "  ".join(QUESTION.split(" "))][:copies]
+    seeds = [_p(f"s-copy{i}", q) for i, q in enumerate(edits)] + [_p(f"s-ok{i}", q) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b-q", QUESTION)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH)]
+    matches = find_contamination(seeds, bench, "bench")
+    assert {(m["seed_id"], m["benchmark_id"]) for m in matches} == {(f"s-copy{i}", "b-q") for i in range(copies)}
+    # With every problem carrying one instruction template, the copies are still the only matches.
+    templated = [dict(p, prompt=p["prompt"] + TEMPLATE) for p in seeds]
+    matches = find_contamination(templated, [dict(b, prompt=b["prompt"] + TEMPLATE) for b in bench], "bench")
+    assert {m["seed_id"] for m in matches} == {f"s-copy{i}" for i in range(copies)}
+
+
+def test_lightly_edited_copy_and_exact_copy_both_flagged():
+    edited = QUESTION.replace("Find the value of", "Determine").replace("every step", "each step")
+    seeds = [_p("s-exact", QUESTION), _p("s-edited", edited)] + [_p(f"s-ok{i}", q) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b-q", QUESTION)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH)]
+    assert {m["seed_id"] for m in find_contamination(seeds, bench, "bench")} == {"s-exact", "s-edited"}
+
+
+def test_shared_template_flags_nothing():
+    seeds = [_p(f"s{i}", q + TEMPLATE) for i, q in enumerate(OTHER_SEEDS)]
+    for n_bench in (1, 2, 3):
+        bench = [_p(f"b{i}", q + TEMPLATE) for i, q in enumerate(OTHER_BENCH[:n_bench])]
+        assert find_contamination(seeds, bench, "bench") == [], n_bench
+    # The rule, not the coverage threshold, is what keeps these apart.
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0) == []
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0, boilerplate_min_problems=None)
+
+
+def test_seed_template_against_one_benchmark_problem_is_boilerplate():
+    """A template in many different seeds is ignored even when one benchmark problem alone has it."""
+    tail = " It can be written as p/q, where p and q are relatively prime positive integers. Find p+q."
+    seeds = [_p(f"s{i}", q + tail) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b0", OTHER_BENCH[0] + tail)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH[1:], 1)]
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0) == []
+    assert find_contamination(seeds[:2], bench, "bench", min_shared=1, min_coverage=0)  # two seeds are not "many"
+
+
 def test_fuzzy_pass():
     seeds = [_p("s", "Find the number of ordered pairs of integers (a, b) with a squared plus b squared equal to fifty")]
     bench = [_p("b", "Find the number of ordered pair of integer (a, b) with a squared plus b squared equals to fifty")]
