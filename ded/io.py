@@ -21,11 +21,16 @@ from .records import SCHEMAS, Schema
 
 
 class RecordError(ValueError):
-    """A record in a file breaks its schema; the message names file, line and field."""
+    """A record in a file breaks its schema; the message names file, line and field.
 
-    def __init__(self, path: str | os.PathLike, line: int | None, field: str | None, message: str):
-        self.path, self.line, self.field = str(path), line, field
-        where = f"{path}" + (f", line {line}" if line is not None else "")
+    `record` (1-based) names a row of a source without lines (a JSON array, a
+    parquet file, a hub dataset) when `line` is None.
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int | None, field: str | None, message: str,
+                 record: int | None = None):
+        self.path, self.line, self.field, self.record = str(path), line, field, record
+        where = f"{path}" + (f", line {line}" if line is not None else f", record {record}" if record else "")
         what = f"field '{field}': " if field else ""
         super().__init__(f"{where}: {what}{message}")
 

@@ -169,7 +169,16 @@ CONTAMINATION = Schema(
     },
 )
 
-SCHEMAS = {s.name: s for s in (PROBLEM, SAMPLE, VERDICT, PASS_RATE, CORPUS_ROW, CONTAMINATION)}
+#: A source row the seed loader left out, and why (nothing is dropped silently).
+EXCLUDED = Schema(
+    "excluded",
+    {
+        "id": Field(STR, doc="the source's id of the row (CodeForces), or the problem id of a repeated question"),
+        "reason": Field(STR, doc="why it was left out, e.g. 'interactive problem (interaction_format set)'"),
+    },
+)
+
+SCHEMAS = {s.name: s for s in (PROBLEM, SAMPLE, VERDICT, PASS_RATE, CORPUS_ROW, CONTAMINATION, EXCLUDED)}
 
 #: Columns of the long-form scores table (TSV) the analysis stage reads.
 SCORE_COLUMNS = ("model", "benchmark", "metric", "value", "n")

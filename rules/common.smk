@@ -18,6 +18,7 @@ CORPORA = corpus_names(list(config["seeds"]), config["corpora"]["variants"])
 PATHS = dict(
     model="resources/models/{model}",
     seeds_raw="results/data/seeds_raw/{domain}.jsonl",
+    seeds_excluded="results/data/seeds_excluded/{domain}.jsonl",
     benchmark="results/data/benchmarks/{benchmark}.jsonl",
     contamination="results/data/decontamination/{domain}/{benchmark}.jsonl",
     seeds="results/data/seeds/{domain}.jsonl",
@@ -173,6 +174,7 @@ def trained_triples():
 def data_targets():
     return (
         expand(PATHS["seeds"], domain=config["seeds"])
+        + expand(PATHS["seeds_excluded"], domain=config["seeds"])
         + expand(PATHS["decontamination_report"], domain=config["seeds"])
         + expand(PATHS["model"], model=materialized_models())
     )

@@ -18,7 +18,8 @@ rule prepare_model:
 
 rule load_seeds:
     output:
-        PATHS["seeds_raw"],
+        seeds=PATHS["seeds_raw"],
+        excluded=PATHS["seeds_excluded"],
     params:
         spec=lambda w: config["seeds"][w.domain],
         domain=lambda w: w.domain,

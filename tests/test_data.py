@@ -2,6 +2,7 @@ import base64
 import json
 import pickle
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -9,10 +10,13 @@ from ded.data.benchmarks import decode_private_tests, load_benchmark
 from ded.data.decontaminate import find_contamination, remove_contaminated, report_markdown
 from ded.data.procedural import procedural_problems
 from ded.data.seeds import load_seeds, s1k_gold
-from ded.data.sources import stable_id
+from ded.data.sources import DataSourceError, stable_id
 from ded.data.traces import warmstart_rows
-from ded.io import RecordError, validate_records
+from ded.io import RecordError, read_records, validate_records
 from ded.think import split
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _write(path, rows, jsonl=True):
@@ -38,6 +42,34 @@ def test_s1k_layouts(tmp_path):
     assert recs[0]["gold"] == "2" and recs[0]["gold_kind"] == "math"
     assert recs[1]["gold"] is None and recs[1]["gold_kind"] == "none"  # marked, not dropped
     assert "no checkable answer" in recs[1]["meta"]["gold_rule"]
+
+
+def test_s1k_1_1_layout_and_its_deepseek_traces(tmp_path):
+    """The real simplescaling/s1K-1.1 columns: the loader reads the question and the gold answer, and the
+    corpus backend replays DeepSeek-R1's trajectory (not Gemini's) for the very problems the loader made."""
+    from ded.generate.runner import sample_problems
+
+    path = FIXTURES / "s1k_1.1.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    recs, excluded = load_seeds("math", {"source": "s1k", "path": str(path)})
+    validate_records(recs, "problem")
+    assert excluded == [] and [r["prompt"] for r in recs] == [row["question"] for row in rows]
+    assert [r["gold"] for r in recs] == ["6", None, None, "2"]
+    assert [r["meta"]["gold_rule"] for r in recs] == [
+        "last \\boxed{}", "no checkable answer (proof or long solution without \\boxed{})",
+        "no checkable answer (proof or long solution without \\boxed{})", "short solution is the answer"]
+    assert recs[0]["meta"]["cot_type"] == "math" and recs[0]["meta"]["source_type"] == "fixture/counting"
+
+    out = tmp_path / "samples.jsonl"
+    n = sample_problems(recs, {"backend": "corpus", "corpus_path": str(path)}, model_name="r1", n=1,
+                        out_path=out, progress_path=tmp_path / "progress.jsonl")
+    samples = {s["question_id"]: s for s in read_records(out, "sample")}
+    assert n == len(rows)
+    for rec, row in zip(recs, rows):
+        sample = samples[rec["id"]]
+        assert sample["reasoning"] == row["deepseek_thinking_trajectory"]
+        assert sample["answer"].strip() == row["deepseek_attempt"]
+        assert "GEMINI" not in sample["text"]
 
 
 def test_s1k_gold_rules():
@@ -74,6 +106,61 @@ def test_codeforces_layout_and_interactive_excluded(tmp_path):
     assert {e["id"]: e["reason"] for e in excluded} == {
         "2B": "interactive problem (interaction_format set)",
         "3C": "no tests (neither official_tests nor examples)"}
+
+
+def test_codeforces_unjudgeable_problems_excluded_with_reason(tmp_path):
+    base = {"id": "1A", "title": "T", "description": "Print the sum.", "input_mode": "stdio",
+            "generated_checker": None, "executable": True, "official_tests": [{"input": "1 2\n", "output": "3\n"}]}
+    rows = [base, dict(base, id="2A", description="Read input.txt.", input_mode="file"),
+            dict(base, id="3A", description="Print any valid pair.", generated_checker="def check(...): ..."),
+            dict(base, id="4A", description="Not runnable.", executable=False)]
+    recs, excluded = load_seeds("code", {"source": "codeforces", "path": _write(tmp_path / "cf.jsonl", rows)})
+    assert [r["meta"]["source_id"] for r in recs] == ["1A"]
+    validate_records(excluded, "excluded")
+    reasons = {e["id"]: e["reason"] for e in excluded}
+    assert "input_mode 'file'" in reasons["2A"] and "generated_checker" in reasons["3A"]
+    assert "not executable" in reasons["4A"]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "[]"])
+def test_empty_seed_or_benchmark_file_is_an_error(tmp_path, content):
+    path = tmp_path / ("empty.json" if content == "[]" else "empty.jsonl")
+    path.write_text(content)
+    with pytest.raises(DataSourceError, match=f"{path.name}: no rows"):
+        load_seeds("math", {"source": "s1k", "path": str(path)})
+    with pytest.raises(DataSourceError, match=f"{path.name}: no rows"):
+        load_benchmark("aime24", {"loader": "aime", "path": str(path)})
+
+
+def test_every_row_excluded_is_an_error_with_reasons_counted(tmp_path):
+    rows = [{"id": f"{i}A", "description": "Guess.", "interaction_format": "Ask."} for i in range(2)]
+    rows.append({"id": "9A", "description": "No tests.", "examples": []})
+    path = _write(tmp_path / "cf.jsonl", rows)
+    with pytest.raises(DataSourceError) as err:
+        load_seeds("code", {"source": "codeforces", "path": path})
+    msg = str(err.value)
+    assert "cf.jsonl" in msg and "all 3 rows excluded" in msg
+    assert "2 interactive problem (interaction_format set)" in msg and "1 no tests" in msg
+
+
+def test_missing_field_after_blank_lines_names_the_file_line(tmp_path):
+    path = tmp_path / "s1k.jsonl"
+    path.write_text('\n{"question": "ok?", "solution": "1"}\n\n\n{"solution": "2"}\n')
+    with pytest.raises(RecordError) as err:
+        load_seeds("math", {"source": "s1k", "path": str(path)})
+    assert err.value.line == 5 and "s1k.jsonl, line 5" in str(err.value)
+    bench = tmp_path / "aime.jsonl"
+    bench.write_text('{"problem": "Find n.", "answer": "1"}\n\n{"problem": "Find m."}\n')
+    with pytest.raises(RecordError) as err:
+        load_benchmark("aime24", {"loader": "aime", "path": str(bench)})
+    assert err.value.line == 3 and err.value.field == "answer/expected_answer/Answer"
+
+
+def test_missing_field_in_json_array_names_the_record(tmp_path):
+    path = _write(tmp_path / "s1k.json", [{"question": "ok?", "solution": "1"}, {"solution": "2"}], jsonl=False)
+    with pytest.raises(RecordError) as err:
+        load_seeds("math", {"source": "s1k", "path": path})
+    assert err.value.line is None and err.value.record == 2 and "s1k.json, record 2" in str(err.value)
 
 
 def test_missing_field_names_file_line_field(tmp_path):
@@ -229,6 +316,55 @@ def test_boilerplate_alone_is_not_contamination():
     seeds = [_p("s", "A probability question about drawing cards from a deck of fifty." + tail)]
     assert find_contamination(seeds, bench, "bench") == []
     assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0, boilerplate_min_problems=None)
+
+
+TEMPLATE = " Return your final response within \\boxed{} and show all of your work clearly."
+OTHER_SEEDS = ["Compute the area of a circle of radius three in square units exactly.",
+               "How many subsets of a ten element set contain exactly four elements in total?",
+               "A train leaves a station at noon and travels east at sixty miles per hour.",
+               "Find all primes p such that p squared plus two is also a prime number."]
+OTHER_BENCH = ["An unrelated question about counting lattice paths in a six by six grid.",
+               "Determine the remainder when two to the power one hundred is divided by seven.",
+               "A regular hexagon has side length four; find the area of its inscribed circle."]
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+def test_question_copied_into_several_seeds_flags_every_copy(copies):
+    edits = [QUESTION, QUESTION.upper(), "  ".join(QUESTION.split(" "))][:copies]
+    seeds = [_p(f"s-copy{i}", q) for i, q in enumerate(edits)] + [_p(f"s-ok{i}", q) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b-q", QUESTION)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH)]
+    matches = find_contamination(seeds, bench, "bench")
+    assert {(m["seed_id"], m["benchmark_id"]) for m in matches} == {(f"s-copy{i}", "b-q") for i in range(copies)}
+    # With every problem carrying one instruction template, the copies are still the only matches.
+    templated = [dict(p, prompt=p["prompt"] + TEMPLATE) for p in seeds]
+    matches = find_contamination(templated, [dict(b, prompt=b["prompt"] + TEMPLATE) for b in bench], "bench")
+    assert {m["seed_id"] for m in matches} == {f"s-copy{i}" for i in range(copies)}
+
+
+def test_lightly_edited_copy_and_exact_copy_both_flagged():
+    edited = QUESTION.replace("Find the value of", "Determine").replace("every step", "each step")
+    seeds = [_p("s-exact", QUESTION), _p("s-edited", edited)] + [_p(f"s-ok{i}", q) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b-q", QUESTION)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH)]
+    assert {m["seed_id"] for m in find_contamination(seeds, bench, "bench")} == {"s-exact", "s-edited"}
+
+
+def test_shared_template_flags_nothing():
+    seeds = [_p(f"s{i}", q + TEMPLATE) for i, q in enumerate(OTHER_SEEDS)]
+    for n_bench in (1, 2, 3):
+        bench = [_p(f"b{i}", q + TEMPLATE) for i, q in enumerate(OTHER_BENCH[:n_bench])]
+        assert find_contamination(seeds, bench, "bench") == [], n_bench
+    # The rule, not the coverage threshold, is what keeps these apart.
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0) == []
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0, boilerplate_min_problems=None)
+
+
+def test_seed_template_against_one_benchmark_problem_is_boilerplate():
+    """A template in many different seeds is ignored even when one benchmark problem alone has it."""
+    tail = " It can be written as p/q, where p and q are relatively prime positive integers. Find p+q."
+    seeds = [_p(f"s{i}", q + tail) for i, q in enumerate(OTHER_SEEDS)]
+    bench = [_p("b0", OTHER_BENCH[0] + tail)] + [_p(f"b{i}", q) for i, q in enumerate(OTHER_BENCH[1:], 1)]
+    assert find_contamination(seeds, bench, "bench", min_shared=1, min_coverage=0) == []
+    assert find_contamination(seeds[:2], bench, "bench", min_shared=1, min_coverage=0)  # two seeds are not "many"
 
 
 def test_fuzzy_pass():

@@ -82,3 +82,19 @@ def test_append_log_repairs_torn_tail_and_never_duplicates(tmp_path):
     log.append([{"k": 2}, {"k": 3}])  # a duplicate is ignored on read
     log.close()
     assert [r["k"] for r in log.records()] == [1, 2, 3]
+
+
+def test_bad_record_after_blank_lines_names_its_file_line(tmp_path):
+    path = tmp_path / "gaps.jsonl"
+    rec = _problem()
+    del rec["prompt"]
+    path.write_text("\n" + json.dumps(_problem()) + "\n\n  \n" + json.dumps(rec) + "\n")
+    with pytest.raises(RecordError) as err:
+        read_records(path, PROBLEM)
+    assert (err.value.line, err.value.field) == (5, "prompt") and f"{path}, line 5" in str(err.value)
+
+
+def test_record_error_names_a_position_where_there_are_no_lines():
+    err = RecordError("rows.parquet", None, "question", "missing required field", record=7)
+    assert str(err) == "rows.parquet, record 7: field 'question': missing required field"
+    assert str(RecordError("f.jsonl", 3, None, "bad")) == "f.jsonl, line 3: bad"

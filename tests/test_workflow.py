@@ -66,6 +66,13 @@ def test_unknown_key_is_named(workflow_copy, tmp_path):
     assert "ngrams" in out and "decontamination" in out
 
 
+def test_unknown_student_key_is_named(workflow_copy, tmp_path):
+    proc = _with_config(workflow_copy, tmp_path, lambda c: c["students"]["smol"].update(modle="smollm2-135m"))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "modle" in out and "students" in out
+
+
 def test_mistyped_key_is_named(workflow_copy, tmp_path):
     proc = _with_config(workflow_copy, tmp_path, lambda c: c["seeds"]["math"].update(n="many"))
     assert proc.returncode != 0

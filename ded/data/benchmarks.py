@@ -15,30 +15,29 @@ import pickle
 import random
 import zlib
 
-from ..io import RecordError
 from .procedural import procedural_problems
 from .seeds import subsample
-from .sources import read_rows, require, stable_id
+from .sources import Rows, read_rows, require, require_rows, stable_id
 
 LETTERS = "ABCDEFGHIJ"
 
 
-def aime_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+def aime_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
-        problem = require(row, ("problem", "question", "Problem"), where, i)
-        answer = require(row, ("answer", "expected_answer", "Answer"), where, i)
+        problem = require(row, ("problem", "question", "Problem"), rows, i)
+        answer = require(row, ("answer", "expected_answer", "Answer"), rows, i)
         out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
                     "gold": str(answer).strip(), "gold_kind": "math",
                     "meta": {"source_id": str(row.get("id", row.get("ID", i)))}})
     return out
 
 
-def math500_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+def math500_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
-        problem = require(row, ("problem",), where, i)
-        answer = require(row, ("answer",), where, i)
+        problem = require(row, ("problem",), rows, i)
+        answer = require(row, ("answer",), rows, i)
         out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
                     "gold": str(answer), "gold_kind": "math",
                     "difficulty": f"level {row['level']}" if row.get("level") is not None else None,
@@ -54,12 +53,12 @@ def shuffle_options(correct: str, incorrect: list[str], rng: random.Random) -> t
     return shuffled, LETTERS[order.index(0)]
 
 
-def gpqa_problems(rows: list[dict], name: str, where: str, seed: int) -> list[dict]:
+def gpqa_problems(rows: Rows, name: str, seed: int) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
-        question = require(row, ("Question", "question"), where, i).strip()
-        correct = require(row, ("Correct Answer", "correct_answer"), where, i).strip()
-        incorrect = [require(row, (f"Incorrect Answer {k}", f"incorrect_answer_{k}"), where, i).strip()
+        question = require(row, ("Question", "question"), rows, i).strip()
+        correct = require(row, ("Correct Answer", "correct_answer"), rows, i).strip()
+        incorrect = [require(row, (f"Incorrect Answer {k}", f"incorrect_answer_{k}"), rows, i).strip()
                      for k in (1, 2, 3)]
         pid = stable_id(name, question)
         # Seeded per question, so adding or removing rows never reshuffles the others.
@@ -90,16 +89,16 @@ def decode_private_tests(blob: str) -> list[dict]:
     return json.loads(value)
 
 
-def livecodebench_problems(rows: list[dict], name: str, where: str) -> list[dict]:
+def livecodebench_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
-        content = require(row, ("question_content",), where, i)
+        content = require(row, ("question_content",), rows, i)
         title = row.get("question_title") or ""
         try:
             public = json.loads(row.get("public_test_cases") or "[]")
             private = decode_private_tests(row["private_test_cases"]) if row.get("private_test_cases") else []
         except (ValueError, pickle.UnpicklingError, zlib.error) as exc:
-            raise RecordError(where, i, "private_test_cases", f"cannot decode tests: {exc}") from None
+            raise rows.error(i, "private_test_cases", f"cannot decode tests: {exc}") from None
         meta = json.loads(row["metadata"]) if isinstance(row.get("metadata"), str) and row["metadata"] else {}
         tests = [{"input": t["input"], "output": t["output"], "testtype": t.get("testtype", "stdin")}
                  for t in public + private]
@@ -124,16 +123,16 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
         return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name)
     if "path" not in spec:
         raise ValueError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
-    rows = read_rows(spec["path"], spec.get("subset"), spec.get("split", "test"))
-    where = spec["path"]
+    rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test")),
+                        f"{loader} benchmark problems")
     if loader == "aime":
-        records = aime_problems(rows, name, where)
+        records = aime_problems(rows, name)
     elif loader == "math500":
-        records = math500_problems(rows, name, where)
+        records = math500_problems(rows, name)
     elif loader == "gpqa":
-        records = gpqa_problems(rows, name, where, seed)
+        records = gpqa_problems(rows, name, seed)
     elif loader == "livecodebench":
-        records = livecodebench_problems(rows, name, where)
+        records = livecodebench_problems(rows, name)
     else:
         raise ValueError(f"config: benchmarks.{name}.loader: unknown loader '{loader}'")
     return subsample(records, spec.get("n"), seed)

@@ -39,7 +39,9 @@ def _decontaminate(args):
     total = set()
     for path in args.benchmarks:
         bench = read_records(path, "problem")
-        matches = find_contamination(seeds, bench, path, args.ngram, args.fuzzy)
+        matches = find_contamination(seeds, bench, path, ngram=args.ngram, fuzzy_threshold=args.fuzzy,
+                                     boilerplate_min_problems=args.boilerplate_min_problems or None,
+                                     min_shared=args.min_shared, min_coverage=args.min_coverage)
         hit = {m["seed_id"] for m in matches}
         total |= hit
         print(json.dumps({"benchmark": path, "contaminated_seeds": len(hit), "matches": len(matches),
@@ -74,5 +76,8 @@ def add_parser(sub) -> None:
     d.add_argument("--seeds", required=True)
     d.add_argument("--benchmarks", nargs="+", required=True)
     d.add_argument("--ngram", type=int, default=8)
-    d.add_argument("--fuzzy", type=float)
+    d.add_argument("--fuzzy", type=float, help="decontamination.fuzzy_threshold")
+    d.add_argument("--min-shared", type=int, default=3)
+    d.add_argument("--min-coverage", type=float, default=0.25)
+    d.add_argument("--boilerplate-min-problems", type=int, default=3, help="0 keeps every n-gram")
     d.set_defaults(func=_decontaminate)

@@ -11,11 +11,21 @@ tokens so spacing inside formulas does not matter):
 - either has fewer than n tokens and the normalised texts are equal, or
 - `fuzzy_threshold` is set and rapidfuzz's ratio reaches it.
 
-N-grams that occur in `boilerplate_min_problems` or more distinct problems,
-seeds and benchmark counted together, are contest boilerplate ("m and n are
-relatively prime positive integers. find m+n."), not evidence of a copied
-question, and are ignored: on s1K against AIME 2024 they alone flag about 70
-seeds. A copied question still shares n-grams of its own.
+Boilerplate n-grams are ignored: contest templates ("m and n are relatively
+prime positive integers. find m+n.") and instruction lines are not evidence
+of a copied question; on s1K against AIME 2024 they alone flag about 70 seeds
+under open-r1's rule. Document frequency is counted on each side separately,
+and seeds that are near-copies of one another (sharing `NEAR_COPY` of the
+shorter one's n-grams, directly or through other copies) count once, so a
+question repeated in the seeds looks like one seed, not like a template.
+Benchmark problems count as they are (a benchmark holds each question once).
+With k = `boilerplate_min_problems`, an n-gram is boilerplate when it occurs in
+- k or more benchmark problems (a template of the benchmark), or
+- k or more distinct seeds (a template of the seeds), or
+- 2 or more benchmark problems and, with the distinct seeds, k in all (a
+  template both sides share).
+An n-gram of a single benchmark question copied (exactly or lightly edited)
+into several seeds is thus kept, and every copy is flagged.
 """
 
 from __future__ import annotations
@@ -23,6 +33,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .sources import tokens
+
+#: Two problems sharing this fraction of the shorter one's n-grams are copies of one
+#: question (re-cased, re-spaced, lightly edited) and count once in document frequency.
+NEAR_COPY = 0.5
 
 
 def ngrams(toks: list[str], n: int) -> set[tuple[str, ...]]:
@@ -44,12 +58,7 @@ def find_contamination(seeds: list[dict], benchmark: list[dict], benchmark_name:
         short[" ".join(toks)].append(b["id"])
     seed_grams = {s["id"]: ngrams(tokens(s["prompt"]), ngram) for s in seeds}
     if boilerplate_min_problems:
-        df: dict[tuple[str, ...], int] = defaultdict(int)
-        for grams in seed_grams.values():
-            for g in grams:
-                if g in index:
-                    df[g] += 1
-        index = {g: ids for g, ids in index.items() if len(ids) + df[g] < boilerplate_min_problems}
+        index = _drop_boilerplate(index, seed_grams, boilerplate_min_problems)
 
     matches: list[dict] = []
     for s in seeds:
@@ -76,6 +85,55 @@ def find_contamination(seeds: list[dict], benchmark: list[dict], benchmark_name:
         matches += _fuzzy(seeds, benchmark, benchmark_name, fuzzy_threshold,
                           {(m["seed_id"], m["benchmark_id"]) for m in matches})
     return matches
+
+
+def _distinct(ids: list[str], grams: dict[str, set], near: dict[tuple[str, str], bool]) -> int:
+    """How many of `ids` remain when near-copies are merged (connected components); `near` caches pairs."""
+    parent = {i: i for i in ids}
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    count = len(ids)
+    for a_pos, a in enumerate(ids):
+        for b in ids[a_pos + 1:]:
+            ra, rb = root(a), root(b)
+            if ra == rb:
+                continue
+            key = (a, b) if a < b else (b, a)
+            if key not in near:
+                ga, gb = grams[a], grams[b]
+                near[key] = len(ga & gb) >= NEAR_COPY * min(len(ga), len(gb))
+            if near[key]:
+                parent[ra] = rb
+                count -= 1
+    return count
+
+
+def _drop_boilerplate(index: dict[tuple[str, ...], set[str]], seed_grams: dict[str, set],
+                      k: int) -> dict[tuple[str, ...], set[str]]:
+    """`index` (benchmark n-gram -> benchmark ids) without the boilerplate n-grams (see the module doc)."""
+    in_seeds: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for sid, grams in seed_grams.items():
+        for g in grams:
+            if g in index:
+                in_seeds[g].append(sid)
+    near: dict[tuple[str, str], bool] = {}
+    kept = {}
+    for g, ids in index.items():
+        sids = in_seeds.get(g, [])
+        if not sids:
+            kept[g] = ids  # no seed holds it: it can flag nothing, boilerplate or not
+            continue
+        n_b = len(ids)
+        n_s = _distinct(sids, seed_grams, near) if len(sids) > 1 else 1
+        if n_b >= k or n_s >= k or (n_b >= 2 and n_b + n_s >= k):
+            continue
+        kept[g] = ids
+    return kept
 
 
 def _fuzzy(seeds, benchmark, name, threshold, already) -> list[dict]:

@@ -6,17 +6,26 @@
   long derivations) are kept with gold_kind "none", so only a judge can verify
   them, and the rule is recorded in `meta.gold_rule`.
 - CodeForces in the `open-r1/codeforces` layout: statement parts, examples,
-  official tests, limits. Interactive problems are excluded with a reason.
+  official tests, limits. Problems the sandbox cannot judge by feeding stdin
+  and comparing stdout are excluded with a reason: interactive ones, file
+  input/output (`input_mode` other than stdio), several valid answers (a
+  `generated_checker`), those the dataset marks not executable, and those with
+  no tests.
+
+Every excluded row is returned as an EXCLUDED record (ded/records.py), which
+the load_seeds rule writes beside the seeds; a source with no rows, or whose
+every row is excluded, is an error naming the file.
 - Procedural questions for the embedded default (ded/data/procedural.py).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from ..think import last_boxed
 from .procedural import procedural_problems
-from .sources import read_rows, require, stable_id
+from .sources import DataSourceError, Rows, read_rows, require, require_rows, stable_id
 
 #: A solution this short with no \boxed{} is taken as the final answer itself.
 SHORT_ANSWER_CHARS = 40
@@ -35,10 +44,10 @@ def s1k_gold(solution: str | None) -> tuple[str | None, str]:
     return None, "no checkable answer (proof or long solution without \\boxed{})"
 
 
-def s1k_problems(rows: list[dict], where: str) -> list[dict]:
+def s1k_problems(rows: Rows) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
-        question = require(row, ("question", "problem"), where, i)
+        question = require(row, ("question", "problem"), rows, i)
         gold, rule = s1k_gold(row.get("solution"))
         meta = {"gold_rule": rule}
         for key in ("cot_type", "source_type", "id"):
@@ -62,14 +71,29 @@ def codeforces_statement(row: dict) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def codeforces_problems(rows: list[dict], where: str) -> tuple[list[dict], list[dict]]:
+def codeforces_exclusion(row: dict) -> str | None:
+    """Why the sandbox cannot judge a CodeForces problem by stdin and exact stdout, or None."""
+    if row.get("interaction_format"):
+        return "interactive problem (interaction_format set)"
+    mode = row.get("input_mode")
+    if mode not in (None, "", "stdio"):
+        return f"file input/output (input_mode {mode!r}); the sandbox feeds stdin only"
+    if row.get("generated_checker"):
+        return "several valid answers (generated_checker set); the sandbox compares output exactly"
+    if row.get("executable") is False:
+        return "marked not executable in the dataset (executable false)"
+    return None
+
+
+def codeforces_problems(rows: Rows) -> tuple[list[dict], list[dict]]:
     """(problems, excluded) where every excluded row carries a reason."""
     out, excluded = [], []
     for i, row in enumerate(rows, 1):
-        pid = str(require(row, ("id",), where, i))
-        require(row, ("description",), where, i)
-        if row.get("interaction_format"):
-            excluded.append({"id": pid, "reason": "interactive problem (interaction_format set)"})
+        pid = str(require(row, ("id",), rows, i))
+        require(row, ("description",), rows, i)
+        why = codeforces_exclusion(row)
+        if why:
+            excluded.append({"id": pid, "reason": why})
             continue
         tests = list(row.get("official_tests") or []) or list(row.get("examples") or [])
         if not tests:
@@ -116,13 +140,20 @@ def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
         return procedural_problems(domain, spec.get("n") or 32, seed, source=f"proc-{domain}"), []
     if "path" not in spec:
         raise ValueError(f"config: seeds.{domain}.path is required for source '{source}'")
-    rows = read_rows(spec["path"], split=spec.get("split", "train"))
+    rows = require_rows(read_rows(spec["path"], split=spec.get("split", "train")), f"{source} seed questions")
     excluded: list[dict] = []
     if source == "s1k":
-        records = s1k_problems(rows, spec["path"])
+        records = s1k_problems(rows)
     elif source == "codeforces":
-        records, excluded = codeforces_problems(rows, spec["path"])
+        records, excluded = codeforces_problems(rows)
     else:
         raise ValueError(f"config: seeds.{domain}.source: unknown source '{source}'")
+    if not records:
+        raise DataSourceError(f"{rows.source}: all {len(rows)} rows excluded ({reason_counts(excluded)})")
     records, dups = dedupe(records)
     return subsample(records, spec.get("n"), seed), excluded + dups
+
+
+def reason_counts(excluded: list[dict]) -> str:
+    """'3 interactive problem ..., 1 no tests ...': exclusions counted by reason, most frequent first."""
+    return "; ".join(f"{n} {reason}" for reason, n in Counter(e["reason"] for e in excluded).most_common())

@@ -15,11 +15,31 @@ class DataSourceError(RuntimeError):
     pass
 
 
-def read_rows(path: str, subset: str | None = None, split: str = "train") -> list[dict]:
+class Rows(list):
+    """The rows of one data source, remembering where each came from, so errors name it.
+
+    `lines[i]` is the 1-based file line of row i+1 in a JSONL file (blank lines
+    are skipped, so it can differ from the row's position); other sources have
+    no lines, and a row is named by its 1-based position.
+    """
+
+    def __init__(self, rows, source: str | Path, lines: list[int] | None = None):
+        super().__init__(rows)
+        self.source = str(source)
+        self.lines = lines
+
+    def error(self, index: int, field: str | None, message: str) -> RecordError:
+        """A RecordError for row `index` (1-based, in file order)."""
+        if self.lines is not None:
+            return RecordError(self.source, self.lines[index - 1], field, message)
+        return RecordError(self.source, None, field, message, record=index)
+
+
+def read_rows(path: str, subset: str | None = None, split: str = "train") -> Rows:
     """Rows of a local file, or of a hub dataset when `path` is not a local file."""
     local = Path(path).expanduser()
     if local.exists():
-        return _read_local(local)
+        return _read_local(local, path)
     if local.suffix in {".json", ".jsonl", ".parquet"} or path.startswith((".", "/", "~")):
         raise DataSourceError(f"data file '{path}' not found")
     try:
@@ -32,48 +52,56 @@ def read_rows(path: str, subset: str | None = None, split: str = "train") -> lis
         raise DataSourceError(
             f"could not load dataset '{path}' (subset={subset}, split={split}) from the Hugging Face hub "
             f"or its cache: {exc}") from exc
-    return [dict(r) for r in ds]
+    return Rows((dict(r) for r in ds), f"{path} (subset={subset}, split={split})")
 
 
-def _read_local(path: Path) -> list[dict]:
+def _read_local(path: Path, name: str) -> Rows:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         import pandas as pd
 
-        return pd.read_parquet(path).to_dict(orient="records")
+        return Rows(pd.read_parquet(path).to_dict(orient="records"), name)
     if suffix == ".jsonl":
-        rows = []
+        rows, lines = [], []
         with path.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
                 if line.strip():
                     try:
                         rows.append(json.loads(line))
                     except json.JSONDecodeError as exc:
-                        raise RecordError(path, lineno, None, f"not valid JSON ({exc.msg})") from None
-        return rows
+                        raise RecordError(name, lineno, None, f"not valid JSON ({exc.msg})") from None
+                    lines.append(lineno)
+        return Rows(rows, name, lines)
     if suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise RecordError(path, exc.lineno, None, f"not valid JSON ({exc.msg})") from None
+            raise RecordError(name, exc.lineno, None, f"not valid JSON ({exc.msg})") from None
         if isinstance(data, dict):
             # {"data": [...]} / {"train": [...]} wrappers
             lists = [v for v in data.values() if isinstance(v, list)]
             if len(lists) == 1:
                 data = lists[0]
         if not isinstance(data, list):
-            raise RecordError(path, None, None, "expected a JSON array of objects")
-        return data
-    raise DataSourceError(f"unsupported data file type '{suffix}' for {path} (use .json, .jsonl or .parquet)")
+            raise RecordError(name, None, None, "expected a JSON array of objects")
+        return Rows(data, name)
+    raise DataSourceError(f"unsupported data file type '{suffix}' for {name} (use .json, .jsonl or .parquet)")
 
 
-def require(row: dict, keys: tuple[str, ...], where: str, index: int) -> str:
-    """The first present, non-empty key of `keys`; a clear error naming the row otherwise."""
+def require_rows(rows: Rows, what: str) -> Rows:
+    """`rows`, or a clear error when the source holds none (it would fail later, on an intermediate file)."""
+    if not rows:
+        raise DataSourceError(f"{rows.source}: no rows; expected {what}")
+    return rows
+
+
+def require(row: dict, keys: tuple[str, ...], rows: Rows, index: int) -> str:
+    """The first present, non-empty key of `keys`; an error naming the row's line (or position) otherwise."""
     for key in keys:
         value = row.get(key)
         if value not in (None, ""):
             return value
-    raise RecordError(where, index, "/".join(keys), "missing required field")
+    raise rows.error(index, "/".join(keys), "missing required field")
 
 
 def normalise_text(text: str) -> str:
