@@ -146,6 +146,11 @@ def test_topk_entropy_bounds():
     assert topk_entropy(top2, "renormalized")[0] == pytest.approx(float(-(q * np.log(q)).sum()))
     with pytest.raises(AnalysisError):
         topk_entropy(top2, "guess")
+    # the sample records' form: [[token, logprob], ...] per generated token, ids or texts as tokens
+    pairs = [[[7, math.log(0.5)], [3, math.log(0.3)]], [["a", 0.0]]]
+    assert topk_entropy(pairs).tolist() == pytest.approx([exact, 0.0])
+    with pytest.raises(AnalysisError, match="pairs"):
+        topk_entropy([[0.5, 0.3]])
 
 
 def test_scoring_rows_from_samples_need_their_problems():
