@@ -351,6 +351,64 @@ def test_figures_are_written(tmp_path):
     _nonempty(tmp_path / "e1.png", tmp_path / "e3.png")
 
 
+# ---------------------------------------------------------------- literature rows of the paper config
+
+
+@pytest.fixture(scope="module")
+def paper_config() -> dict:
+    """config/paper.yaml with the schema's defaults filled in, as the workflow sees it."""
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    validate(cfg, str(ROOT / "config/schema.yaml"))
+    return cfg
+
+
+def test_paper_config_quotes_literature_with_sources(paper_config):
+    lit, methods = paper_config["analysis"]["literature"], paper_config["analysis"]["methods"]
+    assert {e["name"] for e in lit} >= {"DeepSeek-R1-Distill-Qwen-32B", "s1-32B", "LIMO", "Sky-T1-32B-Preview"}
+    assert {m["name"] for m in methods} == {e["name"] for e in lit}
+    for row in lit + methods:
+        assert row["source"].strip() and row["corpus_size"] >= 1, row["name"]
+    for m in methods:
+        # every reported score is a benchmark this config evaluates, so it lands in a Table 2 column
+        assert set(m["scores"]) <= set(paper_config["benchmarks"]), m["name"]
+        assert all(0 < v <= 100 for v in m["scores"].values()), m["name"]
+        same = next(e for e in lit if e["name"] == m["name"])
+        assert same["aime24"] == m["scores"]["aime24"] and same["corpus_size"] == m["corpus_size"]
+
+
+def test_table2_and_figure1_show_the_paper_configs_literature(paper_config, tmp_path):
+    from ded.analysis.jobs import run_figure1
+
+    analysis = paper_config["analysis"]
+    settings = {"benchmarks": list(paper_config["benchmarks"])}
+    t2 = T.table2_methods(scores_fixture(), stats_fixture(), analysis["methods"], settings)
+    reported = t2[t2["source"].str.startswith("reported")]
+    assert len(reported) == len(analysis["methods"])
+    r1 = reported[reported["method"] == "DeepSeek-R1-Distill-Qwen-32B"].iloc[0]
+    assert r1["source"] == "reported (DeepSeek-R1 report (arXiv 2501.12948))"
+    assert (r1["aime24 pass@1 (%)"], r1["livecodebench pass@1 (%)"], r1["corpus rows"]) == (72.6, 57.2, 800000)
+    s1 = reported[reported["method"] == "s1-32B"].iloc[0]
+    assert s1["livecodebench pass@1 (%)"] == "not reported" and s1["aime25 pass@1 (%)"] == "not reported"
+    assert s1["avg pass@1 (%)"] == "not reported"  # an average over the columns a source gives would mislead
+    # this run's rows sit beside them, unchanged
+    assert t2[t2["method"].str.startswith("DED")].iloc[0]["aime24 pass@1 (%)"] == pytest.approx(55.0)
+
+    scores, stats = tmp_path / "scores.tsv", tmp_path / "corpus_stats.tsv"
+    scores_fixture().to_csv(scores, sep="\t", index=False)
+    stats_fixture().to_csv(stats, sep="\t", index=False)
+    points = run_figure1(scores, stats, ["aime24", "aime25"], analysis["literature"], tmp_path / "f1.png",
+                         None, tmp_path / "points.tsv")
+    lit = points[points["origin"] == "reported"]
+    assert set(lit["benchmark"]) == {"aime24"}  # no source here gives AIME 2025
+    assert sorted(zip(lit["label"], lit["corpus_size"], lit["accuracy"])) == sorted(
+        (e["name"], e["corpus_size"], e["aime24"]) for e in analysis["literature"])
+    ours = points[points["origin"] == "this workflow"]
+    assert len(ours) == 7 and set(ours["benchmark"]) == {"aime24"}  # the fixture scores no AIME 2025
+    _nonempty(tmp_path / "f1.png")
+
+
 # ---------------------------------------------------------------- the rules, end to end
 
 
