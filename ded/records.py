@@ -114,6 +114,11 @@ SAMPLE = Schema(
         "backend": Field(STR, required=False),
         "model_revision": Field(OPT_STR, required=False),
         "elapsed_s": Field(OPT_NUM, required=False),
+        "top_logprobs": Field(LIST, required=False, doc=(
+            "only when the teacher's `logprobs` is k: one entry per generated token (the token that ended "
+            "the turn included), each a list of k [token, logprob] pairs, most likely first; token is the "
+            "vocabulary id (hf, vllm) or the token text (openai), logprob the natural log of the model's "
+            "next-token probability, rounded to 4 decimals")),
     },
 )
 

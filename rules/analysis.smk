@@ -71,6 +71,35 @@ def analysis_runs():
     return [tuple(r.split("/")) if isinstance(r, str) else tuple(r) for r in runs]
 
 
+def analysis_chosen():
+    """{student: [teachers]} of the runs the analyses cover, for the captions: from analysis.runs when it
+    names them, else the teacher the smoke test (or the config) chose."""
+    if analysis_cfg("runs") is None:
+        provider = globals().get("chosen_teachers")
+        return provider() if provider else {}
+    out = {}
+    for s, t, _ in analysis_runs():
+        out.setdefault(s, [])
+        if t not in out[s]:
+            out[s].append(t)
+    return out
+
+
+def analysis_run_description():
+    """The `run` param of the analyses over all trained runs (corpus stats, tables, Figure 1)."""
+    by = "the runs of analysis.runs" if analysis_cfg("runs") is not None else None
+    return run_description(analysis_chosen(), by)
+
+
+def analysis_selection_files():
+    """Inputs of a rule whose params read the selection checkpoint (analysis_chosen): Snakemake waits for
+    a checkpoint a param reads only when its output is an input. None when the config names the runs or
+    pins the teacher."""
+    if analysis_cfg("runs") is not None or config["teacher_selection"]["pinned"]:
+        return []
+    return expand(PATHS["selection"], student=config["students"])
+
+
 def analysis_pca_runs():
     runs = analysis_cfg("pca", "runs")
     if runs is not None:
@@ -174,6 +203,8 @@ rule entropy_figure:
         labels=[f"{d}: {t}" for t, d in analysis_entropy_corpora()],
         scorer=lambda w: (analysis_entropy_student() if analysis_cfg("entropy", "scoring_model") == "student"
                           else "each corpus's teacher"),
+        # every candidate teacher's corpus is scored, so the chosen one is not needed (nor waited for)
+        run=run_description(),
     log:
         "logs/analysis/entropy_figure.log",
     conda:
@@ -200,6 +231,7 @@ rule pca_shift:
         batch_size=analysis_cfg("pca", "batch_size"),
         dtype=analysis_cfg("pca", "dtype"),
         plot_layer=analysis_cfg("pca", "plot_layer"),
+        run=lambda w: run_description({w.student: w.teacher}, "the run shown"),
     log:
         "logs/analysis/pca_shift/{student}/{teacher}/{corpus}.log",
     benchmark:
@@ -217,6 +249,7 @@ rule corpus_stats:
         report(ANALYSIS_PATHS["corpus_stats"], caption="../report/corpus_stats.rst", category="Tables"),
     params:
         runs=lambda w: ["/".join(r) for r in analysis_runs()],
+        run=lambda w: analysis_run_description(),
     log:
         "logs/analysis/corpus_stats.log",
     conda:
@@ -229,12 +262,14 @@ rule paper_tables:
     input:
         scores=ANALYSIS_PATHS["scores"],
         corpus_stats=ANALYSIS_PATHS["corpus_stats"],
+        selection=analysis_selection_files(),
     output:
         **analysis_table_outputs(),
     params:
         settings=analysis_table_settings(),
         methods=analysis_cfg("methods"),
         in_domain=list(config["benchmarks"]),
+        run=lambda w: analysis_run_description(),
     log:
         "logs/analysis/paper_tables.log",
     conda:
@@ -247,6 +282,7 @@ rule figure1:
     input:
         scores=ANALYSIS_PATHS["scores"],
         corpus_stats=ANALYSIS_PATHS["corpus_stats"],
+        selection=analysis_selection_files(),
     output:
         png=report(ANALYSIS_PATHS["figure1"].format(ext="png"), caption="../report/figure1.rst",
                    category="Figure 1: corpus size"),
@@ -255,6 +291,7 @@ rule figure1:
     params:
         benchmarks=analysis_figure1_benchmarks(),
         literature=analysis_cfg("literature"),
+        run=lambda w: analysis_run_description(),
     log:
         "logs/analysis/figure1.log",
     conda:

@@ -8,12 +8,17 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from ded.config import check_references
+from ded.report import config_file_labels, describe_run
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
 
 check_references(config)
 
 CORPORA = corpus_names(list(config["seeds"]), config["corpora"]["variants"])
+
+# The report's captions name the config files; a job sees the config but not these.
+RUN_CONFIGFILES = config_file_labels(workflow.configfiles, workflow.basedir,
+                                     getattr(workflow.config_settings, "config", None))
 
 PATHS = dict(
     model="resources/models/{model}",
@@ -117,6 +122,17 @@ def chosen_teacher(student):
     selection = checkpoints.select_teacher.get(student=student).output.selection
     with open(selection) as fh:
         return json.load(fh)["teacher"]
+
+
+def chosen_teachers():
+    """{student: chosen teacher}: the pinned one, else read from the selection checkpoint."""
+    pinned = config["teacher_selection"]["pinned"]
+    return {s: pinned or chosen_teacher(s) for s in config["students"]}
+
+
+def run_description(chosen=None, chosen_by=None):
+    """The `run` param of a rule with report outputs: what its captions say was run (ded/report.py)."""
+    return describe_run(config, RUN_CONFIGFILES, chosen, chosen_by)
 
 
 def student_passrate_spec(student):

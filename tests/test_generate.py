@@ -150,6 +150,14 @@ def test_vllm_output_mapping():
     assert [(c.raw_text, c.prompt_tokens, c.completion_tokens, c.finish_reason) for c in comps] == [
         ("a</think>b", 3, 2, "stop"), ("c", 3, 9, "length")]
     assert all(c.prefilled_think and c.model_revision == "rev" and c.seed == 11 for c in comps)
+    assert all(c.top_logprobs is None for c in comps)
+    # logprobs=2: vLLM lists the top 2 and the sampled token when it is not among them; the top 2 are kept
+    lp = lambda x: SimpleNamespace(logprob=x, rank=None)  # noqa: E731
+    out = SimpleNamespace(prompt_token_ids=[1], outputs=[SimpleNamespace(
+        text="ab", token_ids=[5, 8], finish_reason="length",
+        logprobs=[{9: lp(-2.5), 5: lp(-0.1)}, {3: lp(-0.7), 4: lp(-0.9), 8: lp(-4.123456)}])])
+    [c] = completions_from_output(out, False, None, 0.1, 0, logprobs=2)
+    assert c.top_logprobs == [[[5, -0.1], [9, -2.5]], [[3, -0.7], [4, -0.9]]]
 
 
 # --- corpus ----------------------------------------------------------------------------------------------
@@ -280,6 +288,66 @@ def test_runner_resumes_and_matches_uninterrupted(tiny_llama_dir, tmp_path):
                     **{**kw, "n": 3})
     m3 = read_records(tmp_path / "m3.jsonl", "sample")
     assert strip([r for r in m3 if r["sample_id"] < 2]) == strip(reference)
+
+
+def test_hf_saves_top_logprobs_per_generated_token(tiny_llama_dir, tmp_path, capsys):
+    """Generation-time top-k logprobs reach the sample records and `entropy-topk` reads them back."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from ded.__main__ import main
+    from ded.generate.hf import HFBackend
+
+    backend = HFBackend(str(tiny_llama_dir), batch_size=4)
+    problems = [_math(i) for i in range(3)]
+    spec = {"max_tokens": 7, "temperature": 0, "logprobs": 5}
+    sample_problems(problems, spec, model_name="tiny", n=1, backend=backend, out_path=tmp_path / "o.jsonl",
+                    progress_path=tmp_path / "p.jsonl")
+    recs = read_records(tmp_path / "o.jsonl", "sample")
+    for r in recs:
+        top = r["top_logprobs"]
+        assert len(top) == r["completion_tokens"] and all(len(step) == 5 for step in top)
+        for step in top:
+            ids, lps = [e[0] for e in step], [e[1] for e in step]
+            assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 5
+            assert all(lp <= 0 for lp in lps) and lps == sorted(lps, reverse=True)
+        # greedy: each generated token is its step's most likely one, so the entries line up with the text
+        body = [step[0][0] for step in top][: r["completion_tokens"] - (r["finish_reason"] == "stop")]
+        assert backend.tokenizer.decode(body, skip_special_tokens=True) == r["raw_text"]
+
+    # the first step's values are the model's log-softmax at the end of the prompt (no temperature applied)
+    text, _ = backend.render(build_messages(problems[0]))
+    ids = backend.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))(ids).logits[0, -1]
+    ref = torch.topk(torch.log_softmax(logits.double(), -1), 5)
+    assert [e[0] for e in recs[0]["top_logprobs"][0]] == ref.indices.tolist()
+    assert [e[1] for e in recs[0]["top_logprobs"][0]] == pytest.approx(ref.values.tolist(), abs=2e-4)
+
+    # the analysis command reads what the sampler wrote
+    assert main(["analysis", "entropy-topk", "--samples", str(tmp_path / "o.jsonl")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tokens"] == sum(r["completion_tokens"] for r in recs) and summary["mean"] > 0
+
+    # rows of one batch ask for different k or none; the default saves none
+    reqs = [Request(tuple(build_messages(_math(1))), SamplingParams(temperature=0.7, max_tokens=4, seed=1,
+                                                                    logprobs=2)),
+            Request(tuple(build_messages(_math(2))), SamplingParams(temperature=0.7, max_tokens=4, seed=2))]
+    [[a], [b]] = backend.generate(reqs)
+    assert len(a.top_logprobs) == a.completion_tokens and all(len(step) == 2 for step in a.top_logprobs)
+    assert b.top_logprobs is None
+    sample_problems(problems[:1], {"max_tokens": 3}, model_name="tiny", n=1, backend=backend,
+                    out_path=tmp_path / "d.jsonl", progress_path=tmp_path / "pd.jsonl")
+    assert "top_logprobs" not in read_records(tmp_path / "d.jsonl", "sample")[0]
+
+
+def test_logprobs_enter_the_run_signature_only_when_set():
+    from ded.generate.runner import run_signature
+
+    settings = teacher_settings({"model": "x"})
+    base = run_signature(settings, "t", 0, None)
+    assert run_signature({k: v for k, v in settings.items() if k != "logprobs"}, "t", 0, None) == base
+    assert run_signature({**settings, "logprobs": 5}, "t", 0, None) != base
 
 
 def test_runner_rejects_bad_problems(tmp_path):

@@ -9,6 +9,7 @@ loop is bounded and every server stops at the end of its test.
 from __future__ import annotations
 
 import json
+import math
 import re
 import os
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ded.generate import GenerationError, Request, SamplingParams, build_messages, sample_problems
-from ded.generate.openai_backend import OpenAIBackend
+from ded.generate.openai_backend import OpenAIBackend, RetryableError, parse_response, request_body
 from ded.generate.runner import SamplingIncomplete
 from ded.io import read_records
 
@@ -60,9 +61,16 @@ class Scripted:
         message = {"role": "assistant", "content": f"The answer is \\boxed{{{number}}}."}
         if self.reasoning:
             message["reasoning_content"] = "Count the characters."
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        if body.get("logprobs"):
+            # one "token" per word; the k alternatives are listed least likely first
+            choice["logprobs"] = {"content": [
+                {"token": w, "logprob": -0.25,
+                 "top_logprobs": [{"token": f"alt{j}", "logprob": -4.0 + j * 0.5}
+                                  for j in range(body["top_logprobs"] - 1)] + [{"token": w, "logprob": -0.25}]}
+                for w in message["content"].split(" ")]}
         data = {"id": "x", "object": "chat.completion", "model": body["model"], "system_fingerprint": "fp-1",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+                "choices": [choice], "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
         return 200, {}, json.dumps(data).encode()
 
 
@@ -210,6 +218,46 @@ def test_concurrency_is_bounded(server):
     assert 2 <= script.max_in_flight <= 3
     # results come back in request order whatever order the calls finished in
     assert [r[0].raw_text for r in results] == [f"The answer is \\boxed{{{i}}}." for i in range(9)]
+
+
+def test_logprobs_are_asked_and_parsed_from_a_fixture_response():
+    req = _request(logprobs=3)
+    body = request_body(req, "m")
+    assert body["logprobs"] is True and body["top_logprobs"] == 3
+    assert "logprobs" not in request_body(_request(), "m") and "top_logprobs" not in request_body(_request(), "m")
+    data = json.loads((ROOT / "tests/fixtures/openai_chat_logprobs.json").read_text())
+    [c] = parse_response(data, False, 0.5, 5)
+    assert c.raw_text == "\\boxed{4}" and c.reasoning_content == "2+2=4"
+    top = c.top_logprobs
+    assert len(top) == 5 and all(len(step) == 3 for step in top)
+    assert top[0] == [["\\", -0.0021], ["The", -6.3], ["**", -7.91]]
+    # the server's order is not trusted: most likely first, ties in the server's order
+    assert top[3] == [["4", -0.6931], ["5", -1.3863], ["3", -1.3863]]
+    assert all(lp <= 0 for step in top for _, lp in step)
+    # no logprobs in the reply: none saved; a logprobs of another shape is a malformed body
+    plain = json.loads(json.dumps(data))
+    del plain["choices"][0]["logprobs"]
+    assert parse_response(plain, False, 0.5, 5)[0].top_logprobs is None
+    plain["choices"][0]["logprobs"] = {"content": [{"token": "x", "top_logprobs": [{"token": "x"}]}]}
+    with pytest.raises(RetryableError, match=r"logprobs.content\[0\]"):
+        parse_response(plain, False, 0.5, 5)
+
+
+def test_logprobs_reach_the_records_and_entropy_topk(server, tmp_path, capsys):
+    from ded.__main__ import main
+
+    spec = {"backend": "openai", "api_base": server(Scripted()), "logprobs": 4}
+    sample_problems([_problem(0), _problem(1)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+                    progress_path=tmp_path / "p.jsonl")
+    recs = read_records(tmp_path / "o.jsonl", "sample")
+    words = "The answer is \\boxed{0}.".split(" ")
+    assert [step[0][0] for step in recs[0]["top_logprobs"]] == words
+    assert all([lp for _, lp in step] == [-0.25, -3.0, -3.5, -4.0] for r in recs for step in r["top_logprobs"])
+    assert main(["analysis", "entropy-topk", "--samples", str(tmp_path / "o.jsonl")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    p = [math.exp(x) for x in (-0.25, -3.0, -3.5, -4.0)]
+    lumped = -sum(q * math.log(q) for q in p) - (1 - sum(p)) * math.log(1 - sum(p))
+    assert summary["tokens"] == 2 * len(words) and summary["mean"] == pytest.approx(lumped, abs=1e-9)
 
 
 def test_real_server_process_on_loopback(smollm2_dir, tmp_path):

@@ -23,7 +23,8 @@ def _entropy_topk(args):
         steps = rec.get(args.field)
         if steps is None:
             raise SystemExit(f"{args.samples}: sample {rec.get('question_id')}/{rec.get('sample_id')} has no "
-                             f"'{args.field}' field (a list of {{token: logprob}} per generated token)")
+                             f"'{args.field}' field (per generated token, its top-k [token, logprob] pairs; "
+                             f"the sampler writes it when the teacher's `logprobs` is set)")
         values.append(topk_entropy(steps, args.tail))
     print(json.dumps(summarize(values) | {"method": f"top-k ({args.tail})"}))
 
@@ -90,7 +91,8 @@ def add_parser(sub) -> None:
     e.set_defaults(func=_entropy)
 
     k = a.add_parser("entropy-topk", help="approximate entropy from generation-time top-k logprobs")
-    k.add_argument("--samples", required=True, help="JSONL records with a per-token list of {token: logprob}")
+    k.add_argument("--samples", required=True,
+                   help="sample records with top_logprobs (per generated token, [[token, logprob], ...])")
     k.add_argument("--field", default="top_logprobs")
     k.add_argument("--tail", choices=["lumped", "renormalized"], default="lumped")
     k.set_defaults(func=_entropy_topk)

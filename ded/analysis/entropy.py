@@ -16,9 +16,10 @@ Logits are never held for a whole batch at once: the decoder's last hidden
 states are projected through the output head in chunks of positions, so a
 152k-word vocabulary over 16k positions fits in memory.
 
-`topk_entropy` is the documented approximation for corpora whose generation
-recorded only the top-k logprobs of each token (an OpenAI-compatible
-`logprobs`/`top_logprobs` field): see its docstring for the bias.
+`topk_entropy` is the documented approximation for samples whose generation
+recorded only the top-k logprobs of each token (the `top_logprobs` field the
+sampler writes when a teacher's `logprobs` is set): see its docstring for the
+bias.
 """
 
 from __future__ import annotations
@@ -170,11 +171,22 @@ def corpus_entropy(model_dir: str | Path, rows: Sequence[ScoringRow], max_tokens
     return {"summary": summary, "values": values, "histogram": histogram(values, bins), "truncated_rows": truncated}
 
 
-def topk_entropy(top_logprobs: Sequence[Mapping[str, float]], tail: str = "lumped") -> np.ndarray:
+def _step_logprobs(step) -> list[float]:
+    """The logprobs of one token's top-k: a {token: logprob} dict or [[token, logprob], ...] pairs."""
+    if isinstance(step, Mapping):
+        return list(step.values())
+    if isinstance(step, (list, tuple)) and all(isinstance(e, (list, tuple)) and len(e) == 2 for e in step):
+        return [e[1] for e in step]
+    raise AnalysisError(f"a token's top logprobs must be a {{token: logprob}} dict or a list of "
+                        f"[token, logprob] pairs, got {str(step)[:80]}")
+
+
+def topk_entropy(top_logprobs: Sequence[Mapping[str, float] | Sequence], tail: str = "lumped") -> np.ndarray:
     """Approximate per-token entropy (nats) from generation-time top-k logprobs.
 
-    `top_logprobs` holds, per generated token, a dict {token: logprob} of the
-    k most likely tokens at that step (OpenAI-compatible `top_logprobs`).
+    `top_logprobs` holds, per generated token, the k most likely tokens at
+    that step with their logprobs: a sample record's [[token, logprob], ...]
+    pairs (ded/records.py) or a {token: logprob} dict.
     The mass outside the top k, r = 1 - sum(p), is unknown in shape:
 
     - `tail="lumped"` (default) counts r as one extra outcome. Merging
@@ -191,7 +203,7 @@ def topk_entropy(top_logprobs: Sequence[Mapping[str, float]], tail: str = "lumpe
         raise AnalysisError(f"tail must be 'lumped' or 'renormalized', got {tail!r}")
     out = np.zeros(len(top_logprobs), dtype=np.float64)
     for i, step in enumerate(top_logprobs):
-        lp = np.array(list(step.values()), dtype=np.float64)
+        lp = np.array(_step_logprobs(step), dtype=np.float64)
         if lp.size == 0:
             out[i] = np.nan
             continue

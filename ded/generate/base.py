@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ class SamplingParams:
     top_p: float = 1.0
     max_tokens: int = 512
     seed: int | None = 0
-    logprobs: int | None = None  # top-k logprobs per token, where the backend supports it
+    #: k of the top-k logprobs saved per generated token (Completion.top_logprobs); None saves none
+    logprobs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class Completion:
     seed: int | None = None
     #: the prompt ended with an opened <think>, so the text starts inside the reasoning
     prefilled_think: bool = False
-    logprobs: list | None = None
+    #: per generated token, its k most likely tokens as [token, logprob] pairs (see `top_logprob_entries`)
+    top_logprobs: list | None = None
 
 
 @dataclass
@@ -94,6 +97,23 @@ class Backend:
 
     def __exit__(self, *exc):
         self.close()
+
+
+#: Decimals kept of a saved logprob: 1e-4 nats moves an entropy by far less than its sampling noise,
+#: and a record holds k of them per generated token.
+LOGPROB_DECIMALS = 4
+
+
+def top_logprob_entries(pairs, k: int | None = None) -> list[list]:
+    """One generated token's top-k as the records store it: [[token, logprob], ...], most likely first.
+
+    `pairs`: (token, logprob) in any order; token is a vocabulary id (hf, vllm)
+    or the token's text (openai). Non-finite logprobs (masked tokens) are
+    dropped, since JSON has no -inf; `k` keeps the first k.
+    """
+    out = [[tok, round(float(lp), LOGPROB_DECIMALS)] for tok, lp in pairs if math.isfinite(float(lp))]
+    out.sort(key=lambda e: -e[1])
+    return out if k is None else out[:k]
 
 
 def derive_seed(*parts: Any) -> int:

@@ -5,6 +5,12 @@ request's seed, inside a logits processor that leaves `generate` only the
 sampled token to pick. A row's tokens therefore depend on its seed and not on
 which other rows share its batch, so a resumed job (whose batches hold only
 the pairs still missing) draws what an uninterrupted one would.
+
+When a request asks for top-k logprobs, the same processor keeps, per step,
+the k most likely tokens of the log-softmax of the logits it receives: the
+model's own distribution, before temperature and top-p. Taking them there
+rather than from `generate(output_logits=True)` keeps k values per step
+instead of the whole vocabulary for every step of every row.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import time
 from typing import Iterator
 
-from .base import Backend, Completion, Outcome, Request, derive_seed, model_fingerprint
+from .base import Backend, Completion, Outcome, Request, derive_seed, model_fingerprint, top_logprob_entries
 from .prompts import render_prompt
 
 log = logging.getLogger(__name__)
@@ -35,11 +41,15 @@ def _row_sampler_class():
         than a 135M model's forward pass on a CPU).
         """
 
-        def __init__(self, seeds, temperatures, top_ps, device):
+        def __init__(self, seeds, temperatures, top_ps, device, top_k_logprobs: int = 0):
             self.generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
             self.temperatures = torch.tensor([max(float(t), 1e-6) for t in temperatures], device=device)
             self.greedy = torch.tensor([float(t) <= 0 for t in temperatures], device=device)
             self.top_ps = torch.tensor([float(p) for p in top_ps], dtype=torch.float64, device=device)
+            #: k of the logprobs kept per step (the batch's largest ask); 0 keeps none
+            self.top_k_logprobs = int(top_k_logprobs or 0)
+            #: per generated step, (values, ids) of shape [rows, k]
+            self.steps: list = []
 
         def _draws(self, device):
             return torch.stack([torch.rand((), generator=g, device=device, dtype=torch.float64)
@@ -55,6 +65,9 @@ def _row_sampler_class():
             return idx.gather(-1, pick).squeeze(-1)
 
         def __call__(self, input_ids, scores):
+            if self.top_k_logprobs:
+                logp = torch.log_softmax(scores.float(), dim=-1)
+                self.steps.append(torch.topk(logp, min(self.top_k_logprobs, logp.shape[-1]), dim=-1))
             probs = torch.softmax(scores.float() / self.temperatures[:, None], dim=-1)
             u = self._draws(scores.device)
             vocab = probs.shape[-1]
@@ -166,7 +179,7 @@ class HFBackend(Backend):
         max_new = max(p.max_tokens for p in params)
         sampler = _row_sampler_class()(
             [r[3] if r[3] is not None else 0 for r in batch], [p.temperature for p in params],
-            [p.top_p for p in params], self.device)
+            [p.top_p for p in params], self.device, max(p.logprobs or 0 for p in params))
         start = time.perf_counter()
         with torch.no_grad():
             out = self.model.generate(
@@ -175,6 +188,11 @@ class HFBackend(Backend):
                 pad_token_id=self.tokenizer.pad_token_id)
         elapsed = time.perf_counter() - start
         eos = set(self.eos_ids)
+        top = None
+        if sampler.steps:
+            # [rows, steps, k]: step t holds the distribution the t-th generated token was drawn from
+            top = (torch.stack([v for v, _ in sampler.steps], 1).cpu().tolist(),
+                   torch.stack([i for _, i in sampler.steps], 1).cpu().tolist())
         results = []
         for k, row in enumerate(batch):
             tokens = out[k, width:].tolist()[: params[k].max_tokens]
@@ -183,9 +201,14 @@ class HFBackend(Backend):
                 body, n_tokens, finish = tokens[:stop], stop + 1, "stop"
             else:
                 body, n_tokens, finish = tokens, len(tokens), "length"
+            top_logprobs = None
+            if top is not None and params[k].logprobs:
+                kk = params[k].logprobs
+                top_logprobs = [top_logprob_entries(zip(ids[:kk], vals[:kk]))
+                                for vals, ids in zip(top[0][k][:n_tokens], top[1][k][:n_tokens])]
             results.append(Completion(
                 raw_text=self.tokenizer.decode(body, skip_special_tokens=True),
                 prompt_tokens=int(prompt_lens[k]), completion_tokens=n_tokens, finish_reason=finish,
                 elapsed_s=round(elapsed, 4), model_revision=self.revision, seed=row[3],
-                prefilled_think=row[2]))
+                prefilled_think=row[2], top_logprobs=top_logprobs))
         return results

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Iterator
 
-from .base import Backend, Completion, GenerationError, Outcome, Request
+from .base import Backend, Completion, GenerationError, Outcome, Request, top_logprob_entries
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,31 @@ def request_body(req: Request, model: str, extra: dict | None = None) -> dict[st
         body["top_logprobs"] = p.logprobs
     body.update(extra or {})
     return body
+
+
+def parse_logprobs(choice: dict) -> list | None:
+    """Per generated token, its top-k [token text, logprob] pairs from a choice's `logprobs.content`.
+
+    None when the choice has no logprobs (none were asked, or the server
+    gives none); a `logprobs` that is not the OpenAI shape is a RetryableError
+    like any other malformed body.
+    """
+    logprobs = choice.get("logprobs")
+    if logprobs is None:
+        return None
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if content is None and isinstance(logprobs, dict):
+        return None  # a server that answers logprobs: {"content": null}
+    if not isinstance(content, list):
+        raise RetryableError("a choice's logprobs has no content list")
+    out = []
+    for i, entry in enumerate(content):
+        top = entry.get("top_logprobs") if isinstance(entry, dict) else None
+        if not isinstance(top, list) or not all(isinstance(t, dict) and "token" in t
+                                                and isinstance(t.get("logprob"), (int, float)) for t in top):
+            raise RetryableError(f"logprobs.content[{i}] has no list of {{token, logprob}} top_logprobs")
+        out.append(top_logprob_entries((t["token"], t["logprob"]) for t in top))
+    return out
 
 
 def parse_response(data: Any, prefilled: bool, elapsed: float, seed: int | None) -> list[Completion]:
@@ -69,7 +94,7 @@ def parse_response(data: Any, prefilled: bool, elapsed: float, seed: int | None)
                               prompt_tokens=usage.get("prompt_tokens"), completion_tokens=completion_tokens,
                               finish_reason=choice.get("finish_reason"), elapsed_s=round(elapsed, 4),
                               model_revision=str(revision) if revision else None, seed=seed,
-                              prefilled_think=prefilled))
+                              prefilled_think=prefilled, top_logprobs=parse_logprobs(choice)))
     return out
 
 

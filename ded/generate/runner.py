@@ -78,7 +78,7 @@ def sample_record(problem: dict, sample_id: int, model_name: str, backend: str, 
     """A SAMPLE record from a completion, its reasoning normalised to '<think>...</think>answer'."""
     text = think.normalise(c.raw_text, c.reasoning_content, c.prefilled_think)
     parts = think.split(text)
-    return {
+    rec = {
         "question_id": problem["id"], "sample_id": sample_id, "model": model_name,
         "raw_text": c.raw_text, "text": text, "reasoning": parts.reasoning,
         "answer": parts.answer if parts.problem is None else None,
@@ -86,10 +86,17 @@ def sample_record(problem: dict, sample_id: int, model_name: str, backend: str, 
         "finish_reason": c.finish_reason, "seed": c.seed, "backend": backend,
         "model_revision": c.model_revision, "elapsed_s": c.elapsed_s,
     }
+    if c.top_logprobs is not None:
+        rec["top_logprobs"] = c.top_logprobs
+    return rec
 
 
 def run_signature(settings: dict, model_name: str, seed: int, revision: str | None) -> str:
     sig = {k: settings.get(k) for k in SIGNATURE_KEYS}
+    # Logprobs do not change what is drawn, but pairs saved without them would lack the field. Only a
+    # set value enters, so the signatures (and the saved progress) of runs without logprobs stay valid.
+    if settings.get("logprobs") is not None:
+        sig["logprobs"] = settings["logprobs"]
     sig.update(model=model_name, seed=seed, revision=revision,
                prompts=[MATH_INSTRUCTION, CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, CHOICE_INSTRUCTION])
     return hashlib.sha256(json.dumps(sig, sort_keys=True, default=str).encode()).hexdigest()[:16]

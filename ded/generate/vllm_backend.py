@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any, Iterator
 
-from .base import Backend, Completion, Outcome, Request, SamplingParams, model_fingerprint
+from .base import Backend, Completion, Outcome, Request, SamplingParams, model_fingerprint, top_logprob_entries
 from .prompts import render_prompt
 
 log = logging.getLogger(__name__)
@@ -46,19 +46,32 @@ def finish_reason(output) -> str | None:
     return getattr(output, "finish_reason", None)
 
 
+def top_logprobs_from_output(output, k: int | None) -> list | None:
+    """Per generated token, the top-k [token id, logprob] pairs of a `vllm.CompletionOutput`.
+
+    vLLM gives, per token, a dict {token id: Logprob} of the k most likely
+    tokens plus the sampled one when it is not among them; only the top k are
+    kept, so every backend saves the same thing. Whether they are the model's
+    raw distribution (as the hf backend's) or the one after temperature and
+    penalties is vLLM's `logprobs_mode` engine argument (raw_logprobs, the
+    default of recent versions, matches hf; set it in the teacher's engine_args).
+    """
+    steps = getattr(output, "logprobs", None)
+    if not k or steps is None:
+        return None
+    return [top_logprob_entries(((int(t), lp.logprob) for t, lp in (step or {}).items()), k) for step in steps]
+
+
 def completions_from_output(request_output, prefilled: bool, revision: str | None, elapsed: float,
-                            seed: int | None) -> list[Completion]:
-    """Our completions from one `vllm.RequestOutput`."""
+                            seed: int | None, logprobs: int | None = None) -> list[Completion]:
+    """Our completions from one `vllm.RequestOutput`; `logprobs` is the k the request asked for."""
     prompt_tokens = len(request_output.prompt_token_ids or []) or None
     out = []
     for o in request_output.outputs:
-        logprobs = None
-        if getattr(o, "logprobs", None):
-            logprobs = [{int(t): float(lp.logprob) for t, lp in step.items()} for step in o.logprobs]
         out.append(Completion(raw_text=o.text, prompt_tokens=prompt_tokens,
                               completion_tokens=len(o.token_ids), finish_reason=finish_reason(o),
                               elapsed_s=round(elapsed, 4), model_revision=revision, seed=seed,
-                              prefilled_think=prefilled, logprobs=logprobs))
+                              prefilled_think=prefilled, top_logprobs=top_logprobs_from_output(o, logprobs)))
     return out
 
 
@@ -105,7 +118,7 @@ class VLLMBackend(Backend):
             elapsed = time.perf_counter() - t0
             for k, (req, output) in enumerate(zip(chunk, outputs)):
                 yield Outcome(start + k, req, completions=completions_from_output(
-                    output, rendered[k][1], self.revision, elapsed, req.params.seed))
+                    output, rendered[k][1], self.revision, elapsed, req.params.seed, req.params.logprobs))
 
     def close(self) -> None:
         self.llm = None
