@@ -106,14 +106,19 @@ def _samples(n) -> str:
 
 
 def describe_run(config: Mapping, configfiles: Iterable[str], chosen: Mapping[str, object] | None = None,
-                 chosen_by: str | None = None) -> dict[str, str]:
+                 chosen_by: str | None = None, only: Mapping[str, str] | None = None) -> dict[str, str]:
     """The `run` param of a rule with report outputs: one RST phrase per part of the setup.
 
     `chosen`: student -> chosen teacher (or teachers) where known; None or
     empty leaves `chosen` empty, and the caption says nothing about it.
     `chosen_by` says where the choice comes from; by default the config's
-    pinned teacher or the smoke test.
+    pinned teacher or the smoke test. `only` ({"student": s, "teacher": t})
+    names just that pair, for a job about one run: its param (and so the
+    job) then stays the same when another teacher or student is added.
     """
+    if only:
+        config = dict(config, students={only["student"]: config["students"][only["student"]]},
+                      teachers={only["teacher"]: config["teachers"][only["teacher"]]})
     files = list(configfiles)
     pinned = (config.get("teacher_selection") or {}).get("pinned")
     per_teacher = (config.get("sampling") or {}).get("samples_per_question", 4)

@@ -231,7 +231,8 @@ rule pca_shift:
         batch_size=analysis_cfg("pca", "batch_size"),
         dtype=analysis_cfg("pca", "dtype"),
         plot_layer=analysis_cfg("pca", "plot_layer"),
-        run=lambda w: run_description({w.student: w.teacher}, "the run shown"),
+        run=lambda w: run_description({w.student: w.teacher}, "the run shown",
+                                      only={"student": w.student, "teacher": w.teacher}),
     log:
         "logs/analysis/pca_shift/{student}/{teacher}/{corpus}.log",
     benchmark:

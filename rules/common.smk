@@ -130,9 +130,9 @@ def chosen_teachers():
     return {s: pinned or chosen_teacher(s) for s in config["students"]}
 
 
-def run_description(chosen=None, chosen_by=None):
+def run_description(chosen=None, chosen_by=None, only=None):
     """The `run` param of a rule with report outputs: what its captions say was run (ded/report.py)."""
-    return describe_run(config, RUN_CONFIGFILES, chosen, chosen_by)
+    return describe_run(config, RUN_CONFIGFILES, chosen, chosen_by, only)
 
 
 def student_passrate_spec(student):

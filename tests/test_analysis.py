@@ -568,3 +568,16 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     assert "12 generated problems (seed 101)" in html and "6 generated problems (seed 102)" in html
     assert "2 samples each" in html and "4 samples per question" in html
     assert "the runs of analysis.runs" in html and "the run shown" in html  # which teacher each caption names
+
+
+def test_run_description_of_one_run_ignores_other_teachers():
+    from ded.report import describe_run
+
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    student, teacher = next(iter(cfg["students"])), next(iter(cfg["teachers"]))
+    one = describe_run(cfg, ["config/paper.yaml"], {student: teacher}, only={"student": student, "teacher": teacher})
+    more = dict(cfg, teachers={**cfg["teachers"], "another": cfg["teachers"][teacher]})
+    # pca_shift's param: adding a candidate teacher must not rerun the PCA of a finished run
+    assert describe_run(more, ["config/paper.yaml"], {student: teacher},
+                        only={"student": student, "teacher": teacher}) == one
+    assert f"``{teacher}``" in one["teachers"] and "``another``" not in one["teachers"]
