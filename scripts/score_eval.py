@@ -9,7 +9,7 @@ from ded.verify import verify_samples  # noqa: E402
 
 samples = read_records(snakemake.input.samples, "sample", allow_empty=False)
 problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
-verdicts = verify_samples(samples, {p["id"]: p for p in problems}, workers=snakemake.params.workers)
+verdicts = verify_samples(samples, {p["id"]: p for p in problems}, workers=snakemake.threads)
 write_records(snakemake.output.verdicts, verdicts, "verdict")
 rows = score_benchmark(samples, verdicts, problems, snakemake.params.model, snakemake.params.benchmark,
                        pass_k=snakemake.params.pass_k)
