@@ -51,6 +51,9 @@ FALLBACK_DEFAULTS = {
     "evaluation.models.teachers": False,
     "evaluation.models.smoke": True,
     "evaluation.models.trained": True,
+    "evaluation.out_of_domain.tasks": [],
+    "analysis.tables.ded_corpus": "math-right_hard_diverse",
+    "analysis.pca.max_tokens": 2048,
 }
 
 SECONDS_PER_HOUR = 3600.0
@@ -368,7 +371,89 @@ def analysis(s: Settings) -> Stage:
     return stage
 
 
-STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, evaluation, analysis)
+def ood_examples(task: str, settings: dict, limit: float | None) -> tuple[int, int, int]:
+    """(examples, forward tokens, generated tokens) of one lm-eval task under `limit` (a count or a fraction)."""
+    if task not in settings:
+        raise PlanError(f"plan: no size for out-of-domain task {task!r}; add plan.ood_tasks.{task}: "
+                        "{examples: N, forward_tokens: N, generated_tokens: N}")
+    spec = settings[task]
+    examples = int(spec["examples"])
+    if limit is not None:
+        # lm-eval applies a count per (sub)task; taking it for the whole task undercounts groups (quick checks only).
+        examples = int(round(examples * limit)) if limit < 1 else min(examples, int(limit))
+    return examples, examples * int(spec["forward_tokens"]), examples * int(spec["generated_tokens"])
+
+
+def ood_evaluation(s: Settings) -> Stage:
+    """lm-eval's out-of-domain suites (Table 6): one ood_eval job per evaluated model with a local folder.
+
+    A task costs its examples' prompt tokens at the forward throughput (log-likelihoods and prefill) plus
+    their generated tokens at the generation throughput (plan.ood_tasks).
+    """
+    stage = Stage("out-of-domain suites (lm-eval)", "ood_eval")
+    ood = s.config.get("evaluation", {}).get("out_of_domain") or {}
+    if not ood.get("enabled"):
+        return stage
+    sizes = s.plan("ood_tasks")
+    forward = generated = examples = 0
+    for task in ood.get("tasks") or s.default("evaluation.out_of_domain.tasks"):
+        n, f, g = ood_examples(task["name"], sizes, ood.get("limit"))
+        examples, forward, generated = examples + n, forward + f, generated + g
+    ref = s.plan("reference_params_b")
+    for fragment, count, model, _ in evaluated_models(s):
+        if is_api_model(s, model):
+            continue  # lm-eval needs the weights: a model that is not materialised has no ood_eval job
+        per_model = (gpu_hours(forward, s.plan("forward_tokens_per_gpu_s"), params_of(s, model), ref)
+                     + gpu_hours(generated, s.plan("generation_tokens_per_gpu_s"), params_of(s, model), ref))
+        stage.rows.append(Row(fragment, count, f"{examples} examples per model", (forward + generated) * count,
+                              per_model * count, max_job_hours=per_model))
+    return stage
+
+
+def pca_runs(s: Settings) -> dict[str, int]:
+    """Trained runs per student whose hidden states Figure 4 compares (rules/analysis.smk's analysis_pca_runs)."""
+    analysis = s.config.get("analysis") or {}
+    pca = analysis.get("pca") or {}
+    if pca.get("runs") is not None:
+        runs = [r.split("/") for r in pca["runs"]]
+    else:
+        ded = (analysis.get("tables") or {}).get("ded_corpus") or s.default("analysis.tables.ded_corpus")
+        if analysis.get("runs") is not None:
+            runs = [r.split("/") for r in analysis["runs"] if r.split("/")[2] == ded]
+        else:
+            variants = s.get("corpora.variants")
+            built = set(variants) | {f"{d}-{v}" for d in s.config["seeds"] for v in variants}
+            runs = [[student, "*", ded] for student in s.config["students"]] if ded in built else []
+    counts: dict[str, int] = {}
+    for student, *_ in runs:
+        counts[student] = counts.get(student, 0) + 1
+    return counts
+
+
+def pca_shift(s: Settings) -> Stage:
+    """Figure 4: hidden states of the base and the trained student on every benchmark's prompts (forward only)."""
+    stage = Stage("PCA centroid shift (Figure 4)", "pca_shift")
+    pca = (s.config.get("analysis") or {}).get("pca") or {}
+    max_prompts = pca.get("max_prompts")
+    max_tokens = pca.get("max_tokens") or s.default("analysis.pca.max_tokens")
+    benchmarks = pca.get("benchmarks") or list(s.config["benchmarks"])
+    sizes = s.plan("dataset_sizes")
+    prompts = 0
+    for name in benchmarks:
+        n = dataset_size(s.config["benchmarks"][name], "benchmarks", name, sizes)
+        prompts += n if max_prompts is None else min(n, int(max_prompts))
+    per_run = 2 * prompts * min(s.plan("mean_prompt_tokens"), int(max_tokens))  # base and trained model
+    for student, runs in pca_runs(s).items():
+        model = s.config["students"][student]["model"]
+        hours = gpu_hours(per_run, s.plan("forward_tokens_per_gpu_s"), params_of(s, model),
+                          s.plan("reference_params_b"))
+        stage.rows.append(Row(student, runs, f"{prompts} prompts x 2 models", per_run * runs, hours * runs,
+                              max_job_hours=hours))
+    return stage
+
+
+STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, evaluation, ood_evaluation, analysis,
+          pca_shift)
 
 
 def compute_plan(config: dict, schema: dict | None = None) -> list[Stage]:

@@ -57,6 +57,13 @@ wildcard_constraints:
     corpus="|".join(CORPORA) or "no-corpus",
 
 
+def run_only(value):
+    """A params entry the params trigger ignores, for knobs that cannot change a job's results (worker
+    counts, batch sizes of batch-invariant samplers): Snakemake leaves params computed by a function of
+    `threads` or `resources` out of its params comparison, and the script still reads the value."""
+    return lambda wildcards, threads: value
+
+
 def materialized_models():
     return [m for m, spec in config["models"].items() if spec.get("materialize", True)]
 
@@ -118,7 +125,12 @@ def smoke_score_files(wildcards):
 
 
 def chosen_teacher(student):
-    """The teacher the smoke test (or the config) chose for `student`; read after the checkpoint ran."""
+    """The teacher the smoke test (or the config) chose for `student`; read after the checkpoint ran.
+
+    A pinned teacher is known up front, so the DAG (and a dry run) is complete without the checkpoint.
+    """
+    if config["teacher_selection"]["pinned"]:
+        return config["teacher_selection"]["pinned"]
     selection = checkpoints.select_teacher.get(student=student).output.selection
     with open(selection) as fh:
         return json.load(fh)["teacher"]
@@ -213,6 +225,7 @@ def static_targets():
         data_targets()
         + expand(PATHS["filter_summary"], teacher=config["teachers"], domain=config["seeds"])
         + expand(PATHS["selection"], student=config["students"])
+        + analysis_entropy_targets()
     )
 
 

@@ -5,6 +5,10 @@
 # {model} is a path fragment naming what is evaluated (docs/layout.md):
 # base/<student>, teacher/<teacher>, smoke/<student>/<teacher> or
 # trained/<student>/<teacher>/<corpus>.
+#
+# generate_eval and ood_eval run vLLM with tensor parallelism over the job's
+# GPUs (the `gpu` resource, set per rule in profiles/slurm); the config never
+# sets a tensor-parallel size (ded.config.check_references).
 
 from ded.evaluate.plan import eval_generation_spec, ood_model_dir
 
@@ -21,7 +25,8 @@ rule generate_eval:
         model=lambda w: w.model,
         spec=lambda w: eval_generation_spec(w.model, w.benchmark, config),
         samples=lambda w: config["benchmarks"][w.benchmark]["samples"],
-        batch_size=config["evaluation"]["batch_size"],
+        # Per-sample seeds make the draws batch-invariant (see sample_teacher).
+        batch_size=run_only(config["evaluation"]["batch_size"]),
         backend_options=config["evaluation"]["backend_options"],
         progress="results/.progress/eval/{model}/{benchmark}/samples.jsonl",
     conda:
@@ -47,7 +52,7 @@ rule score_eval:
         model=lambda w: w.model,
         benchmark=lambda w: w.benchmark,
         pass_k=lambda w: config["benchmarks"][w.benchmark]["pass_k"],
-        workers=config["evaluation"]["workers"],
+    # Verifier processes; the verdicts do not depend on how many.
     threads: config["evaluation"]["workers"]
     conda:
         "../envs/verify.yaml"
@@ -86,6 +91,8 @@ rule ood_eval:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
     params:
         model=lambda w: w.model,
+        # lm-eval's batch_size stays: batched log-likelihoods and generations can differ in the last bits.
+        # The tensor-parallel size of model_type vllm is the job's GPU count (the script adds it).
         settings=config["evaluation"]["out_of_domain"],
         work_dir="results/.progress/ood/{model}",
     conda:

@@ -12,6 +12,17 @@ def student_tokenizer_dir():
     return PATHS["model"].format(model=first)
 
 
+#: filter.* keys that change verdicts. filter.workers only sets how many processes check answers (the
+#: rules' threads), so changing it reruns nothing.
+FILTER_KEYS = ("max_response_tokens", "float_tolerance", "math_timeout_s", "task_timeout_s", "judge")
+#: What the student's correctness check (verify_student) reads: no length limit, no judge.
+VERIFY_KEYS = ("float_tolerance", "math_timeout_s", "task_timeout_s")
+
+
+def filter_settings(keys):
+    return {k: config["filter"][k] for k in keys}
+
+
 def filter_tokenizer_input(wildcards):
     path = student_tokenizer_dir()
     return [path] if path else []
@@ -27,7 +38,7 @@ rule filter_samples:
         summary=PATHS["filter_summary"],
         kept=PATHS["kept"],
     params:
-        settings=config["filter"],
+        settings=filter_settings(FILTER_KEYS),
         tokenizer=student_tokenizer_dir(),
     threads: config["filter"]["workers"]
     conda:

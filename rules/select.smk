@@ -79,11 +79,11 @@ rule sample_student:
     params:
         spec=lambda w: student_passrate_spec(w.student),
         n=config["compression"]["samples"],
-        batch_size=config["compression"]["batch_size"],
+        # Per-pair seeds make the draws batch-invariant (see sample_teacher).
+        batch_size=run_only(config["compression"]["batch_size"]),
         seed=config["evaluation"]["seed"],
         progress="results/.progress/passrate/{student}/{domain}.jsonl",
         backend_options=config["evaluation"]["backend_options"],
-        tensor_parallel_size=lambda w, resources: max(1, int(resources.get("gpu", 0) or 0)),
     threads: 2
     conda:
         "../envs/vllm.yaml"
@@ -102,7 +102,7 @@ rule verify_student:
     output:
         PATHS["student_verdicts"],
     params:
-        settings=config["filter"],
+        settings=filter_settings(VERIFY_KEYS),
     threads: config["filter"]["workers"]
     conda:
         "../envs/verify.yaml"

@@ -10,16 +10,17 @@
 
 import re
 
-TRAIN_STAGES = ("warm_start", "smoke")
+from ded.train import resolve_settings
 
 
-def train_section(stage=None):
-    """config["train"] without the other stages' overrides, so the params trigger
-    reruns a rule only when settings it uses change."""
-    section = {k: v for k, v in config["train"].items() if k not in TRAIN_STAGES}
-    if stage is not None:
-        section[stage] = config["train"].get(stage, {})
-    return section
+def train_settings(stage=None):
+    """The settings `stage`'s training runs with (config["train"] resolved for it, defaults filled).
+
+    Only these reach a rule's params, so the params trigger reruns a training
+    when a value it uses changes, and not when another stage's does: the final
+    training's train.learning_rate does not re-warm-start the teachers.
+    """
+    return resolve_settings(config["train"], stage)
 
 
 def model_template(model):
@@ -43,7 +44,7 @@ rule train_student:
     output:
         protected(directory(PATHS["trained_model"])),
     params:
-        train=train_section(),
+        train=train_settings(),
         stage=None,
         template=lambda w: model_template(config["students"][w.student]["model"]),
         work_dir="results/.progress/train/{student}/{teacher}/{corpus}",
@@ -66,7 +67,7 @@ rule train_smoke:
     output:
         directory(PATHS["smoke_model"]),
     params:
-        train=train_section("smoke"),
+        train=train_settings("smoke"),
         stage="smoke",
         template=lambda w: model_template(config["students"][w.student]["model"]),
         work_dir="results/.progress/smoke/{student}/{teacher}",
@@ -91,7 +92,7 @@ rule train_warmstart:
     wildcard_constraints:
         teacher="|".join(re.escape(t) for t in WARMSTART_TEACHERS) or "(?!x)x",
     params:
-        train=train_section("warm_start"),
+        train=train_settings("warm_start"),
         stage="warm_start",
         template=lambda w: model_template(config["teachers"][w.teacher]["model"]),
         work_dir="results/.progress/warmstart/{teacher}",

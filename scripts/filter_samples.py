@@ -17,7 +17,7 @@ if settings.get("judge"):
 
 verdicts = verify_samples(
     samples, problems,
-    workers=min(settings["workers"], snakemake.threads),
+    workers=snakemake.threads,
     tokenizer=snakemake.params.tokenizer,
     max_tokens=settings["max_response_tokens"],
     judge=judge,

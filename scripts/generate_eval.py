@@ -2,7 +2,7 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.generate import sample_problems  # noqa: E402
+from ded.generate import allocation_options, sample_problems  # noqa: E402
 from ded.io import read_records  # noqa: E402
 
 problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
@@ -11,6 +11,8 @@ if snakemake.input.get("model"):
     spec["model_dir"] = str(snakemake.input.model)
 n = sample_problems(problems, spec, model_name=snakemake.params.model, n=snakemake.params.samples,
                     out_path=snakemake.output[0], progress_path=snakemake.params.progress,
-                    batch_size=snakemake.params.batch_size, backend_options=snakemake.params.backend_options)
+                    batch_size=snakemake.params.batch_size,
+                    backend_options=allocation_options(snakemake.params.backend_options,
+                                                       snakemake.resources.get("gpu", 0)))
 log.info("%s on %s: %d samples (%d per problem)", snakemake.params.model, snakemake.wildcards.benchmark, n,
          snakemake.params.samples)

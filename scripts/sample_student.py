@@ -2,7 +2,7 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.generate import sample_problems  # noqa: E402
+from ded.generate import allocation_options, sample_problems  # noqa: E402
 from ded.io import read_records  # noqa: E402
 
 p = snakemake.params
@@ -10,6 +10,5 @@ problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
 n = sample_problems(
     problems, p.spec, model_name=f"base/{snakemake.wildcards.student}", n=p.n, out_path=snakemake.output[0],
     progress_path=p.progress, batch_size=p.batch_size, seed=p.seed, model_path=snakemake.input.model,
-    backend_options={**p.backend_options, "tensor_parallel_size": p.tensor_parallel_size,
-                     "threads": snakemake.threads})
+    backend_options=allocation_options(p.backend_options, snakemake.resources.get("gpu", 0), snakemake.threads))
 log.info("%d student samples written", n)

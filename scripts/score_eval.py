@@ -9,7 +9,7 @@ from ded.io import read_records, write_records  # noqa: E402
 samples = read_records(snakemake.input.samples, "sample", allow_empty=False)
 problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
 verdicts, rows = score_samples(samples, problems, snakemake.params.model, snakemake.params.benchmark,
-                               workers=snakemake.params.workers, pass_k=snakemake.params.pass_k)
+                               workers=snakemake.threads, pass_k=snakemake.params.pass_k)
 write_records(snakemake.output.verdicts, verdicts, "verdict")
 write_scores(snakemake.output.scores, rows)
 for r in rows:

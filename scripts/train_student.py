@@ -2,7 +2,7 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.train import train_sft  # noqa: E402
+from ded.train import stage_section, train_sft  # noqa: E402
 
 # GPUs granted to this job (the `gpu` resource; 0 trains on the CPU).
 gpus = int(snakemake.resources.get("gpu", 0) or 0)
@@ -11,7 +11,8 @@ summary = train_sft(
     snakemake.input.base_model,
     snakemake.output[0],
     snakemake.params.work_dir,
-    snakemake.params.train,
+    # params.train is already resolved for the stage; stage_section hands it back in the form train_sft resolves.
+    stage_section(snakemake.params.train, snakemake.params.stage),
     snakemake.params.template,
     gpus,
     stage=snakemake.params.stage,

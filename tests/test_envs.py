@@ -1,14 +1,18 @@
 """Conda env files are part of the product even where conda is not available.
 
-Checks every envs/*.yaml (valid, conda-forge only, versions consistent with
-requirements/) and that every rule present in rules/*.smk names an env file
-that exists. `--use-conda` cannot run here, so this is what keeps the env
-files honest.
+Checks every envs/*.yaml (valid, conda-forge only, every dependency pinned,
+versions consistent with requirements/), that every rule present in
+rules/*.smk names an env file that exists, and that the env installs the
+packages its rules' scripts import (a static reading of the imports).
+`--use-conda` cannot run here, so this is what keeps the env files honest.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +172,158 @@ def test_every_rule_names_an_existing_env(smk):
     for rule, env in rule_envs(smk.read_text()).items():
         assert env, f"{smk.name}: rule {rule} names no conda env (add `conda: \"../envs/<family>.yaml\"`)"
         assert (smk.parent / env).resolve().is_file(), f"{smk.name}: rule {rule}: conda env {env} does not exist"
+
+
+# --- every dependency is pinned ------------------------------------------------
+
+#: Dependencies an env may leave unpinned, with the reason.
+UNPINNED_OK = {"pip": "the installer of the pip: section; its version changes no installed package"}
+
+_EXACT = re.compile(r"^==[A-Za-z0-9_.+!]+$")
+
+
+@pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
+def test_every_env_dependency_is_pinned(path):
+    for name, spec in env_specs(yaml.safe_load(path.read_text())).items():
+        if name in UNPINNED_OK:
+            continue
+        assert _EXACT.match(spec), (f"{path.name}: {name}{spec or ' (unpinned)'}: pin one exact version "
+                                    f"(conda: {name}=X.Y, pip: {name}==X.Y), with a comment when it has a reason")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "requirements").glob("*.txt")), ids=lambda p: p.name)
+def test_every_requirement_is_pinned(path):
+    for line in path.read_text().splitlines():
+        parsed = parse_spec(line)
+        if parsed:
+            assert _EXACT.match(parsed[1]), f"{path.name}: {line.strip()!r} is not pinned to one version"
+
+
+# --- each env holds what its rules' scripts import -------------------------------------
+
+_SCRIPT = re.compile(r"^\s+script:\s*\n\s+([\"'])(.+?)\1", re.M)
+_STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+_OURS = {"ded", "scripts", "snakemake"}  # snakemake: the object Snakemake injects, never imported by name
+
+
+def rule_scripts(smk_text: str) -> dict[str, str | None]:
+    """rule name -> the script its `script:` names (None for a rule without one)."""
+    starts = [(m.start(), m.group(1)) for m in _RULE.finditer(smk_text)]
+    out = {}
+    for i, (start, name) in enumerate(starts):
+        block = smk_text[start:starts[i + 1][0] if i + 1 < len(starts) else len(smk_text)]
+        m = _SCRIPT.search(block)
+        out[name] = m.group(2) if m else None
+    return out
+
+
+def _module_file(dotted: str) -> Path | None:
+    base = ROOT.joinpath(*dotted.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, everywhere: bool) -> set[str]:
+    """Absolute module names `path` imports: every import when `everywhere`, else only those run on import
+    (module level, inside top-level if/try), since the heavy packages are imported inside the functions that
+    need them (DESIGN.md) and are the env's own business, said in its comments."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    package = package[: -len(".__init__")] if path.name == "__init__.py" else package.rpartition(".")[0]
+    nodes = ast.walk(tree) if everywhere else (
+        sub for top in tree.body if isinstance(top, (ast.Import, ast.ImportFrom, ast.If, ast.Try))
+        for sub in ast.walk(top))
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            names.add(base)
+            names |= {f"{base}.{a.name}" for a in node.names}  # `from pkg import module`
+    return names
+
+
+def script_packages(script: Path) -> set[str]:
+    """Top-level third-party packages a script needs to start: its own imports and, through the project's
+    modules it imports, theirs (module level)."""
+    seen, todo, packages = set(), [(script, True)], set()
+    while todo:
+        path, everywhere = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _imports(path, everywhere):
+            top = name.split(".")[0]
+            if top in _STDLIB:
+                continue
+            if top not in _OURS:
+                packages.add(top)
+                continue
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # a module and the packages above it all run
+                found = _module_file(".".join(parts[:i]))
+                if found:
+                    todo.append((found, False))
+    return packages
+
+
+def _provided(env_specs_: dict[str, str]) -> set[str]:
+    """Distributions an env installs: those it lists and, as far as this interpreter's installed metadata
+    tells, what they require (numpy through pandas, huggingface-hub through transformers)."""
+    provided, todo = set(), list(env_specs_)
+    while todo:
+        name = todo.pop()
+        if name in provided:
+            continue
+        provided.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here (vllm): its own pins are spelled out in the env
+        todo += [normalise(re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0]) for r in requires if "extra ==" not in r]
+    return provided
+
+
+def _distribution(module: str) -> str:
+    dists = importlib.metadata.packages_distributions().get(module)
+    return normalise(dists[0]) if dists else normalise(module)
+
+
+def test_script_packages_follow_project_modules():
+    assert "yaml" in script_packages(ROOT / "scripts/train_student.py")  # through ded.train.plan
+    assert "pandas" in script_packages(ROOT / "scripts/collect_scores.py")
+    assert "torch" not in script_packages(ROOT / "scripts/train_student.py")  # imported inside functions
+
+
+@pytest.mark.parametrize("smk", SMK, ids=[p.name for p in SMK])
+def test_each_env_holds_what_its_rules_scripts_import(smk):
+    envs, scripts = rule_envs(smk.read_text()), rule_scripts(smk.read_text())
+    for rule, script in scripts.items():
+        if not script or not envs.get(rule):
+            continue
+        env_file = (smk.parent / envs[rule]).resolve()
+        provided = _provided(env_specs(yaml.safe_load(env_file.read_text())))
+        for module in sorted(script_packages((smk.parent / script).resolve())):
+            assert _distribution(module) in provided, (
+                f"{smk.name}: rule {rule} runs {script}, which imports {module} "
+                f"({_distribution(module)}), but {env_file.name} does not install it")
+
+
+def test_data_env_ships_every_packaged_model():
+    """prepare_model converts a GGUF file found inside an installed package: its env must install it."""
+    env_file = (ROOT / "rules" / rule_envs((ROOT / "rules/data.smk").read_text())["prepare_model"]).resolve()
+    specs = env_specs(yaml.safe_load(env_file.read_text()))
+    for config in ("config/config.yaml", "config/paper.yaml"):
+        for name, model in yaml.safe_load((ROOT / config).read_text())["models"].items():
+            package = (model.get("source") or {}).get("gguf_package")
+            if package:
+                assert normalise(package) in specs, (
+                    f"{config}: models.{name} converts the GGUF file of package {package}, "
+                    f"which {env_file.name} (prepare_model's env) does not install")

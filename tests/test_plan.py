@@ -136,6 +136,45 @@ def test_compute_plan_by_hand():
     assert [r.tokens for r in entropy] == [30 * 2 * 0.5 * 1600] * 2
 
 
+def test_ood_eval_by_hand():
+    config = _tiny_config(ood_tasks={"gsm8k": {"examples": 10, "forward_tokens": 100, "generated_tokens": 50},
+                                     "mmlu": {"examples": 20, "forward_tokens": 200, "generated_tokens": 0}})
+    config["evaluation"]["out_of_domain"] = {"enabled": True, "tasks": [{"name": "gsm8k"}, {"name": "mmlu"}]}
+    rows = {r.job: r for r in {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows}
+    forward, generated = 10 * 100 + 20 * 200, 10 * 50
+    assert set(rows) == {"base/s", "teacher/t", "trained/s/*/*"}  # teacher r is not materialised: no weights
+    per_16b = forward / (2 * 4000 * HOUR) + generated / (2 * 1200 * HOUR)
+    assert rows["base/s"].tokens == forward + generated and rows["base/s"].gpu_hours == pytest.approx(per_16b)
+    assert rows["teacher/t"].gpu_hours == pytest.approx(2 * per_16b)  # 32B: half the speed
+    assert rows["trained/s/*/*"].jobs == 2 and rows["trained/s/*/*"].gpu_hours == pytest.approx(2 * per_16b)
+    assert rows["trained/s/*/*"].hours_per_job == pytest.approx(per_16b)
+
+    config["evaluation"]["out_of_domain"]["limit"] = 0.5
+    rows = {r.job: r for r in {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows}
+    assert rows["base/s"].tokens == (forward + generated) // 2
+
+    config["evaluation"]["out_of_domain"]["tasks"] = [{"name": "arc_easy"}]
+    with pytest.raises(PlanError, match=r"plan\.ood_tasks\.arc_easy"):
+        compute_plan(config, SCHEMA)
+    config["evaluation"]["out_of_domain"]["enabled"] = False
+    assert {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows == []
+
+
+def test_pca_shift_by_hand():
+    config = _tiny_config()
+    stage = {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"]
+    # one run per student: its DED corpus (analysis.tables.ded_corpus, math-right_hard_diverse by default)
+    [row] = stage.rows
+    tokens = 2 * 30 * 100  # base and trained model x AIME's 30 prompts x mean_prompt_tokens
+    assert (row.job, row.jobs, row.tokens) == ("s", 1, tokens)
+    assert row.gpu_hours == pytest.approx(tokens / (2 * 4000 * HOUR))  # 16B student
+    config["analysis"] = {"pca": {"runs": ["s/t/math-full", "s/t/code-full"], "max_prompts": 8, "max_tokens": 64}}
+    [row] = {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"].rows
+    assert (row.jobs, row.tokens) == (2, 2 * 2 * 8 * 64)
+    config["analysis"] = {"tables": {"ded_corpus": "math-right"}}  # not among corpora.variants: no PCA job
+    assert {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"].rows == []
+
+
 def test_duration_hours_reads_profile_values():
     assert duration_hours("2h") == 2
     assert duration_hours('"2h"') == 2
@@ -172,9 +211,11 @@ def test_cli_prints_every_stage_and_a_total(capsys):
     assert plan_cli.main(["plan", "--configfile", str(ROOT / "config/paper.yaml")]) == 0
     out = capsys.readouterr().out
     for rule in ("sample_teacher", "train_smoke", "sample_student", "train_student", "generate_eval",
-                 "token_entropy"):
+                 "ood_eval", "token_entropy", "pca_shift"):
         assert f"[{rule}]" in out
     assert "profile: 8 GPU(s) per job" in out  # train_student in profiles/slurm
+    ood = out.split("[ood_eval]")[1].split("\n\n")[0]
+    assert "base/phi-4" in ood and "profile: 2 GPU(s) per job" in ood  # Table 6 on every local model
     assert out.strip().splitlines()[-1].startswith("Total: ")
 
 

@@ -7,6 +7,8 @@ functions turn the resolved resources into the sbatch command line.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
-GPU_RULES = ["sample_teacher", "sample_student", "generate_eval", "train_student", "train_warmstart",
-             "pca_shift", "token_entropy"]
+GPU_RULES = ["sample_teacher", "sample_student", "generate_eval", "ood_eval", "train_student", "train_smoke",
+             "train_warmstart", "pca_shift", "token_entropy"]
 
 
 def _stand_in_snakefile(rules, threads=None) -> str:
@@ -150,3 +152,76 @@ def test_runtime_for_grows_linearly_with_attempts():
 def test_mem_mb_for_grows_with_attempts():
     mem_mb_for = _resources_smk()["mem_mb_for"]
     assert [mem_mb_for(1000)({}, a) for a in (1, 2, 3)] == [1000, 1500, 2000]
+
+
+# --- tensor parallelism follows the GPUs a job asks for -------------------------------------------
+
+#: Rules that run vLLM, and the script that hands it the job's GPUs.
+TENSOR_PARALLEL_RULES = {"sample_teacher": "sample_teacher.py", "sample_student": "sample_student.py",
+                         "generate_eval": "generate_eval.py", "ood_eval": "ood_eval.py"}
+
+
+def _paper_config() -> dict:
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    validate(config, str(ROOT / "config/schema.yaml"))  # fills the defaults, as the Snakefile does
+    return config
+
+
+def test_tensor_parallel_size_is_the_gpus_the_profile_asks_for(resolved):
+    """With config/paper.yaml, every vLLM engine spans exactly the GPUs profiles/slurm gives its rule."""
+    from ded.config import check_references
+    from ded.evaluate.lm_eval_suite import lm_eval_commands, with_allocation
+    from ded.evaluate.plan import eval_generation_spec
+    from ded.generate import allocation_options
+    from ded.generate.vllm_backend import engine_kwargs
+
+    config = _paper_config()
+    check_references(config)  # no tensor-parallel size anywhere in the config
+    gpus = {rule: int(resolved[1][rule]["gpu"]) for rule in TENSOR_PARALLEL_RULES}
+
+    def vllm_tp(rule, options, engine_args=None):
+        opts = allocation_options(options, gpus[rule], threads=2)
+        return engine_kwargs("/m", opts["tensor_parallel_size"], 0, engine_args)["tensor_parallel_size"]
+
+    vllm_teachers = [t for t, spec in config["teachers"].items() if spec.get("backend") == "vllm"]
+    assert vllm_teachers
+    for teacher in vllm_teachers:
+        tp = vllm_tp("sample_teacher", {}, config["teachers"][teacher].get("engine_args"))
+        assert tp == gpus["sample_teacher"], teacher
+    assert vllm_tp("sample_student", config["evaluation"]["backend_options"]) == gpus["sample_student"]
+    for model in [f"base/{s}" for s in config["students"]] + [f"teacher/{t}" for t in vllm_teachers]:
+        spec = eval_generation_spec(model, "aime24", config)
+        tp = vllm_tp("generate_eval", config["evaluation"]["backend_options"], spec.get("engine_args"))
+        assert tp == gpus["generate_eval"], model
+    ood = with_allocation(config["evaluation"]["out_of_domain"], gpus["ood_eval"])
+    for call in lm_eval_commands(ood, "/m", "/w"):
+        args = json.loads(call.argv[call.argv.index("--model_args") + 1])
+        assert args["tensor_parallel_size"] == gpus["ood_eval"]
+
+
+def test_scripts_take_the_tensor_parallel_size_from_the_job():
+    for rule, script in TENSOR_PARALLEL_RULES.items():
+        text = (ROOT / "scripts" / script).read_text()
+        assert 'snakemake.resources.get("gpu", 0)' in text, script
+        assert "allocation_options(" in text or "with_allocation(" in text, script
+    for smk in (ROOT / "rules").glob("*.smk"):
+        code = "\n".join(line.split("#", 1)[0] for line in smk.read_text().splitlines())
+        assert "tensor_parallel_size" not in code, f"{smk.name}: a tensor-parallel size in params"
+
+
+def test_a_tensor_parallel_size_in_the_config_is_refused():
+    from ded.config import ConfigError, check_references
+
+    for mutate, where in (
+            (lambda c: c["evaluation"]["backend_options"].update(tensor_parallel_size=4),
+             "evaluation.backend_options.tensor_parallel_size"),
+            (lambda c: c["evaluation"]["out_of_domain"]["model_args"].update(tensor_parallel_size=4),
+             "evaluation.out_of_domain.model_args.tensor_parallel_size"),
+            (lambda c: c["teachers"]["qwq-32b"].setdefault("engine_args", {}).update(tensor_parallel_size=4),
+             "teachers.qwq-32b.engine_args.tensor_parallel_size")):
+        config = _paper_config()
+        mutate(config)
+        with pytest.raises(ConfigError, match=re.escape(where)):
+            check_references(config)

@@ -2,8 +2,9 @@
 
 scripts/slurm/install.sh installs Debian's SLURM packages and start.sh brings
 up munged, slurmctld and slurmd; the test skips only when apt cannot reach a
-repository (install.sh's exit code 75). The workflow runs from a copy in a
-temporary folder with a tiny config and profiles/slurm shrunk to this node.
+repository (install.sh's exit code 75). The whole workflow (every stage, on a
+config shrunk to one teacher and one domain) runs from a copy in a temporary
+folder through profiles/slurm shrunk to this node.
 A test-only Snakefile adds two rules to the workflow's own: one that fails
 on its first attempt (retries, runtime growing with the attempt) and one that
 sleeps until the test cancels it (no partial output may survive).
@@ -27,15 +28,47 @@ APT_UNREACHABLE = 75  # install.sh's exit code when no repository offers SLURM
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-# The slice of the workflow run on SLURM: every stage that exists. Extend as
-# stages land (keep it small: each job costs a few seconds of scheduling).
-TARGETS = [
-    "results/data/seeds/math.jsonl",
-    "results/data/seeds/code.jsonl",
-    "results/data/decontamination/math.md",
-    "results/data/decontamination/code.md",
-    "resources/models/smollm2-135m",
-]
+# What the SLURM run must make: one output of every stage, from the data to
+# the analyses (the whole default DAG, on a config shrunk to one teacher and
+# one domain so that it runs in minutes).
+STAGE_OUTPUTS = {
+    "data": ["results/data/seeds/math.jsonl", "results/data/decontamination/math.md"],
+    "models": ["resources/models/smollm2-135m/config.json"],
+    "warm start": ["results/teachers/terse/model/config.json"],
+    "sampling": ["results/samples/terse/math.jsonl"],
+    "filter": ["results/filter/terse/math/verdicts.jsonl", "results/filter/terse/math/summary.tsv"],
+    "smoke test": ["results/smoke/smol/terse/model/config.json", "results/selection/smol/teacher.json"],
+    "compression": ["results/passrate/smol/math.jsonl"],
+    "diversity": ["results/corpus/smol/terse/math-right_hard_diverse.jsonl"],
+    "training": ["results/train/smol/terse/math-right_hard_diverse/model/config.json"],
+    "evaluation": ["results/eval/trained/smol/terse/math-right_hard_diverse/arith/scores.tsv", "results/scores.tsv"],
+    "analysis": ["results/analysis/tables/table1.md", "results/analysis/figure3_entropy.png",
+                 "results/analysis/figure1_corpus_size.png"],
+}
+# Rules whose SLURM job logs must exist: the GPU-side rules of the paper's setup among them.
+SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_samples", "train_smoke",
+               "select_teacher", "sample_student", "pass_rates", "build_corpus", "train_student", "generate_eval",
+               "score_eval", "token_entropy", "pca_shift", "paper_tables"]
+
+
+def slice_config() -> dict:
+    """The embedded default, shrunk: one teacher, math only, a few questions and tokens."""
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg["seeds"] = {"math": {"source": "procedural", "n": 8, "seed": 1}}
+    cfg["teachers"] = {"terse": cfg["teachers"]["terse"]}
+    cfg["teachers"]["terse"].update(max_tokens=128)
+    cfg["teachers"]["terse"]["warm_start"]["n"] = 32
+    cfg["sampling"].update(samples_per_question=3)
+    cfg["compression"].update(samples=2, max_tokens=64)
+    cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4, samples=1, pass_k=[1], max_tokens=64)}
+    cfg["teacher_selection"]["metrics"] = [{"benchmark": "arith", "metric": "pass@1"}]
+    cfg["corpora"]["variants"] = ["right_hard_diverse"]
+    cfg["train"].update(max_steps=2, save_steps=2)
+    cfg["train"]["warm_start"].update(max_steps=20)
+    cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
+    cfg["analysis"]["entropy"].update(max_tokens=64)
+    cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
+    return cfg
 
 TEST_SNAKEFILE = '''
 # Test-only rules on top of the workflow (tests/test_slurm.py).
@@ -135,16 +168,11 @@ def workdir(tmp_path_factory, slurm) -> Path:
     (dst / "profiles/slurm").mkdir(parents=True)
     (dst / "profiles/slurm/config.yaml").write_text(yaml.safe_dump(fit_profile_to_node(profile)))
     (dst / "Snakefile.slurm_test").write_text(TEST_SNAKEFILE)
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    cfg["seeds"] = {"math": {"source": "procedural", "n": 8, "seed": 1},
-                    "code": {"source": "procedural", "n": 4, "seed": 2}}
-    for name, size in (("arith", 4), ("stdio", 2)):
-        cfg["benchmarks"][name]["n"] = size
-    (dst / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    (dst / "tiny.yaml").write_text(yaml.safe_dump(slice_config()))
     return dst
 
 
-def _snakemake(workdir: Path, *args: str, timeout: int = 600, wait: bool = True):
+def _snakemake(workdir: Path, *args: str, timeout: int = 2400, wait: bool = True):
     cmd = [sys.executable, "-m", "snakemake", "-s", "Snakefile.slurm_test", "--configfile", "tiny.yaml",
            "--workflow-profile", "profiles/slurm", "--executor", "slurm",
            "--slurm-no-account", "--slurm-status-command", "squeue", *args]
@@ -170,19 +198,19 @@ def test_start_is_idempotent(slurm):
     assert "nothing to do" in proc.stdout
 
 
-def test_workflow_slice_runs_on_slurm_and_a_failed_job_is_retried(workdir):
+def test_every_stage_runs_on_slurm_and_a_failed_job_is_retried(workdir):
     start = time.time()
-    proc = _snakemake(workdir, *TARGETS, "results/slurm_test/flaky.txt")
+    proc = _snakemake(workdir, "all", "results/slurm_test/flaky.txt")
     out = proc.stdout + proc.stderr
-    print(f"workflow slice on SLURM: {time.time() - start:.1f}s")
+    print(f"whole workflow (one teacher, math) on SLURM: {time.time() - start:.1f}s")
     assert proc.returncode == 0, out[-6000:]
     assert "has been submitted with SLURM jobid" in out
-    for target in TARGETS:
-        path = workdir / target
-        assert path.exists(), target
-    for domain in ("math", "code"):
-        assert (workdir / f"results/data/seeds/{domain}.jsonl").read_text().strip()
-    assert (workdir / "resources/models/smollm2-135m/config.json").exists()
+    for stage, targets in STAGE_OUTPUTS.items():
+        for target in targets:
+            path = workdir / target
+            assert path.exists() and path.stat().st_size > 0, (stage, target)
+    rerun = _snakemake(workdir, "-n", "all")
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr, (rerun.stdout + rerun.stderr)[-3000:]
 
     # The flaky rule failed once and was resubmitted with a longer time limit.
     attempts = [line.split() for line in (workdir / "results/slurm_test/attempts.txt").read_text().splitlines()]
@@ -191,13 +219,15 @@ def test_workflow_slice_runs_on_slurm_and_a_failed_job_is_retried(workdir):
     assert job1 != job2
     assert (int(runtime1), int(runtime2)) == (5, 10)
     assert (_time_limit_minutes(job1), _time_limit_minutes(job2)) == (5, 10)
-    assert (workdir / "results/slurm_test/flaky.txt").read_text().strip() == "8"
+    assert int((workdir / "results/slurm_test/flaky.txt").read_text()) == len(
+        (workdir / "results/data/seeds/math.jsonl").read_text().splitlines())
 
     # Rule logs and SLURM's job logs are kept.
     assert (workdir / "logs/slurm_test/flaky.log").read_text().strip() == "attempt 2 done"
     assert (workdir / "logs/decontaminate/math.log").exists()
-    slurm_logs = list((workdir / "logs/slurm").rglob("*.log"))
-    assert any("rule_prepare_model" in str(p) for p in slurm_logs), slurm_logs
+    slurm_logs = [str(p) for p in (workdir / "logs/slurm").rglob("*.log")]
+    for rule in SLURM_RULES:  # every stage ran as SLURM jobs, not on the submitting host
+        assert any(f"rule_{rule}" in p for p in slurm_logs), (rule, slurm_logs[:20])
 
 
 def test_cancelled_job_leaves_no_partial_output(workdir):

@@ -426,3 +426,14 @@ def test_lora_run_is_merged_into_a_plain_model(tmp_path, tiny_llama_dir):
     from transformers import AutoTokenizer
 
     assert merged.config.eos_token_id == AutoTokenizer.from_pretrained(str(tmp_path / "model")).eos_token_id
+
+
+def test_stage_section_resolves_back_to_the_stage_settings():
+    from ded.train import stage_section
+
+    cfg = {"learning_rate": 2e-5, "optim": "adamw_torch_fused", "smoke": {"max_steps": 3, "cutoff_len": 1024}}
+    for stage in (None, "warm_start", "smoke"):
+        settings = resolve_settings(cfg, stage)
+        assert resolve_settings(stage_section(settings, stage), stage) == settings, stage
+    with pytest.raises(TrainConfigError, match="unknown training stage"):
+        stage_section(resolve_settings(cfg), "final")

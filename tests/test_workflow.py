@@ -1,5 +1,7 @@
 """The workflow as a whole: config validation, and dry runs of both configs."""
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,9 +25,61 @@ def _copy_workflow(dst: Path) -> Path:
     return dst
 
 
-def _dry_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+#: Stands in for the network in dry runs: any Internet socket connect fails, so a DAG build that reached
+#: for a hub (or anything else) would fail the test instead of passing on a connected machine.
+NO_NETWORK = """
+import socket
+
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+
+def _refuse(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        raise OSError(f"network disabled by the dry-run test: connect to {address}")
+    return _connect(self, address)
+
+
+def _refuse_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        raise OSError(f"network disabled by the dry-run test: connect to {address}")
+    return _connect_ex(self, address)
+
+
+socket.socket.connect, socket.socket.connect_ex = _refuse, _refuse_ex
+"""
+
+
+def _offline_env(tmp: Path) -> dict:
+    site = tmp / "no_network"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(NO_NETWORK)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(site)] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
+
+
+def _dry_run(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", *args], cwd=workdir, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=env)
+
+
+def planned_jobs(stdout: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs = []
+    for line in stdout.splitlines():
+        m = re.match(r"^(?:rule|checkpoint|localrule) (\w+):", line)
+        if m:
+            jobs.append((m.group(1), {}))
+        m = re.match(r"^\s+wildcards: (.*)$", line)
+        if m and jobs:
+            jobs[-1][1].update(kv.split("=", 1) for kv in m.group(1).split(", "))
+    return jobs
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """The dry run's `Job stats` table: rule -> jobs."""
+    table = stdout.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +88,58 @@ def workflow_copy(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("configfile", [None, "config/paper.yaml"])
-def test_dry_run_builds_dag_without_network(workflow_copy, configfile):
+def test_dry_run_builds_dag_without_network(workflow_copy, tmp_path, configfile):
     args = ["--configfile", configfile] if configfile else []
     start = time.time()
-    proc = _dry_run(workflow_copy, *args)
+    proc = _dry_run(workflow_copy, *args, env=_offline_env(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "total" in proc.stdout
-    print(f"dry run of {configfile or 'default'}: {time.time() - start:.1f}s")
+    counts = job_counts(proc.stdout)
+    print(f"dry run of {configfile or 'default'}: {counts['total']} jobs in {time.time() - start:.1f}s "
+          f"(up to the select_teacher checkpoint): {counts}")
+    # The smoke test is planned in full; what follows the checkpoint waits for its choice.
+    assert counts["select_teacher"] == (1 if configfile is None else 3)
+    assert counts["train_smoke"] > 0 and "train_student" not in counts
+
+
+def test_paper_dry_run_with_a_pinned_teacher_plans_every_stage(workflow_copy, tmp_path):
+    """A pinned teacher needs no smoke test, so the whole paper DAG is known before anything runs."""
+    from ded.select.corpora import corpus_names
+
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    paper["teacher_selection"]["pinned"] = "qwq-32b"
+    path = tmp_path / "paper-pinned.yaml"
+    path.write_text(yaml.safe_dump(paper))
+    start = time.time()
+    proc = _dry_run(workflow_copy, "--configfile", str(path), env=_offline_env(tmp_path))
+    seconds = time.time() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts, jobs = job_counts(proc.stdout), planned_jobs(proc.stdout)
+    print(f"dry run of config/paper.yaml, teacher pinned: {counts['total']} jobs in {seconds:.1f}s: {counts}")
+
+    students, benchmarks, teachers = list(paper["students"]), list(paper["benchmarks"]), list(paper["teachers"])
+    corpora = corpus_names(list(paper["seeds"]), paper["corpora"]["variants"])
+    assert len(corpora) == 13  # six per-domain variants x math, code, and the mixed corpus
+
+    def wildcards(rule):
+        return [w for r, w in jobs if r == rule]
+
+    built = {(w["student"], w["teacher"], w["corpus"]) for w in wildcards("build_corpus")}
+    assert built == {(s, "qwq-32b", c) for s in students for c in corpora}  # every variant, pinned teacher
+    trained = {(w["student"], w["teacher"], w["corpus"]) for w in wildcards("train_student")}
+    assert trained == built
+    evaluated = {(w["model"], w["benchmark"]) for w in wildcards("generate_eval")}
+    assert evaluated == {(f"trained/{s}/{t}/{c}", b) for s, t, c in trained for b in benchmarks} | {
+        (f"base/{s}", b) for s in students for b in benchmarks}
+    assert {(w["model"], w["benchmark"]) for w in wildcards("score_eval")} == evaluated
+    assert {w["model"] for w in wildcards("ood_eval")} == {m for m, _ in evaluated}
+    assert {w["domain"] for w in wildcards("pass_rates")} == set(paper["seeds"])
+    assert counts["sample_teacher"] == counts["filter_samples"] == len(teachers) * len(paper["seeds"])
+    assert counts["token_entropy"] == len(teachers) * len(paper["seeds"])
+    assert counts["pca_shift"] == len(students) and counts["select_teacher"] == len(students)
+    for rule in ("collect_scores", "corpus_stats", "paper_tables", "figure1", "entropy_figure", "all"):
+        assert counts[rule] == 1, rule
+    # Pinned: no smoke test, and the checkpoint no longer hides the rest of the DAG.
+    assert "train_smoke" not in counts and "smoke_corpus" not in counts
 
 
 def test_paper_config_has_the_papers_models(workflow_copy):

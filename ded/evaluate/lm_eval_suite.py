@@ -75,6 +75,17 @@ def ood_settings(evaluation: Mapping | None) -> dict:
     return {**OOD_DEFAULTS, **given}
 
 
+def with_allocation(settings: Mapping, gpus: int | None) -> dict:
+    """Settings for one job: lm-eval's vLLM model spans every GPU the job got (the `gpu` resource).
+
+    The hf model type takes no tensor-parallel size; its settings are returned unchanged.
+    """
+    settings = {**OOD_DEFAULTS, **settings}
+    if settings["model_type"] == "vllm":
+        settings["model_args"] = {**(settings["model_args"] or {}), "tensor_parallel_size": max(1, int(gpus or 0))}
+    return settings
+
+
 def _group_by_fewshot(tasks: Iterable[Mapping]) -> list[tuple[int | None, list[str]]]:
     groups: dict[int | None, list[str]] = {}
     for i, task in enumerate(tasks):

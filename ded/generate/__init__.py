@@ -2,11 +2,11 @@
 
 from .base import Backend, Completion, GenerationError, Outcome, Request, SamplingParams, sample_seed
 from .prompts import TEACHER_DEFAULTS, build_messages, render_prompt, teacher_settings, user_message
-from .runner import SamplingIncomplete, make_backend, sample_problems, sample_record
+from .runner import SamplingIncomplete, allocation_options, make_backend, sample_problems, sample_record
 from .simple import make_generate
 
 __all__ = [
     "Backend", "Completion", "GenerationError", "Outcome", "Request", "SamplingParams", "sample_seed",
     "TEACHER_DEFAULTS", "build_messages", "render_prompt", "teacher_settings", "user_message",
-    "SamplingIncomplete", "make_backend", "sample_problems", "sample_record", "make_generate",
+    "SamplingIncomplete", "allocation_options", "make_backend", "sample_problems", "sample_record", "make_generate",
 ]

@@ -40,6 +40,17 @@ class SamplingIncomplete(GenerationError):
     """Some pairs failed; the others are saved in the progress file and a rerun retries only the failed."""
 
 
+def allocation_options(backend_options: dict | None, gpus: int | None, threads: int | None = None) -> dict:
+    """`backend_options` with the job's allocation: vLLM's tensor parallelism spans every GPU the job got
+    (the `gpu` resource; 0 on a CPU counts as 1), the hf backend uses its threads. The config never sets
+    either (ded.config.check_references), so the profile's `gpu` alone decides the tensor-parallel size."""
+    opts = dict(backend_options or {})
+    opts["tensor_parallel_size"] = max(1, int(gpus or 0))
+    if threads:
+        opts["threads"] = int(threads)
+    return opts
+
+
 def make_backend(settings: dict, *, model_path: str | None, model_name: str, batch_size: int = 8,
                  seed: int = 0, backend_options: dict | None = None) -> Backend:
     """The backend a teacher spec (defaults filled) names."""

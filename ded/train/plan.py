@@ -99,6 +99,21 @@ def resolve_settings(train_cfg: Mapping[str, Any] | None, stage: str | None = No
     return settings
 
 
+def stage_section(settings: Mapping[str, Any], stage: str | None = None) -> dict[str, Any]:
+    """A `train` section that resolve_settings(section, stage) turns back into `settings`.
+
+    The workflow hands each training rule only its resolved settings (so the
+    params trigger sees exactly what that training uses); the stage keys go
+    back under `stage`, where resolve_settings looks for them.
+    """
+    section = dict(settings)
+    if stage is not None:
+        if stage not in STAGE_DEFAULTS:
+            raise TrainConfigError(f"unknown training stage {stage!r} (known: {', '.join(STAGE_DEFAULTS)})")
+        section[stage] = {k: section.pop(k) for k in STAGE_KEYS}
+    return section
+
+
 def check_settings(s: Mapping[str, Any], prefix: str = "train.") -> None:
     def bad(key: str, why: str):
         raise TrainConfigError(f"config: {prefix}{key} = {s.get(key)!r}: {why}")
