@@ -72,7 +72,8 @@ rule collect_scores:
         markdown="results/scores.md",
         csv=report("results/scores_summary.csv", caption="../report/scores_summary.rst", category="Scores"),
     params:
-        run=lambda w: run_description(chosen_teachers()),
+        # A workflow that includes this file without the selection stage has no chosen teacher to name.
+        run=lambda w: run_description(chosen_teachers() if rules.has("select_teacher") else None),
     conda:
         "../envs/verify.yaml"
     log:

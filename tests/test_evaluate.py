@@ -25,6 +25,7 @@ from ded.evaluate.lm_eval_suite import (
     run_suite,
 )
 from ded.data.benchmarks import LETTERS, aime_problems, gpqa_problems, livecodebench_problems, math500_problems
+from ded.data.sources import Rows
 from ded.evaluate.metrics import (
     UNDECIDED_VERDICTS,
     ScoringError,
@@ -232,8 +233,8 @@ def _score(problem, benchmark, texts, **kw):
 
 
 def test_score_aime_style_with_and_without_think():
-    [p] = aime_problems([{"problem": "Find the remainder of 2^10 divided by 1000.", "answer": "24"}],
-                        "aime24", "fixture.jsonl")
+    [p] = aime_problems(Rows([{"problem": "Find the remainder of 2^10 divided by 1000.", "answer": "24"}],
+                             "fixture.jsonl"), "aime24")
     verdicts, got = _score(p, "aime24", [
         "2^10 = 1024, so the remainder is $\\boxed{24}$.",  # an instruct model: no tags
         "<think>1024 mod 1000 = 24</think>The answer is \\boxed{24}.",
@@ -249,9 +250,9 @@ def test_score_aime_style_with_and_without_think():
 
 
 def test_score_math500_style_latex_answer():
-    [p] = math500_problems([{"problem": "Compute $\\sin 60^\\circ$.", "answer": "\\frac{\\sqrt{3}}{2}", "level": 2,
-                             "unique_id": "test/precalculus/1.json", "subject": "Precalculus"}],
-                           "math500", "fixture.jsonl")
+    [p] = math500_problems(Rows([{"problem": "Compute $\\sin 60^\\circ$.", "answer": "\\frac{\\sqrt{3}}{2}", "level": 2,
+                                  "unique_id": "test/precalculus/1.json", "subject": "Precalculus"}],
+                                "fixture.jsonl"), "math500")
     verdicts, got = _score(p, "math500", [
         "$\\sin 60^\\circ = \\boxed{\\dfrac{\\sqrt3}{2}}$",
         "<think>half of root three</think>So $\\sin 60^\\circ = \\frac{\\sqrt{3}}{2}$.",
@@ -267,7 +268,7 @@ def test_score_math500_style_latex_answer():
 def test_score_gpqa_style_letter_after_shuffle():
     row = {"Question": "Which of these is a noble gas?", "Correct Answer": "Argon",
            "Incorrect Answer 1": "Nitrogen", "Incorrect Answer 2": "Oxygen", "Incorrect Answer 3": "Chlorine"}
-    [p] = gpqa_problems([row], "gpqa_diamond", "fixture.csv", seed=0)
+    [p] = gpqa_problems(Rows([row], "fixture.csv"), "gpqa_diamond", seed=0)
     gold = p["gold"]
     assert p["options"][LETTERS.index(gold)] == "Argon" and f"{gold}) Argon" in p["prompt"]
     other = next(x for x in "ABCD" if x != gold)
@@ -287,7 +288,7 @@ def test_score_stdin_code_problem():
            "public_test_cases": json.dumps(tests),
            "private_test_cases": json.dumps([{"input": "12\n", "output": "144\n"}]),
            "difficulty": "easy", "question_id": "abc000_a", "platform": "atcoder", "metadata": "{}"}
-    [p] = livecodebench_problems([row], "livecodebench", "fixture.jsonl")
+    [p] = livecodebench_problems(Rows([row], "fixture.jsonl"), "livecodebench")
     right = "```python\nn = int(input())\nprint(n * n)\n```"
     wrong = "```python\nprint(9)\n```"
     verdicts, got = _score(p, "livecodebench", [
@@ -306,8 +307,8 @@ def test_undecided_means_the_same_in_compression_and_metrics():
     from ded.verify import UNDECIDED
 
     assert compression.UNDECIDED_VERDICTS is UNDECIDED and UNDECIDED_VERDICTS is UNDECIDED
-    good, bad_gold = aime_problems([{"problem": "1+1?", "answer": "2"}, {"problem": "x?", "answer": "\\frac{"}],
-                                   "aime24", "fixture.jsonl")
+    good, bad_gold = aime_problems(Rows([{"problem": "1+1?", "answer": "2"}, {"problem": "x?", "answer": "\\frac{"}],
+                                        "fixture.jsonl"), "aime24")
     texts = {good["id"]: ["\\boxed{2}", "No idea.", "\\boxed{3}"], bad_gold["id"]: ["\\boxed{1}"]}
     problems = [good, bad_gold]
     samples = [_generation(p, sid, t) for p in problems for sid, t in enumerate(texts[p["id"]])]
