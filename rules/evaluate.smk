@@ -82,9 +82,34 @@ rule collect_scores:
         "../scripts/collect_scores.py"
 
 
+OOD_TASKS_DIR = "results/data/ood_tasks"
+
+
+def ood_suite_settings():
+    """The lm-eval settings of ood_eval: the generated suite's folder as include_path when there is one."""
+    settings = dict(config["evaluation"]["out_of_domain"])
+    if settings.get("procedural"):
+        settings["include_path"] = OOD_TASKS_DIR
+    return settings
+
+
+rule ood_tasks:
+    output:
+        directory(OOD_TASKS_DIR),
+    params:
+        procedural=config["evaluation"]["out_of_domain"].get("procedural"),
+    conda:
+        "../envs/evaluate.yaml"
+    log:
+        "logs/ood_tasks.log",
+    script:
+        "../scripts/ood_tasks.py"
+
+
 rule ood_eval:
     input:
         model=lambda w: ood_model_dir(w.model, config, eval_model_dir(w.model)),
+        tasks=lambda w: OOD_TASKS_DIR if config["evaluation"]["out_of_domain"].get("procedural") else [],
     output:
         scores="results/eval/{model}/ood/scores.tsv",
         raw="results/eval/{model}/ood/lm_eval.json",
@@ -94,7 +119,7 @@ rule ood_eval:
         model=lambda w: w.model,
         # lm-eval's batch_size stays: batched log-likelihoods and generations can differ in the last bits.
         # The tensor-parallel size of model_type vllm is the job's GPU count (the script adds it).
-        settings=config["evaluation"]["out_of_domain"],
+        settings=ood_suite_settings(),
         work_dir="results/.progress/ood/{model}",
     conda:
         "../envs/evaluate.yaml"

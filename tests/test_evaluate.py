@@ -558,6 +558,58 @@ def test_real_lm_eval_run_on_local_tasks(tiny_llama_dir, tmp_path):
     print(f"real lm-eval run: {elapsed:.1f}s")
 
 
+def test_generated_ood_suite_is_deterministic_and_right():
+    from ded.evaluate.ood_tasks import CATEGORIES, choice_docs, wordmath_docs
+
+    assert wordmath_docs(20, 3) == wordmath_docs(20, 3) != wordmath_docs(20, 4)
+    words = [w for ws in CATEGORIES.values() for w in ws]
+    assert len(words) == len(set(words))  # every word names one category only: one right option
+    for doc in choice_docs(50, 0):
+        target = doc["question"].removeprefix("Which of these words names ").rstrip("?")
+        right = [i for i, w in enumerate(doc["choices"]) if w in CATEGORIES[target]]
+        assert right == [doc["label"]] and len(set(doc["choices"])) == 4
+    for doc in wordmath_docs(50, 0):
+        nums = [int(x) for x in re.findall(r"\d+", doc["question"])]
+        q, a = doc["question"], int(doc["answer"])
+        if "gives away" in q:
+            assert a == nums[0] - nums[1] + nums[2]
+        elif "boxes" in q or "hours" in q:
+            assert a == nums[0] * nums[1]
+        else:
+            assert a * nums[1] == nums[0]
+
+
+@pytest.mark.slow
+def test_real_lm_eval_on_the_generated_suite_and_no_stale_results(tiny_llama_dir, tmp_path):
+    """The default's Table 6 suite through lm-eval itself; a retrained model in the same folder is scored anew."""
+    from ded.evaluate.ood_tasks import TASKS, write_suite
+
+    work = tmp_path / "wf"
+    write_suite(work / "results/data/ood_tasks", 4, 0, data_dir="results/data/ood_tasks")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_llama_dir, model)
+    settings = {"tasks": [{"name": t} for t in TASKS], "batch_size": 4, "device": "cpu",
+                "include_path": "results/data/ood_tasks", "model_args": {"dtype": "float32"}}
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               HF_DATASETS_CACHE=str(tmp_path / "hf_datasets"), HF_HOME=str(tmp_path / "hf_home"))
+    log_path = tmp_path / "lm_eval.log"
+    rows, _ = run_suite(settings, model, "base/tiny", tmp_path / "progress", cwd=work, env=env, log_path=log_path)
+    got = {(r["benchmark"], r["metric"]): r["n"] for r in rows}
+    assert got[("ded_ood_wordmath", "exact_match:first-number")] == 4 and got[("ded_ood_choice", "acc")] == 4
+    # the same model again: reused; a retrained one (other weights, same folder): run again
+    assert run_suite(settings, model, "base/tiny", tmp_path / "progress", cwd=work, env=env) == (rows, _)
+    stamp = tmp_path / "progress/fewshot-default/call.json"
+    before = stamp.read_text()
+    from safetensors.torch import load_file, save_file
+
+    weights = next(model.glob("*.safetensors"))
+    tensors = load_file(weights)
+    save_file({k: v + 0.01 if v.is_floating_point() else v for k, v in tensors.items()}, weights,
+              metadata={"format": "pt"})
+    run_suite(settings, model, "base/tiny", tmp_path / "progress", cwd=work, env=env, log_path=log_path)
+    assert stamp.read_text() != before
+
+
 # ------------------------------------------------------------ rules
 
 TEST_SNAKEFILE = '''

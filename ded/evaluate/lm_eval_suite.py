@@ -21,9 +21,11 @@ in its own process, so this module loads without it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ OOD_DEFAULTS = {
     "apply_chat_template": False,
     "limit": None,
     "include_path": None,
+    "procedural": None,
     "device": None,
     "seed": 0,
     "confirm_run_unsafe_code": False,
@@ -247,6 +250,20 @@ def results_file_to_rows(path: str | os.PathLike, model: str, tasks: Iterable[st
         raise ValueError(f"{path}: {exc}") from None
 
 
+def call_signature(call: LmEvalCall, model_dir: str | os.PathLike, include_path: str | None = None) -> dict:
+    """What decides one lm-eval call's results: its command line, the model's weights and local task files."""
+    from ..generate.base import model_fingerprint
+
+    tasks = {}
+    if include_path and Path(include_path).is_dir():
+        h = hashlib.sha256()
+        for f in sorted(Path(include_path).rglob("*")):
+            if f.is_file():
+                h.update(f.relative_to(include_path).as_posix().encode() + f.read_bytes())
+        tasks = {"include_path": h.hexdigest()[:16]}
+    return {"argv": list(call.argv[1:]), "model": model_fingerprint(model_dir), **tasks}
+
+
 def run_suite(settings: Mapping, model_dir: str | os.PathLike, model: str, work_dir: str | os.PathLike, *,
               cwd: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
               log_path: str | os.PathLike | None = None) -> tuple[list[dict], dict]:
@@ -258,9 +275,17 @@ def run_suite(settings: Mapping, model_dir: str | os.PathLike, model: str, work_
     """
     rows, raw = [], {}
     for call in lm_eval_commands(settings, model_dir, work_dir):
+        signature = call_signature(call, model_dir, settings.get("include_path"))
         found = find_results_json(call.output_dir)
+        stamp = call.output_dir / "call.json"
+        if found is not None and (not stamp.exists() or json.loads(stamp.read_text()) != signature):
+            # Results of another model (a retrained one in the same folder) or other settings.
+            log.info("lm-eval: discarding %s, made by another call", call.output_dir)
+            shutil.rmtree(call.output_dir)
+            found = None
         if found is None:
             call.output_dir.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(json.dumps(signature, sort_keys=True))
             log.info("lm-eval: %s", " ".join(call.argv))
             with (open(log_path, "a", encoding="utf-8") if log_path else _stderr()) as sink:
                 proc = subprocess.run(call.argv, cwd=cwd, env=dict(env) if env is not None else None,
