@@ -441,8 +441,13 @@ def test_config_schema_evaluation_section_and_benchmark_items():
     cfg = _config()
     validate(cfg, str(ROOT / "config/schema.yaml"))
     assert cfg["evaluation"]["models"] == {"base": True, "teachers": False, "smoke": True, "trained": True}
-    assert cfg["evaluation"]["out_of_domain"]["enabled"] is False
-    assert [t["name"] for t in cfg["evaluation"]["out_of_domain"]["tasks"]][:3] == ["mmlu", "cmmlu", "ceval-valid"]
+    # the default runs lm-eval on its generated offline suite; the paper's suites are the schema default
+    assert cfg["evaluation"]["out_of_domain"]["enabled"] is True
+    assert [t["name"] for t in cfg["evaluation"]["out_of_domain"]["tasks"]] == ["ded_ood_wordmath", "ded_ood_choice"]
+    no_ood = _config()
+    del no_ood["evaluation"]["out_of_domain"]
+    validate(no_ood, str(ROOT / "config/schema.yaml"))
+    assert [t["name"] for t in no_ood["evaluation"]["out_of_domain"]["tasks"]][:3] == ["mmlu", "cmmlu", "ceval-valid"]
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
     validate(paper, str(ROOT / "config/schema.yaml"))
     assert {b: s["samples"] for b, s in paper["benchmarks"].items()} == {

@@ -47,6 +47,7 @@ def tiny_config() -> dict:
     cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
     cfg["analysis"]["entropy"].update(max_tokens=64)
     cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
+    cfg["evaluation"]["out_of_domain"]["procedural"]["n"] = 4
     return cfg
 
 
@@ -116,6 +117,7 @@ def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tupl
         for b in BENCHMARKS:
             model = f"trained/smol/{teacher}/{c}"
             jobs += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
+        jobs.append(job("ood_eval", model=f"trained/smol/{teacher}/{c}"))  # Table 6's generated suite
     jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("all")]
     if corpus_stats:
         jobs.append(job("corpus_stats"))
@@ -166,6 +168,9 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     assert {"base/smol", f"smoke/smol/{chosen}", f"trained/smol/{chosen}/mixed"} <= models
     for table in range(1, 8):
         assert (r / f"analysis/tables/table{table}.md").stat().st_size > 0
+    # Table 6 from lm-eval on the generated offline suite, for the base student and the trained ones
+    table6 = (r / "analysis/tables/table6.csv").read_text()
+    assert "ded_ood_wordmath" in table6 and "ded_ood_choice" in table6 and "not run" not in table6
     figures = list((r / "analysis").rglob("*.png"))
     assert len(figures) >= 3 and all(f.stat().st_size > 10_000 for f in figures)
 
@@ -199,7 +204,8 @@ def test_changed_length_limit_refilters_and_reruns_the_smoke_test(finished_run):
     for t in ("terse", "verbose"):
         expected += [job("filter_samples", teacher=t, domain=d) for d in DOMAINS]
         expected += [job("token_entropy", teacher=t, domain=d) for d in DOMAINS]  # Figure 3 reads kept samples
-        expected += [job("smoke_corpus", student="smol", teacher=t), job("train_smoke", student="smol", teacher=t)]
+        expected += [job("smoke_corpus", student="smol", teacher=t), job("train_smoke", student="smol", teacher=t),
+                     job("ood_eval", model=f"smoke/smol/{t}")]
         for b in BENCHMARKS:
             model = f"smoke/smol/{t}"
             expected += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
@@ -241,7 +247,7 @@ def test_adding_a_teacher_adds_only_its_jobs(finished_run):
         jobs = _planned_jobs(finished_run)
     expected = [job("warmstart_corpus", teacher="third"), job("train_warmstart", teacher="third"),
                 job("smoke_corpus", student="smol", teacher="third"),
-                job("train_smoke", student="smol", teacher="third")]
+                job("train_smoke", student="smol", teacher="third"), job("ood_eval", model="smoke/smol/third")]
     for d in DOMAINS:
         expected += [job("sample_teacher", teacher="third", domain=d), job("filter_samples", teacher="third", domain=d),
                      job("token_entropy", teacher="third", domain=d)]
