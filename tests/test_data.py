@@ -385,3 +385,34 @@ def test_report_lists_counts_and_pairs():
 def test_stable_id_ignores_spacing_and_case():
     assert stable_id("x", "Find $x^2+1$.") == stable_id("x", "find  $x^2 + 1$.")
     assert stable_id("x", "Find $x^2+1$.") != stable_id("x", "Find $x^2+2$.")
+
+
+def test_default_seeds_survive_decontamination_against_default_benchmarks():
+    """The embedded default's held-out benchmarks word their tasks apart from the seeds: decontamination
+    must keep every seed (a shared wording would remove them all and starve every later stage)."""
+    import yaml
+
+    from ded.data.benchmarks import load_benchmark
+    from ded.data.decontaminate import find_contamination
+    from ded.data.seeds import load_seeds
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config/config.yaml").read_text())
+    d = cfg["decontamination"]
+    for domain, benchmark in (("code", "stdio"), ("math", "arith")):
+        seeds = load_seeds(domain, cfg["seeds"][domain])
+        seeds = seeds[0] if isinstance(seeds, tuple) else seeds
+        bench = load_benchmark(benchmark, cfg["benchmarks"][benchmark])
+        found = find_contamination(seeds, bench, benchmark, ngram=d["ngram"], min_shared=d["min_shared"],
+                                   min_coverage=d["min_coverage"],
+                                   boilerplate_min_problems=d["boilerplate_min_problems"])
+        assert found == [], (domain, found[:2])
+        # and the same task worded as a seed is caught: the benchmark really is held out by wording only
+        copied = load_benchmark(benchmark, cfg["benchmarks"][benchmark])
+        if domain == "code":
+            from ded.data.procedural import procedural_problems
+
+            copied = procedural_problems("code", len(copied), 10_000 + cfg["benchmarks"][benchmark]["seed"], "x")
+            assert find_contamination(seeds, copied, benchmark, ngram=d["ngram"], min_shared=d["min_shared"],
+                                      min_coverage=d["min_coverage"],
+                                      boilerplate_min_problems=d["boilerplate_min_problems"])

@@ -120,7 +120,7 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
     if loader in ("procedural_math", "procedural_code"):
         domain = "math" if loader == "procedural_math" else "code"
         # Seeds use seed s and benchmarks a disjoint stream, so held-out problems are fresh.
-        return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name)
+        return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name, phrasing="benchmark")
     if "path" not in spec:
         raise ValueError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
     rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test")),

@@ -156,6 +156,20 @@ def _code_evens(r):
 
 CODE_GENERATORS = (_code_sum, _code_max, _code_reverse, _code_vowels, _code_triangle, _code_evens)
 
+# The held-out benchmark states the same tasks in other words, as a real benchmark does: worded like the
+# seeds, every benchmark task would be a copy of a training question, and decontamination (rightly)
+# removes every code seed. Each phrasing shares no 8-word run with its seed wording.
+BENCHMARK_PHRASING = {
+    "sum": "Two integers are given on a single line. Output their sum.",
+    "max": "You are given a count n followed by a line with n integers. Output the maximum value.",
+    "reverse": "Given one word, output that word written backwards.",
+    "vowels": "Given a word in lowercase letters, output the number of its letters that are vowels "
+              "(a, e, i, o, u).",
+    "triangle": "Given a positive integer n, output the sum of all integers from 1 to n.",
+    "evens": "You are given a count n followed by a line with n integers. Output the total of those that "
+             "are even.",
+}
+
 
 def worked_problems(domain: str, n: int, seed: int) -> list[Worked]:
     """`n` distinct worked problems of `domain`, cycling through the generators in a seeded order."""
@@ -176,7 +190,10 @@ def worked_problems(domain: str, n: int, seed: int) -> list[Worked]:
     return out
 
 
-def to_problem(w: Worked, domain: str, source: str) -> dict:
+def to_problem(w: Worked, domain: str, source: str, phrasing: str = "seed") -> dict:
+    """The problem record of a worked problem; `phrasing="benchmark"` words code tasks as the held-out benchmark."""
+    if phrasing == "benchmark" and domain == "code":
+        w = Worked(BENCHMARK_PHRASING[w.kind], w.answer, w.steps, w.difficulty, w.tests, w.kind)
     if domain == "math":
         return {"id": stable_id(source, w.prompt), "domain": "math", "source": source, "prompt": w.prompt,
                 "gold": w.answer, "gold_kind": "math", "difficulty": w.difficulty,
@@ -189,5 +206,5 @@ def to_problem(w: Worked, domain: str, source: str) -> dict:
             "meta": {"generator": w.kind}}
 
 
-def procedural_problems(domain: str, n: int, seed: int, source: str) -> list[dict]:
-    return [to_problem(w, domain, source) for w in worked_problems(domain, n, seed)]
+def procedural_problems(domain: str, n: int, seed: int, source: str, phrasing: str = "seed") -> list[dict]:
+    return [to_problem(w, domain, source, phrasing) for w in worked_problems(domain, n, seed)]
