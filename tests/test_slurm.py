@@ -48,7 +48,7 @@ STAGE_OUTPUTS = {
 # Rules whose SLURM job logs must exist: the GPU-side rules of the paper's setup among them.
 SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_samples", "train_smoke",
                "select_teacher", "sample_student", "pass_rates", "build_corpus", "train_student", "generate_eval",
-               "score_eval", "token_entropy", "pca_shift", "paper_tables"]
+               "score_eval", "ood_eval", "token_entropy", "pca_shift", "paper_tables"]
 
 
 def slice_config() -> dict:
@@ -68,6 +68,7 @@ def slice_config() -> dict:
     cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
     cfg["analysis"]["entropy"].update(max_tokens=64)
     cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
+    cfg["evaluation"]["out_of_domain"]["procedural"]["n"] = 4
     return cfg
 
 TEST_SNAKEFILE = '''
