@@ -560,7 +560,7 @@ def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: fl
                   stop_at_first_failure: bool = True,
                   compare: Callable[[str, bytes], tuple[bool, str]] | None = None) -> dict:
     """Judge a program on [{input, output}] tests. Returns {verdict, reason, tests_passed, n_tests,
-    cpu_s (max over tests), wall_s, test (index of the deciding test)}.
+    cpu_s (max over tests), wall_s, test (index of the deciding test), isolation (of the last run)}.
 
     compare(expected output, program stdout) -> (ok, reason) replaces the token-wise comparison
     (`ded.verify.functional` reads a call's result from stdout this way)."""
@@ -582,6 +582,8 @@ def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: fl
             return out | {"verdict": "infra_error", "reason": str(exc)[:500], "test": i}
         out["wall_s"] = round(out["wall_s"] + res.wall_s, 3)
         out["cpu_s"] = max(out["cpu_s"], res.cpu_s or 0.0)
+        # What protected the run, so a verdict shows where isolation was weaker (docs/cluster.md).
+        out["isolation"] = {k: res.isolation.get(k) for k in ("net", "pid", "user", "uid_dropped")}
         if res.status == "ok":
             if compare is None:
                 ok, why = compare_output(test.get("output", ""), res.stdout, float_tolerance)

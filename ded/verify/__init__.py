@@ -178,6 +178,8 @@ def _verify_code(idx, samples, problems, answers, workers, float_tolerance, pyth
     with ThreadPoolExecutor(max(1, min(workers, cpu_count(), len(idx)))) as ex:
         for i, r in zip(idx, ex.map(one, idx)):
             detail = {"kind": "tests"} | {k: r[k] for k in ("tests_passed", "n_tests", "cpu_s", "wall_s", "test")}
+            if r.get("isolation"):
+                detail["isolation"] = r["isolation"]
             finish(i, r["verdict"], r["reason"], detail)
 
 
