@@ -5,6 +5,6 @@ log = setup(snakemake)
 from ded.evaluate.ood_tasks import write_suite  # noqa: E402
 
 spec = snakemake.params.procedural
-# lm-eval runs in the workflow folder, so the task YAMLs name their data by this relative path.
-tasks = write_suite(snakemake.output[0], spec["n"], spec.get("seed", 0), data_dir=snakemake.output[0])
+# The output path is relative to the workflow folder, where lm-eval runs: the YAMLs name their data by it.
+tasks = write_suite(snakemake.output[0], spec["n"], spec.get("seed", 0))
 log.info("wrote %s with %d questions each into %s", ", ".join(tasks), spec["n"], snakemake.output[0])

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from ded import sandbox as S
-from ded import sandbox_launcher as L
 from ded.data.benchmarks import load_benchmark
 from ded.io import validate_records
 from ded.verify import verify_samples
 from ded.verify.functional import check_functional, check_tests, compare_functional, driver_source, read_result
+from test_sandbox import _strays
 
 ROOT = Path(__file__).resolve().parents[1]
 TL = 1.0
@@ -127,19 +127,6 @@ def test_object_equal_to_everything_does_not_pass():
     assert v["verdict"] == "wrong_answer" and "not a JSON value" in v["reason"], v
     sub = always.replace("class A:", "class A(list):") + "def f(x):\n    return A([0])\n"
     assert judged(sub, "f", ftests(([1], [42])))["verdict"] == "wrong_answer"
-
-
-def _strays(res: S.RunResult) -> list[int]:
-    left = set(L.pids_of_uid(res.uid, include_zombies=True)) if res.uid is not None else set()
-    needle = f"DED_SANDBOX_RUN={res.token}".encode()
-    for pid in L.all_pids():
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    left.add(pid)
-        except OSError:
-            continue
-    return sorted(left)
 
 
 def test_infinite_loop_is_time_limit_and_leaves_nothing():

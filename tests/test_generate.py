@@ -11,7 +11,7 @@ from ded.generate import (Completion, Request, SamplingParams, build_messages, s
                           teacher_settings, user_message)
 from ded.generate.base import sample_seed
 from ded.generate.corpus import CorpusBackend
-from ded.generate.prompts import TeacherSpecError, render_prompt
+from ded.generate.prompts import CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, TeacherSpecError, render_prompt
 from ded.generate.runner import SamplingIncomplete
 from ded.generate.vllm_backend import completions_from_output, engine_kwargs, sampling_kwargs
 from ded.io import read_records
@@ -41,7 +41,7 @@ def test_prompts_per_kind():
     leetcode = dict(CODE, prompt="Two Sum\n\nStarter code:\nclass Solution:\n    def twoSum(self, nums, target):",
                     tests=[{"input": "[2, 7]\n9", "output": "[0, 1]", "testtype": "functional"}])
     functional = user_message(leetcode)
-    assert "starter code" in functional and "standard input" not in functional.replace("rather than reading standard input", "")
+    assert functional.endswith(FUNCTIONAL_INSTRUCTION) and CODE_INSTRUCTION not in functional
 
 
 def test_choice_options_not_repeated_when_shown():

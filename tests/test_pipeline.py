@@ -14,7 +14,6 @@ import contextlib
 import copy
 import csv
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -60,15 +60,7 @@ def _planned_jobs(workdir: Path) -> list[tuple[str, tuple]]:
     """(rule, sorted wildcard items) of every job a dry run would run, sorted."""
     proc = _snakemake(workdir, "-n", timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    jobs = []
-    for line in proc.stdout.splitlines():
-        m = re.match(r"^(?:rule|checkpoint|localrule) (\w+):", line)
-        if m:
-            jobs.append((m.group(1), {}))
-        m = re.match(r"^\s+wildcards: (.*)$", line)
-        if m and jobs:
-            jobs[-1][1].update(kv.split("=", 1) for kv in m.group(1).split(", "))
-    return sorted((rule, tuple(sorted(w.items()))) for rule, w in jobs)
+    return sorted((rule, tuple(sorted(w.items()))) for rule, w in planned_jobs(proc.stdout))
 
 
 def job(rule: str, **wildcards: str) -> tuple[str, tuple]:

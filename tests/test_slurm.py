@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_pipeline import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts" / "slurm"
@@ -52,23 +53,13 @@ SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_sam
 
 
 def slice_config() -> dict:
-    """The embedded default, shrunk: one teacher, math only, a few questions and tokens."""
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    cfg["seeds"] = {"math": {"source": "procedural", "n": 8, "seed": 1}}
+    """The pipeline test's tiny default, narrowed to one teacher, math only and one corpus."""
+    cfg = tiny_config()
+    cfg["seeds"] = {"math": cfg["seeds"]["math"]}
     cfg["teachers"] = {"terse": cfg["teachers"]["terse"]}
-    cfg["teachers"]["terse"].update(max_tokens=128)
-    cfg["teachers"]["terse"]["warm_start"]["n"] = 32
-    cfg["sampling"].update(samples_per_question=3)
-    cfg["compression"].update(samples=2, max_tokens=64)
-    cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4, samples=1, pass_k=[1], max_tokens=64)}
+    cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4)}
     cfg["teacher_selection"]["metrics"] = [{"benchmark": "arith", "metric": "pass@1"}]
     cfg["corpora"]["variants"] = ["right_hard_diverse"]
-    cfg["train"].update(max_steps=2, save_steps=2)
-    cfg["train"]["warm_start"].update(max_steps=20)
-    cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
-    cfg["analysis"]["entropy"].update(max_tokens=64)
-    cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
-    cfg["evaluation"]["out_of_domain"]["procedural"]["n"] = 4
     return cfg
 
 TEST_SNAKEFILE = '''
