@@ -3,18 +3,27 @@
 # quality/correctness filter -> teacher smoke test -> question compression ->
 # diversity -> training -> evaluation -> analysis.
 
-from snakemake.utils import min_version, validate
+import sys
+
+from snakemake.utils import min_version, update_config, validate
 
 min_version("9.0")
+
+sys.path.insert(0, workflow.basedir)
+
+from ded.overrides import typed_overrides
 
 
 # The embedded default applies only when no --configfile is given: Snakemake
 # would otherwise merge the default's teachers and models into another setup.
-if not config:
+# Snakemake merges --config onto whichever base applies.
+if not workflow.overwrite_configfiles:
 
     configfile: "config/config.yaml"
 
 
+# Snakemake leaves every scalar inside a nested --config value a string.
+update_config(config, typed_overrides(workflow.config_settings.config))
 validate(config, schema="config/schema.yaml")
 
 
