@@ -35,9 +35,18 @@ the process tree). What each defence does, and what it needs:
 - **No network**: a new network namespace (only a down loopback). Where
   unshare(CLONE_NEWNET) fails (not root and no user namespaces) the run goes
   on with network and `RunResult.isolation["net"]` is False.
-- **Not covered**: no mount namespace, so an unprivileged program can still
-  create files in world-writable folders (/tmp, /dev/shm), each capped by
-  RLIMIT_FSIZE; it cannot touch other users' files.
+- **Its own filesystem**: a mount namespace with a root of its own (see
+  `ded/sandbox_launcher.py`): the system and the interpreter read-only, an
+  empty private home and private tmpfs over /tmp, /var/tmp, /dev/shm and
+  /run (together capped at `Limits.disk_mb`), no path sockets. The program
+  cannot read the user's files, the workflow's folder or the problem's tests,
+  and nothing it writes outlives it. Programs get the standard library of the
+  workflow's interpreter (as on a judge, no site-packages), and
+  `sys.executable` works inside. `setup()` probes once whether this holds;
+  where it cannot (no user namespaces, a seccomp filter that forbids mount),
+  `sandbox.unconfined` decides: `refuse` (the default) stops before any
+  program runs, `warn` runs them in a scratch folder as before, with the
+  weaker isolation in every verdict (`isolation.fs` false) and in the log.
 - **Scrubbed environment**: a fixed minimal env, `python -I` (ignores
   PYTHON* variables and user site), single-threaded BLAS.
 
@@ -79,6 +88,23 @@ class InfraError(RuntimeError):
     """The sandbox itself failed (not the program); the run is retried, never counted as wrong."""
 
 
+class Unconfined(RuntimeError):
+    """The sandbox cannot confine the filesystem here and the policy is to refuse: no program runs."""
+
+
+#: What to do where the filesystem cannot be confined (config `sandbox.unconfined`, which the
+#: workflow passes to every job through this environment variable).
+UNCONFINED_ENV = "DED_SANDBOX_UNCONFINED"
+UNCONFINED_POLICIES = ("refuse", "warn")
+
+
+def unconfined_policy() -> str:
+    policy = os.environ.get(UNCONFINED_ENV, "refuse")
+    if policy not in UNCONFINED_POLICIES:
+        raise Unconfined(f"{UNCONFINED_ENV}={policy!r}: expected one of {', '.join(UNCONFINED_POLICIES)}")
+    return policy
+
+
 @dataclass(frozen=True)
 class Limits:
     time_limit_s: float = 2.0  # CPU seconds of the program
@@ -86,6 +112,7 @@ class Limits:
     output_mb: float = 16.0  # stdout cap; also the cap of any one file the program writes
     nproc: int = 64  # processes + threads under the run's uid
     nofile: int = 256
+    disk_mb: int = 64  # all the program's writable places together (one tmpfs), when confined
     wall_factor: float = 3.0
     wall_extra_s: float = 1.0
 
@@ -127,6 +154,11 @@ class Setup:
     uid_base: int
     uid_count: int
     notes: tuple[str, ...]
+    binds: tuple[str, ...] = ()  # read-only in the program's own root; empty: no filesystem confinement
+
+    @property
+    def fs(self) -> bool:
+        return bool(self.binds)
 
 
 _SETUP: dict[str, Setup] = {}
@@ -154,29 +186,70 @@ def _interpreter_candidates(python: str) -> list[str]:
     return out
 
 
+#: Host paths every confined program sees read-only (those that exist); the interpreter's prefix is added.
+SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+
+
+def _prefix(exe: str) -> str:
+    """The installation an interpreter binary belongs to (<prefix>/bin/python3.x)."""
+    return os.path.dirname(os.path.dirname(exe))
+
+
+def confined_binds(exe: str) -> tuple[str, ...]:
+    prefix = _prefix(exe)
+    covered = any(prefix == b or prefix.startswith(b + "/") for b in SYSTEM_BINDS)
+    return SYSTEM_BINDS + (() if covered else (prefix,))
+
+
+def _probe(trial: Setup, want: str | None) -> str | None:
+    """Run one tiny program with `trial`; None if it ran and printed the wanted version, else why not."""
+    try:
+        res = _run_once(_PROBE, b"", Limits(time_limit_s=5, memory_mb=1024), trial)
+    except InfraError as exc:
+        return str(exc)
+    got = res.stdout.decode(errors="replace").strip()
+    if res.status == "ok" and got and (want is None or got == want):
+        return None
+    return f"{res.reason or got} {res.stderr_tail[-200:]}".strip()
+
+
+def _confined_setup(python: str, want: str | None, notes: list[str]) -> Setup | None:
+    """A confined setup: the real interpreter binary (a venv's symlink resolved), bound read-only."""
+    exe = os.path.realpath(python)
+    trial = Setup(exe, exe, os.geteuid() == 0, UID_BASE, UID_COUNT, (), confined_binds(exe))
+    if not os.path.isfile(exe):
+        return trial  # nothing to probe: every run fails to start, an infra_error, not a confinement question
+    why = _probe(trial, want)
+    if why is None:
+        return trial
+    notes.append(f"no filesystem confinement: {why}")
+    return None
+
+
 def setup(python: str | None = None) -> Setup:
-    """Probe once what this machine allows: dropping to an unprivileged uid needs root and an
-    interpreter that uid can run (probed by running one tiny program as that uid)."""
+    """Probe once what this machine allows: filesystem confinement (a mount namespace), else the
+    older isolation; dropping to an unprivileged uid needs root and an interpreter that uid can run
+    (probed by running one tiny program as that uid)."""
     python = python or sys.executable
     with _SETUP_LOCK:
         if python in _SETUP:
             return _SETUP[python]
         notes: list[str] = []
-        chosen = None
         want = "%d.%d" % sys.version_info[:2] if python == sys.executable else None
+        confined = _confined_setup(python, want, notes)
+        if confined is not None:
+            _SETUP[python] = confined
+            return confined
+        chosen = None
         if os.geteuid() == 0:
             tried = []
             for exe in _interpreter_candidates(python):
                 trial = Setup(python, exe, True, UID_BASE, UID_COUNT, ())
-                try:
-                    res = _run_once(_PROBE, b"", Limits(time_limit_s=5, memory_mb=1024), trial)
-                    got = res.stdout.decode(errors="replace").strip()
-                    if res.status == "ok" and got and (want is None or got == want):
-                        chosen = trial
-                        break
-                    tried.append(f"{exe}: {res.reason or got} {res.stderr_tail[-200:]}".strip())
-                except InfraError as exc:
-                    tried.append(f"{exe}: {exc}")
+                why = _probe(trial, want)
+                if why is None:
+                    chosen = trial
+                    break
+                tried.append(f"{exe}: {why}")
             if chosen is None:
                 notes.append("cannot run the interpreter as an unprivileged uid; programs run as root "
                              "(no RLIMIT_NPROC, no filesystem protection): " + "; ".join(tried))
@@ -248,11 +321,11 @@ def _kill_uid(uid: int, budget_s: float = 10.0) -> int:
         delay = min(delay * 2, 0.05)
 
 
-def _env(scratch: str, token: str) -> dict[str, str]:
+def _env(home: str, tmp: str, token: str) -> dict[str, str]:
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": scratch,
-        "TMPDIR": scratch,
+        "HOME": home,
+        "TMPDIR": tmp,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
@@ -290,6 +363,13 @@ def _rlimits(limits: Limits, uid: int | None) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _read_capped(path: str, cap: int) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(cap)
@@ -312,18 +392,25 @@ _MEMORY_PATTERNS = re.compile(r"MemoryError|Cannot allocate memory|std::bad_allo
 
 def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult:
     token = os.urandom(8).hex()
-    private = tempfile.mkdtemp(prefix="ded-sbx-")  # 0700, the workflow's own: stdin/stdout/stderr files
-    scratch = tempfile.mkdtemp(prefix="ded-scratch-")
+    # 0700, the workflow's own: the program's source, stdin/stdout/stderr files, its root's mount point.
+    private = tempfile.mkdtemp(prefix="ded-sbx-")
+    # Unconfined programs run in a scratch folder of their own; confined ones in a tmpfs home.
+    scratch = private if st.fs else tempfile.mkdtemp(prefix="ded-scratch-")
     status_r = status_w = -1
     fds: list[int] = []
     try:
         with _lease_uid(st) as uid:
-            prog = os.path.join(scratch, "main.py")
+            prog = os.path.join(private if st.fs else scratch, "main.py")
             with open(prog, "w", encoding="utf-8") as fh:
                 fh.write(source)
             os.chmod(prog, 0o444)
-            if uid is not None:
+            if uid is not None and not st.fs:
                 os.chown(scratch, uid, uid)
+            fs = None
+            if st.fs:
+                os.mkdir(os.path.join(private, "root"), 0o700)
+                fs = {"root": os.path.join(private, "root"), "program": prog, "binds": list(st.binds),
+                      "disk_mb": limits.disk_mb, "required": True}
             in_path = os.path.join(private, "stdin")
             with open(in_path, "wb") as fh:
                 fh.write(stdin)
@@ -338,7 +425,7 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
             cfg = {
                 "exe": st.exe,
                 "argv": [st.python, "-I", "-B", prog],
-                "env": _env(scratch, token),
+                "env": _env(_launcher.HOME, "/tmp", token) if st.fs else _env(scratch, scratch, token),
                 "cwd": scratch,
                 "uid": uid,
                 "gid": uid,
@@ -346,6 +433,7 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
                 "wall_s": limits.wall_s,
                 "netns": True,
                 "pidns": True,
+                "fs": fs,
             }
             actions = [
                 (os.POSIX_SPAWN_DUP2, fd_in, 0),
@@ -375,7 +463,8 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
                 with contextlib.suppress(OSError):
                     os.close(fd)
         shutil.rmtree(private, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch != private:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _wait_launcher(pid: int, status_r: int, backstop_s: float) -> list[dict]:
@@ -413,9 +502,11 @@ def _interpret(events: list[dict], out_path: str, err_path: str, limits: Limits,
         by.setdefault(ev["event"], ev)
     if "error" in by:
         raise InfraError(f"sandbox {by['error']['where']} failed: {by['error']['message']}")
-    ns = by.get("ns", {})
+    ns, fs = by.get("ns", {}), by.get("fs", {})
+    if fs and not fs.get("ok") and "exit" not in by:
+        raise InfraError(f"filesystem confinement failed: {'; '.join(fs.get('errors', []))}")
     iso = {"net": ns.get("net", False), "pid": ns.get("pid", False), "user": ns.get("user", False),
-           "errors": ns.get("errors", [])}
+           "fs": bool(fs.get("ok")), "errors": ns.get("errors", []) + fs.get("errors", [])}
     cap = int(limits.output_mb * 1024 * 1024)
     stdout = _read_capped(out_path, cap + 1)
     err = _tail(err_path)
@@ -435,8 +526,9 @@ def _interpret(events: list[dict], out_path: str, err_path: str, limits: Limits,
     sig_name = signal.Signals(res.signal).name if res.signal else None
     if res.cpu_s > limits.time_limit_s or res.signal == signal.SIGXCPU or (
             res.signal == signal.SIGKILL and res.cpu_s >= math.ceil(limits.time_limit_s + 0.5)):
-        res.status, res.reason = "time_limit", f"CPU time {res.cpu_s:.2f} s > {limits.time_limit_s} s"
-    elif len(stdout) >= cap or res.signal == signal.SIGXFSZ or (
+        # The measured time stays in cpu_s: a reason names only the limit, so reruns give the same text.
+        res.status, res.reason = "time_limit", f"CPU time over the {limits.time_limit_s:g} s limit"
+    elif len(stdout) >= cap or _size(err_path) >= cap or res.signal == signal.SIGXFSZ or (
             res.exit_code and "File too large" in err):
         res.status, res.reason = "output_limit", f"output reached the {limits.output_mb:g} MB cap"
     elif (res.exit_code or res.signal) and (_MEMORY_PATTERNS.search(err)
@@ -474,6 +566,11 @@ def run_program(source: str, stdin: bytes | str = b"", limits: Limits = Limits()
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     st = setup(python)
+    if not st.fs and unconfined_policy() == "refuse":
+        raise Unconfined(
+            "the sandbox cannot confine the filesystem on this machine (" + "; ".join(st.notes) + "), so "
+            "model-written code is not run; set sandbox.unconfined: warn in the config to run it with the "
+            "weaker isolation recorded in each verdict (docs/cluster.md says what a node must allow)")
     last: Exception | None = None
     for attempt in range(retries):
         with _slots():
@@ -583,7 +680,7 @@ def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: fl
         out["wall_s"] = round(out["wall_s"] + res.wall_s, 3)
         out["cpu_s"] = max(out["cpu_s"], res.cpu_s or 0.0)
         # What protected the run, so a verdict shows where isolation was weaker (docs/cluster.md).
-        out["isolation"] = {k: res.isolation.get(k) for k in ("net", "pid", "user", "uid_dropped")}
+        out["isolation"] = {k: res.isolation.get(k) for k in ("fs", "net", "pid", "user", "uid_dropped")}
         if res.status == "ok":
             if compare is None:
                 ok, why = compare_output(test.get("output", ""), res.stdout, float_tolerance)

@@ -2,6 +2,7 @@
 # No rules here.
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -9,10 +10,15 @@ sys.path.insert(0, workflow.basedir)
 
 from ded.config import check_references
 from ded.report import config_file_labels, describe_run
+from ded.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
 
 check_references(config)
+
+# Jobs inherit the environment (a cluster job re-reads this file first), so the
+# sandbox's policy reaches every script and command that runs model-written code.
+os.environ[UNCONFINED_ENV] = config["sandbox"]["unconfined"]
 
 CORPORA = corpus_names(list(config["seeds"]), config["corpora"]["variants"])
 

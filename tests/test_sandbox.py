@@ -236,11 +236,141 @@ def test_object_equal_to_everything_is_still_wrong():
 
 
 def test_long_c_level_call_is_stopped():
-    pytest.importorskip("numpy")
-    src = "import numpy as np\na = np.ones((2500, 2500))\nwhile True:\n    a = a @ a\n"
+    # Catastrophic backtracking: one call into the C regex engine that never returns to Python.
+    src = "import re\nre.match(r'(a*)*b', 'a' * 64)\n"
     res, wall = run(src, limits=S.Limits(time_limit_s=TL, memory_mb=1024))
     assert res.status == "time_limit", (res.reason, res.stderr_tail)
     assert wall < LIMITS.wall_s + SLACK
+
+
+# --------------------------------------------------------------------------- confinement of files
+
+
+def confinement_programs(secret: str, search_dir: str, sock: str, token: str) -> dict[str, str]:
+    """Hostile programs that look for what a confined program must not reach. Each prints one word."""
+    return {
+        "secret": f"try:\n    print('read', open({secret!r}).read())\nexcept OSError:\n    print('blocked')\n",
+        # What a program would do to pass without solving: find the problem's tests on disk.
+        # The token is written reversed, so the program's own source does not count as a find.
+        "find": (f"import os\nfound = 'none'\ntoken = {token[::-1]!r}[::-1]\n"
+                 f"for top in ({search_dir!r}, '/tmp', '/var/tmp', '/dev/shm', '/home', '/work', '/run'):\n"
+                 f"    for d, _, files in os.walk(top):\n"
+                 f"        for f in files:\n"
+                 f"            try:\n"
+                 f"                if token in open(os.path.join(d, f), errors='replace').read(1 << 20):\n"
+                 f"                    found = token\n"
+                 f"            except OSError:\n"
+                 f"                pass\n"
+                 f"print(found)\n"),
+        "persist": (f"import os, tempfile\nok = 0\n"
+                    f"for d in ('/dev/shm', '/tmp', '/var/tmp', tempfile.gettempdir(), os.path.expanduser('~')):\n"
+                    f"    try:\n"
+                    f"        open(os.path.join(d, {token!r}), 'w').write('x' * 1000)\n"
+                    f"        ok += 1\n"
+                    f"    except OSError:\n"
+                    f"        pass\n"
+                    f"print('wrote', ok)\n"),
+        "socket": (f"import socket\ns = socket.socket(socket.AF_UNIX)\n"
+                   f"for path in ({sock!r}, '/dev/log', '/run/systemd/journal/socket'):\n"
+                   f"    try:\n"
+                   f"        s.connect(path)\n"
+                   f"        print('connected')\n"
+                   f"        break\n"
+                   f"    except OSError:\n"
+                   f"        pass\n"
+                   f"else:\n"
+                   f"    print('blocked')\n"),
+        "readonly": ("import os, sys\nbad = []\n"
+                     "for p in ('/usr/x', '/etc/x', '/x', os.path.dirname(sys.executable) + '/x'):\n"
+                     "    try:\n        open(p, 'w')\n        bad.append(p)\n    except OSError:\n        pass\n"
+                     "print(bad or 'readonly')\n"),
+        "sysexe": ("import subprocess, sys\n"
+                   "print(subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True,"
+                   " text=True).stdout.strip())\n"),
+        "flood": "import sys\nfor _ in range(10**6):\n    sys.stderr.write('x' * 10**4)\n",
+    }
+
+
+def assert_confined(out: dict[str, dict], token: str, leftovers: list[str]) -> None:
+    """What every confined run must show, whichever user ran the workflow."""
+    for name, res in out.items():
+        assert res["iso"].get("fs"), (name, res["iso"])
+    assert out["secret"]["stdout"].split() == ["blocked"], out["secret"]
+    assert out["find"]["stdout"].split() == ["none"], out["find"]
+    assert out["persist"]["status"] == "ok" and out["persist"]["stdout"].split() == ["wrote", "5"], out["persist"]
+    assert out["socket"]["stdout"].split() == ["blocked"], out["socket"]
+    assert out["readonly"]["stdout"].split() == ["readonly"], out["readonly"]
+    assert out["sysexe"]["stdout"].split() == ["42"], out["sysexe"]
+    assert out["flood"]["status"] == "output_limit", out["flood"]
+    assert leftovers == [], f"files the program wrote outlived it: {leftovers}"
+
+
+def _leftovers(token: str) -> list[str]:
+    import tempfile
+
+    dirs = {"/dev/shm", "/tmp", "/var/tmp", tempfile.gettempdir()}
+    return [os.path.join(d, token) for d in sorted(dirs) if os.path.exists(os.path.join(d, token))]
+
+
+def _listening_socket(folder: Path) -> socket.socket:
+    """A path socket anyone may connect to, like /dev/log or a session bus on a compute node."""
+    folder.mkdir(mode=0o777, exist_ok=True)
+    os.chmod(folder, 0o777)
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(folder / "bus"))
+    os.chmod(folder / "bus", 0o777)
+    srv.listen(8)
+    return srv
+
+
+def _open_up(path: Path) -> None:
+    """Let any user walk down to `path`, so only the sandbox stands between it and the program."""
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o011)
+
+
+@pytest.mark.skipif(not S.setup().fs, reason="no mount namespace on this machine: " + "; ".join(S.setup().notes))
+def test_program_sees_no_file_of_the_workflow_and_leaves_nothing(tmp_path):
+    token = "ded" + os.urandom(8).hex()
+    _open_up(tmp_path)
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("PRIVATE KEY")
+    os.chmod(secret, 0o600)
+    (tmp_path / "problems.jsonl").write_text(json.dumps({"tests": [{"input": "", "output": token}]}) + "\n")
+    os.chmod(tmp_path / "problems.jsonl", 0o644)
+    srv = _listening_socket(tmp_path / "sock")
+    try:
+        progs = confinement_programs(str(secret), str(tmp_path), str(tmp_path / "sock" / "bus"), token)
+        out = {}
+        for name, src in progs.items():
+            res, wall = run(src, limits=S.Limits(time_limit_s=2, memory_mb=256, output_mb=1.0))
+            out[name] = {"status": res.status, "stdout": res.stdout.decode(), "iso": res.isolation}
+            assert wall < 2 * 3 + 1 + SLACK
+        # And through the judge: it cannot find its own expected output.
+        verdict = judged(progs["find"], [{"input": "", "output": token}], time_limit_s=2)
+        assert verdict["verdict"] == "wrong_answer" and verdict["isolation"]["fs"], verdict
+    finally:
+        srv.close()
+    assert_confined(out, token, _leftovers(token))
+
+
+def test_unconfined_machines_refuse_by_default_and_warn_when_told(monkeypatch, caplog):
+    python = sys.executable
+    weak = S.Setup(python, python, False, S.UID_BASE, S.UID_COUNT, ("no filesystem confinement: test",))
+    monkeypatch.setitem(S._SETUP, python, weak)
+    monkeypatch.delenv(S.UNCONFINED_ENV, raising=False)
+    with pytest.raises(S.Unconfined, match="sandbox.unconfined"):
+        S.run_program("print(1)", "", LIMITS)
+    with pytest.raises(S.Unconfined):  # the judge does not turn it into a verdict: the job stops
+        judged("print(1)", [{"input": "", "output": "1"}])
+    monkeypatch.setenv(S.UNCONFINED_ENV, "warn")
+    v = judged("print(1)", [{"input": "", "output": "1"}])
+    assert v["verdict"] == "accepted" and v["isolation"]["fs"] is False
+    monkeypatch.setenv(S.UNCONFINED_ENV, "maybe")
+    with pytest.raises(S.Unconfined, match="refuse, warn"):
+        S.run_program("print(1)", "", LIMITS)
 
 
 # --------------------------------------------------------------------------- verdicts and idioms
@@ -319,6 +449,7 @@ progs = {
               "    os._exit(0)\nprint(7)\n",
     "loop": "while True:\n    pass\n",
 }
+progs.update(json.loads(sys.argv[1]))
 out = {}
 for name, src in progs.items():
     res = S.run_program(src, "", lim)
@@ -330,34 +461,61 @@ print(json.dumps(out))
 """
 
 
-def _run_as_nobody(code: str) -> subprocess.CompletedProcess:
-    # A venv's interpreter may link into a folder only root can enter; the sandbox's own probe
-    # found a binary of the same version that any user can run, and the unprivileged process
-    # uses it as its interpreter (the programs below need only the standard library).
-    exe = S.setup().exe
+def _interpreter_for_anyone() -> str | None:
+    """A binary of this Python version that an unprivileged user can run (a venv's interpreter may
+    link into a folder only root can enter); the programs below need only the standard library."""
+    import shutil
+
+    ver = "%d.%d" % sys.version_info[:2]
+    for cand in (os.path.realpath(sys.executable), shutil.which(f"python{ver}", path="/usr/local/bin:/usr/bin:/bin")):
+        if cand and all(os.stat(p).st_mode & 0o001 for p in [Path(cand), *Path(cand).parents]):
+            return cand
+    return None
+
+
+def _run_as_nobody(code: str, *args: str) -> subprocess.CompletedProcess:
+    exe = _interpreter_for_anyone()
+    if exe is None:
+        raise PermissionError(f"no Python {sys.version_info[:2]} that uid {NOBODY} may run")
     root = Path(__file__).resolve().parents[1]
     code = f"import sys\nsys.executable = {exe!r}\n" + code
-    return subprocess.run([exe, "-c", code], user=NOBODY, group=NOBODY, extra_groups=[], cwd="/",
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([exe, "-c", code, *args], user=NOBODY, group=NOBODY, extra_groups=[], cwd="/",
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": "/tmp",
+                               S.UNCONFINED_ENV: "warn"},  # where namespaces are off, the test skips
+                          capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switches to an unprivileged user, which needs root")
-def test_unprivileged_runs_get_user_pid_and_network_namespaces():
-    """What a SLURM job sees: not root, yet the program cannot signal the workflow or reach the network."""
+def test_unprivileged_runs_get_user_pid_network_and_mount_namespaces(tmp_path):
+    """What a SLURM job sees: not root, yet the program cannot signal the workflow, reach the
+    network, read the user's files or leave anything behind."""
     try:
         probe = _run_as_nobody("import ded.sandbox")
     except PermissionError as exc:
-        pytest.skip(f"no interpreter that uid {NOBODY} may run: {exc}")
+        pytest.skip(str(exc))
     if probe.returncode != 0:
         pytest.skip(f"the interpreter or the checkout is not readable by uid {NOBODY}: {probe.stderr[-300:]}")
-    proc = _run_as_nobody(_AS_USER)
+    token = "ded" + os.urandom(8).hex()
+    _open_up(tmp_path)
+    os.chown(tmp_path, NOBODY, NOBODY)
+    secret = tmp_path / "id_ed25519"  # the invoking user's own private file
+    secret.write_text("PRIVATE KEY")
+    os.chmod(secret, 0o600)
+    os.chown(secret, NOBODY, NOBODY)
+    (tmp_path / "problems.jsonl").write_text(json.dumps({"tests": [{"input": "", "output": token}]}) + "\n")
+    srv = _listening_socket(tmp_path / "sock")
+    try:
+        extra = confinement_programs(str(secret), str(tmp_path), str(tmp_path / "sock" / "bus"), token)
+        proc = _run_as_nobody(_AS_USER, json.dumps(extra))
+    finally:
+        srv.close()
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     if not out["kill"]["iso"].get("user"):
         pytest.skip("unprivileged user namespaces are disabled here: " + "; ".join(out["kill"]["iso"]["errors"]))
+    assert_confined({k: out[k] for k in extra}, token, _leftovers(token))
     for name in ("kill", "net", "daemon", "loop"):
-        assert out[name]["iso"]["pid"] and out[name]["iso"]["net"], out[name]["iso"]
+        assert out[name]["iso"]["pid"] and out[name]["iso"]["net"] and out[name]["iso"]["fs"], out[name]["iso"]
     assert out["bystander_alive"], "kill(-1) in the sandbox reached a process outside it"
     assert out["kill"]["status"] in ("ok", "runtime_error")
     assert out["net"]["stdout"].split() == ["blocked"]
