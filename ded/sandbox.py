@@ -71,6 +71,7 @@ import sys
 import tempfile
 import threading
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -155,6 +156,7 @@ class Setup:
     uid_count: int
     notes: tuple[str, ...]
     binds: tuple[str, ...] = ()  # read-only in the program's own root; empty: no filesystem confinement
+    hide: tuple[str, ...] = ()  # folders covered by an empty one there: the interpreter's site-packages
 
     @property
     def fs(self) -> bool:
@@ -165,7 +167,9 @@ _SETUP: dict[str, Setup] = {}
 _SETUP_LOCK = threading.Lock()
 UID_BASE = int(os.environ.get("DED_SANDBOX_UID_BASE", "61000"))
 UID_COUNT = int(os.environ.get("DED_SANDBOX_UID_COUNT", "2000"))
-_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
+# Prints the version, then the folders of third-party packages on its path.
+_PROBE = ("import sys; print('%d.%d' % sys.version_info[:2]); "
+          "print(*[p for p in sys.path if p.endswith(('site-packages', 'dist-packages'))], sep='\\n')")
 
 
 def _interpreter_candidates(python: str) -> list[str]:
@@ -201,16 +205,18 @@ def confined_binds(exe: str) -> tuple[str, ...]:
     return SYSTEM_BINDS + (() if covered else (prefix,))
 
 
-def _probe(trial: Setup, want: str | None) -> str | None:
-    """Run one tiny program with `trial`; None if it ran and printed the wanted version, else why not."""
+def _probe(trial: Setup, want: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """Run one tiny program with `trial`: (None if it ran and printed the wanted version, else why
+    not; the site-packages folders on its path)."""
     try:
         res = _run_once(_PROBE, b"", Limits(time_limit_s=5, memory_mb=1024), trial)
     except InfraError as exc:
-        return str(exc)
-    got = res.stdout.decode(errors="replace").strip()
+        return str(exc), ()
+    lines = res.stdout.decode(errors="replace").split("\n")
+    got = lines[0].strip()
     if res.status == "ok" and got and (want is None or got == want):
-        return None
-    return f"{res.reason or got} {res.stderr_tail[-200:]}".strip()
+        return None, tuple(line for line in lines[1:] if line.strip())
+    return f"{res.reason or got} {res.stderr_tail[-200:]}".strip(), ()
 
 
 def _confined_setup(python: str, want: str | None, notes: list[str]) -> Setup | None:
@@ -219,9 +225,11 @@ def _confined_setup(python: str, want: str | None, notes: list[str]) -> Setup | 
     trial = Setup(exe, exe, os.geteuid() == 0, UID_BASE, UID_COUNT, (), confined_binds(exe))
     if not os.path.isfile(exe):
         return trial  # nothing to probe: every run fails to start, an infra_error, not a confinement question
-    why = _probe(trial, want)
+    why, site = _probe(trial, want)
     if why is None:
-        return trial
+        # Programs get the standard library only, as on a judge; the .pth files of an
+        # interpreter's site-packages can also cost a good part of a second at every start.
+        return dataclasses.replace(trial, hide=site)
     notes.append(f"no filesystem confinement: {why}")
     return None
 
@@ -245,7 +253,7 @@ def setup(python: str | None = None) -> Setup:
             tried = []
             for exe in _interpreter_candidates(python):
                 trial = Setup(python, exe, True, UID_BASE, UID_COUNT, ())
-                why = _probe(trial, want)
+                why, _ = _probe(trial, want)
                 if why is None:
                     chosen = trial
                     break
@@ -410,7 +418,7 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
             if st.fs:
                 os.mkdir(os.path.join(private, "root"), 0o700)
                 fs = {"root": os.path.join(private, "root"), "program": prog, "binds": list(st.binds),
-                      "disk_mb": limits.disk_mb, "required": True}
+                      "hide": list(st.hide), "disk_mb": limits.disk_mb, "required": True}
             in_path = os.path.join(private, "stdin")
             with open(in_path, "wb") as fh:
                 fh.write(stdin)

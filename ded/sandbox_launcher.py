@@ -26,10 +26,11 @@ privilege), builds a root on a tmpfs and pivots into it before starting G:
 the system folders and the interpreter's prefix bound read-only, an empty
 private home and private tmpfs over /tmp, /var/tmp, /dev/shm and /run (one
 size-capped tmpfs shared by all five), a /dev with only null, zero, full,
-random and urandom, and a fresh /proc of the PID namespace. Nothing of the
-workflow's folder, the user's home or the job's files is reachable; the
-tests reach the program only through stdin, and everything it writes dies
-with the namespace. Path sockets (/dev/log, /run/...) are gone with the old
+random and urandom, and a fresh /proc of the PID namespace; the
+interpreter's site-packages folders (`cfg["fs"]["hide"]`) look empty.
+Nothing of the workflow's folder, the user's home or the job's files is
+reachable; the tests reach the program only through stdin, and everything it
+writes dies with the namespace. Path sockets (/dev/log, /run/...) are gone with the old
 root. Where any step fails, C reports it and either stops before G starts
 (`cfg["fs"]["required"]`) or runs G in the old scratch folder.
 
@@ -220,6 +221,9 @@ def build_root(fs: dict, uid: int | None) -> bool:
             bind_read_only(path, _place(root, path, "dir"))
         elif os.path.isfile(path):
             bind_read_only(path, _place(root, path, "file"))
+    for path in fs.get("hide", ()):
+        if os.path.isdir(root + path):
+            mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
     # One size-capped tmpfs behind every writable place, so their total is bounded.
     stage = _place(root, "/.writable", "dir")
     mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(fs['disk_mb'])}m,mode=0755")
