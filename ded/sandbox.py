@@ -337,6 +337,7 @@ def _env(home: str, tmp: str, token: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
+        "PYTHONHASHSEED": "0",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -432,7 +433,9 @@ def _run_once(source: str, stdin: bytes, limits: Limits, st: Setup) -> RunResult
             status_r, status_w = os.pipe()
             cfg = {
                 "exe": st.exe,
-                "argv": [st.python, "-I", "-B", prog],
+                # Confined, the environment and the home are the sandbox's own, so -I's guard against
+                # PYTHON* variables can give way to a fixed hash seed: set order, and so output, repeats.
+                "argv": [st.python, "-s", "-B", prog] if st.fs else [st.python, "-I", "-B", prog],
                 "env": _env(_launcher.HOME, "/tmp", token) if st.fs else _env(scratch, scratch, token),
                 "cwd": scratch,
                 "uid": uid,

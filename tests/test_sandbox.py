@@ -356,6 +356,13 @@ def test_program_sees_no_file_of_the_workflow_and_leaves_nothing(tmp_path):
     assert_confined(out, token, _leftovers(token))
 
 
+@pytest.mark.skipif(not S.setup().fs, reason="no mount namespace on this machine")
+def test_string_hashing_is_the_same_in_every_run():
+    # A program printing a set of strings must give the same verdict every time it is judged.
+    src = "print(*{'apple', 'pear', 'fig', 'kiwi', 'plum', 'lime', 'date'})\n"
+    outs = {run(src)[0].stdout for _ in range(3)}
+    assert len(outs) == 1, outs
+
 def test_unconfined_machines_refuse_by_default_and_warn_when_told(monkeypatch, caplog):
     python = sys.executable
     weak = S.Setup(python, python, False, S.UID_BASE, S.UID_COUNT, ("no filesystem confinement: test",))
