@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .errors import DedError
 
-class ConfigError(ValueError):
+
+class ConfigError(DedError, ValueError):
     pass
 
 

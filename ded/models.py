@@ -12,10 +12,12 @@ import logging
 import shutil
 from pathlib import Path
 
+from .errors import DedError
+
 log = logging.getLogger(__name__)
 
 
-class ModelSourceError(RuntimeError):
+class ModelSourceError(DedError, RuntimeError):
     pass
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .errors import DedError
+from .io import read_yaml
 
 SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 
@@ -59,7 +60,7 @@ FALLBACK_DEFAULTS = {
 SECONDS_PER_HOUR = 3600.0
 
 
-class PlanError(ValueError):
+class PlanError(DedError, ValueError):
     pass
 
 
@@ -510,8 +511,8 @@ def attach_profile(stages: list[Stage], profile: dict) -> list[Stage]:
 
 def load_config(configfile: Path, schema_path: Path = SCHEMA) -> tuple[dict, dict]:
     """The config (validated against the schema) and the schema, whose defaults Settings reads."""
-    schema = yaml.safe_load(schema_path.read_text())
-    config = yaml.safe_load(Path(configfile).read_text()) or {}
+    schema = read_yaml(schema_path, "config schema")
+    config = read_yaml(configfile, "YAML config") or {}
     try:
         import jsonschema
     except ImportError:  # the CPU install has it; a bare env may not

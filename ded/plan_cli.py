@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-from .plan import SCHEMA, PlanError, Settings, attach_profile, compute_plan, format_plan, load_config
+from .io import read_yaml
+from .plan import SCHEMA, Settings, attach_profile, compute_plan, format_plan, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
@@ -25,19 +23,14 @@ def _shown(path: str) -> str:
 
 
 def run(args) -> int:
-    try:
-        config, schema = load_config(Path(args.configfile), Path(args.schema))
-        stages = compute_plan(config, schema)
-        if args.profile:
-            attach_profile(stages, yaml.safe_load(Path(args.profile).read_text()) or {})
-        settings = Settings(config, schema)
-        text = format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
-                           title=f"Compute plan for {args.configfile}"
-                           + (f" with the resources of {_shown(args.profile)}" if args.profile else ""))
-    except (PlanError, OSError, yaml.YAMLError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(text)
+    config, schema = load_config(Path(args.configfile), Path(args.schema))
+    stages = compute_plan(config, schema)
+    if args.profile:
+        attach_profile(stages, read_yaml(args.profile, "SLURM profile") or {})
+    settings = Settings(config, schema)
+    print(format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
+                      title=f"Compute plan for {args.configfile}"
+                      + (f" with the resources of {_shown(args.profile)}" if args.profile else "")))
     return 0
 
 
@@ -57,10 +50,10 @@ def add_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ded")
-    add_parser(parser.add_subparsers(dest="stage", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """`python -m ded.plan_cli plan ...`, through the one error path of `python -m ded`."""
+    from .__main__ import main as ded_main
+
+    return ded_main(argv if argv is not None else sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ class Field:
     required: bool = True
     choices: tuple[Any, ...] | None = None
     doc: str = ""
+    #: what each element of a list value must be: a Schema (objects) or types
+    items: Schema | tuple[type, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,26 @@ class Schema:
                 out.append((name, f"expected {_names(spec.types)}, got {type(value).__name__}"))
             elif spec.choices is not None and value not in spec.choices:
                 out.append((name, f"{value!r} is not one of {list(spec.choices)}"))
+            elif spec.items is not None and isinstance(value, list):
+                out += _item_problems(name, spec.items, value)
         if self.closed:
             for name in record:
                 if name not in self.fields:
                     out.append((name, "unknown field"))
         return out
+
+
+def _item_problems(name: str, items: Schema | tuple[type, ...], values: list) -> list[tuple[str, str]]:
+    """(field, message) for the elements of a list field, named like `tests[2].output` (0-based)."""
+    out: list[tuple[str, str]] = []
+    for i, item in enumerate(values):
+        where = f"{name}[{i}]"
+        if isinstance(items, Schema):
+            out += [(where if field == "<record>" else f"{where}.{field}", message)
+                    for field, message in items.problems(item)]
+        elif not isinstance(item, items) or (isinstance(item, bool) and bool not in items):
+            out.append((where, f"expected {_names(items)}, got {type(item).__name__}"))
+    return out
 
 
 def _names(types: tuple[type, ...]) -> str:
@@ -72,6 +89,16 @@ DICT = (dict,)
 DOMAINS = ("math", "code", "science")
 GOLD_KINDS = ("math", "choice", "tests", "none")
 
+#: One test of a code problem: stdin and the expected stdout, or (functional) JSON arguments and result.
+TEST = Schema(
+    "test",
+    {
+        "input": Field(STR),
+        "output": Field(STR),
+        "testtype": Field(STR, required=False, choices=("stdin", "functional")),
+    },
+)
+
 #: A seed question or a benchmark problem. `gold_kind` says how an answer is
 #: checked: `math` (math-verify against `gold`), `choice` (option letter
 #: against `gold`), `tests` (run against `tests`), `none` (no checkable answer,
@@ -85,13 +112,13 @@ PROBLEM = Schema(
         "prompt": Field(STR, doc="the question as shown to a model"),
         "gold": Field(OPT_STR, doc="gold answer (math expression or option letter)"),
         "gold_kind": Field(STR, choices=GOLD_KINDS),
-        "tests": Field(LIST, required=False, doc="[{input, output, testtype}] for code problems; testtype "
+        "tests": Field(LIST, required=False, items=TEST, doc="[{input, output, testtype}] for code problems; testtype "
                        "'stdin' (the default) or 'functional' (LeetCode-style: JSON arguments, a JSON "
                        "result, calling meta.func_name)"),
         "time_limit_s": Field(OPT_NUM, required=False),
         "memory_mb": Field(OPT_INT, required=False),
         "difficulty": Field(OPT_STR, required=False),
-        "options": Field(LIST, required=False, doc="multiple-choice options, in shown order"),
+        "options": Field(LIST, required=False, items=STR, doc="multiple-choice options, in shown order"),
         "meta": Field(DICT, required=False),
     },
 )
@@ -113,7 +140,9 @@ SAMPLE = Schema(
         "seed": Field(OPT_INT, required=False),
         "backend": Field(STR, required=False),
         "model_revision": Field(OPT_STR, required=False),
-        "elapsed_s": Field(OPT_NUM, required=False),
+        "elapsed_s": Field(OPT_NUM, required=False, doc=(
+            "no longer written: a measured time would make two runs of the same seed differ; each call's time "
+            "is in the sampling job's progress file (ded.generate.runner). Accepted in files written before")),
         "top_logprobs": Field(LIST, required=False, doc=(
             "only when the teacher's `logprobs` is k: one entry per generated token (the token that ended "
             "the turn included), each a list of k [token, logprob] pairs, most likely first; token is the "
@@ -132,7 +161,10 @@ VERDICT = Schema(
         "verdict": Field(STR, doc="correct/accepted keep; anything else is a rejection reason"),
         "reason": Field(STR, doc="human-readable detail"),
         "keep": Field((bool,), doc="whether the sample passes every check"),
-        "checks": Field(DICT, required=False, doc="per-check details (format, length, ...)"),
+        "checks": Field(DICT, required=False, doc=(
+            "per-check details (format, length, answer); no measured times (a program's CPU and wall time "
+            "go to the verifying job's log, see ded.verify.verify_samples), so the same samples give the same "
+            "bytes; files written before may hold answer.cpu_s and answer.wall_s")),
     },
 )
 

@@ -77,6 +77,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import sandbox_launcher as _launcher
+from .errors import DedError
 
 LAUNCHER = str(Path(__file__).with_name("sandbox_launcher.py"))
 
@@ -89,7 +90,7 @@ class InfraError(RuntimeError):
     """The sandbox itself failed (not the program); the run is retried, never counted as wrong."""
 
 
-class Unconfined(RuntimeError):
+class Unconfined(DedError, RuntimeError):
     """The sandbox cannot confine the filesystem here and the policy is to refuse: no program runs."""
 
 

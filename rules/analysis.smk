@@ -212,6 +212,8 @@ rule entropy_figure:
         run=run_description(),
     log:
         "logs/analysis/entropy_figure.log",
+    benchmark:
+        "benchmarks/analysis/entropy_figure.tsv"
     conda:
         "../envs/analysis.yaml"
     script:
@@ -258,6 +260,8 @@ rule corpus_stats:
         run=lambda w: analysis_run_description(),
     log:
         "logs/analysis/corpus_stats.log",
+    benchmark:
+        "benchmarks/analysis/corpus_stats.tsv"
     conda:
         "../envs/analysis.yaml"
     script:
@@ -300,6 +304,8 @@ rule figure1:
         run=lambda w: analysis_run_description(),
     log:
         "logs/analysis/figure1.log",
+    benchmark:
+        "benchmarks/analysis/figure1.tsv"
     conda:
         "../envs/analysis.yaml"
     script:

@@ -27,6 +27,8 @@ rule load_seeds:
         "../envs/data.yaml"
     log:
         "logs/load_seeds/{domain}.log",
+    benchmark:
+        "benchmarks/load_seeds/{domain}.tsv"
     script:
         "../scripts/load_seeds.py"
 
@@ -42,6 +44,8 @@ rule load_benchmark:
         "../envs/data.yaml"
     log:
         "logs/load_benchmark/{benchmark}.log",
+    benchmark:
+        "benchmarks/load_benchmark/{benchmark}.tsv"
     script:
         "../scripts/load_benchmark.py"
 
@@ -58,6 +62,8 @@ rule decontaminate_pair:
         "../envs/data.yaml"
     log:
         "logs/decontaminate/{domain}/{benchmark}.log",
+    benchmark:
+        "benchmarks/decontaminate_pair/{domain}/{benchmark}.tsv"
     script:
         "../scripts/decontaminate_pair.py"
 
@@ -87,5 +93,7 @@ rule warmstart_corpus:
         "../envs/data.yaml"
     log:
         "logs/warmstart_corpus/{teacher}.log",
+    benchmark:
+        "benchmarks/warmstart_corpus/{teacher}.tsv"
     script:
         "../scripts/warmstart_corpus.py"

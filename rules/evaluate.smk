@@ -102,6 +102,8 @@ rule ood_tasks:
         "../envs/evaluate.yaml"
     log:
         "logs/ood_tasks.log",
+    benchmark:
+        "benchmarks/ood_tasks.tsv"
     script:
         "../scripts/ood_tasks.py"
 

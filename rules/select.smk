@@ -16,6 +16,8 @@ rule smoke_corpus:
         "../envs/verify.yaml"
     log:
         "logs/smoke_corpus/{student}/{teacher}.log",
+    benchmark:
+        "benchmarks/smoke_corpus/{student}/{teacher}.tsv"
     script:
         "../scripts/smoke_corpus.py"
 
@@ -48,6 +50,8 @@ rule pass_rates:
         "../envs/verify.yaml"
     log:
         "logs/pass_rates/{student}/{domain}.log",
+    benchmark:
+        "benchmarks/pass_rates/{student}/{domain}.tsv"
     script:
         "../scripts/pass_rates.py"
 
@@ -66,6 +70,8 @@ rule build_corpus:
         "../envs/verify.yaml"
     log:
         "logs/build_corpus/{student}/{teacher}/{corpus}.log",
+    benchmark:
+        "benchmarks/build_corpus/{student}/{teacher}/{corpus}.tsv"
     script:
         "../scripts/build_corpus.py"
 
@@ -108,5 +114,7 @@ rule verify_student:
         "../envs/verify.yaml"
     log:
         "logs/verify_student/{student}/{domain}.log",
+    benchmark:
+        "benchmarks/verify_student/{student}/{domain}.tsv"
     script:
         "../scripts/verify_student.py"

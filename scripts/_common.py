@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 
 def setup(snakemake) -> logging.Logger:
@@ -16,4 +17,34 @@ def setup(snakemake) -> logging.Logger:
     logging.basicConfig(level=logging.INFO, stream=stream, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.path.insert(0, snakemake.scriptdir + "/..")
-    return logging.getLogger(f"ded.rule.{snakemake.rule}")
+    log = logging.getLogger(f"ded.rule.{snakemake.rule}")
+    sys.excepthook = _named_failure(log, sys.excepthook)
+    return log
+
+
+def _named_failure(log: logging.Logger, fallback):
+    """An excepthook that reports an expected failure (a bad record, a refused sandbox) as one line
+    in the log, as `python -m ded` does; anything else is a bug and keeps its traceback."""
+
+    def hook(kind, exc, tb):
+        from ded.errors import describe
+
+        message = describe(exc)
+        if message is None:
+            fallback(kind, exc, tb)
+        else:
+            log.error("%s", message)  # the interpreter still exits with status 1
+
+    return hook
+
+
+def write_timings(snakemake, timings: list[dict], log: logging.Logger) -> None:
+    """Measured times beside the rule's log (`<log>.timing.jsonl`), never in a declared output, so that
+    outputs stay byte-identical between runs; nothing is written when the rule has no log."""
+    if not timings or not len(snakemake.log):
+        return
+    from ded.io import write_records
+
+    path = Path(snakemake.log[0]).with_suffix(".timing.jsonl")
+    write_records(path, timings)
+    log.info("per-program times in %s", path)

@@ -1,13 +1,13 @@
-from scripts._common import setup
+from scripts._common import setup, write_timings
 
 log = setup(snakemake)
 
-from ded.io import read_records, write_records  # noqa: E402
+from ded.io import read_index, read_records, write_records  # noqa: E402
 from ded.verify import summarize_verdicts, verify_samples, write_summary_tsv  # noqa: E402
 
 settings = snakemake.params.settings
 samples = read_records(snakemake.input.samples, "sample")
-problems = {p["id"]: p for p in read_records(snakemake.input.problems, "problem")}
+problems = read_index(snakemake.input.problems, "problem")
 
 judge = None
 if settings.get("judge"):
@@ -15,6 +15,7 @@ if settings.get("judge"):
 
     judge = judge_from_config(settings["judge"], snakemake.config)
 
+timings: list[dict] = []
 verdicts = verify_samples(
     samples, problems,
     workers=snakemake.threads,
@@ -24,8 +25,10 @@ verdicts = verify_samples(
     float_tolerance=settings["float_tolerance"],
     math_timeout_s=settings["math_timeout_s"],
     task_timeout_s=settings["task_timeout_s"],
+    timings=timings,
 )
 write_records(snakemake.output.verdicts, verdicts, "verdict")
+write_timings(snakemake, timings, log)
 rows = summarize_verdicts(verdicts)
 write_summary_tsv(snakemake.output.summary, rows)
 kept = [s for s, v in zip(samples, verdicts) if v["keep"]]

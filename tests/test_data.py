@@ -379,7 +379,8 @@ def test_report_lists_counts_and_pairs():
     seeds = [_p("s-bad", QUESTION), _p("s-ok", "Something else entirely, long enough to have eight words.")]
     matches = find_contamination(seeds, [_p("b1", QUESTION)], "aime")
     text = report_markdown("math", seeds, {"aime": matches, "math500": []})
-    assert "2 seeds; 1 removed; 1 kept." in text and "| aime | 1 |" in text and "`s-bad` ~ `b1`" in text
+    assert "2 seeds; 1 removed; 1 kept." in text and "| aime | 1 |" in " ".join(text.split())
+    assert "`s-bad` ~ `b1`" in text
 
 
 def test_stable_id_ignores_spacing_and_case():

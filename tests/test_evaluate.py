@@ -371,7 +371,7 @@ def test_write_read_collect_and_summaries(tmp_path):
     assert tables["base/smol"].loc["stdio:easy", "pass@1"] == 0.5
     assert list(tables["base/smol"].columns) == ["pass@1", "mean_tokens"]
     md = summary_markdown(scores)
-    assert "## trained/smol/terse/full" in md and "| arith | 0.5000 | 61.5 |" in md
+    assert "## trained/smol/terse/full" in md and "| arith | 0.5000 | 61.5 |" in " ".join(md.split())
     assert list(tables["base/smol"].index) == ["arith", "stdio", "stdio:easy"]
     wide = summary_csv_frame(scores)
     assert list(wide.columns) == ["model", "benchmark", "pass@1", "mean_tokens"] and len(wide) == 4
@@ -490,10 +490,7 @@ def test_lm_eval_commands_group_by_fewshot(tmp_path):
 
 
 def test_lm_eval_settings_errors_name_the_key(tmp_path):
-    with pytest.raises(ValueError, match="confirm_run_unsafe_code"):
-        lm_eval_commands({"tasks": [{"name": "mbpp"}]}, "m", tmp_path)
-    calls = lm_eval_commands({"tasks": [{"name": "mbpp"}], "confirm_run_unsafe_code": True}, "m", tmp_path)
-    assert "--confirm_run_unsafe_code" in calls[0].argv
+    # Code tasks (mbpp, humaneval) need no setting: tests/test_lm_eval_code.py.
     with pytest.raises(ValueError, match="out_of_domain.tasks is empty"):
         lm_eval_commands({"tasks": []}, "m", tmp_path)
     with pytest.raises(ValueError, match="listed twice"):
@@ -691,4 +688,5 @@ def test_summary_orders_metrics_and_difficulties():
     wide = summary_tables(pd.DataFrame(rows))["base/smol"]
     assert list(wide.index) == ["lcb", "lcb:easy", "lcb:medium", "lcb:hard"]
     assert list(wide.columns) == ["pass@1", "pass@1_std", "pass@4", "pass@16", "mean_tokens", "undecided"]
-    assert "| lcb:hard | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 100.0 | 1 |" in summary_markdown(pd.DataFrame(rows))
+    md = " ".join(summary_markdown(pd.DataFrame(rows)).split())  # the columns are padded to equal widths
+    assert "| lcb:hard | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 100.0 | 1 |" in md

@@ -8,6 +8,7 @@ loop is bounded and every server stops at the end of its test.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -291,3 +292,87 @@ def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- secrets -------------------------------------------------------------------------------------------
+
+KEY = "sk-test-Qw3rTy-0123456789abcdef"
+
+
+class Echoing(Scripted):
+    """Quotes the request's Authorization header back: in an error body (401, 500), in a body that is not
+    JSON (200), or in a valid reply's content, reasoning and model name (200)."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+
+    def reply(self, body):
+        with self.lock:
+            self.calls.append(body)
+            auth = self.headers[-1].get("Authorization", "")
+        # Padded so the key straddles the point where the backend cuts a quoted body (300, 200, 120 chars).
+        pad = {401: 247, 500: 147, "html": 72}.get(self.mode, 0)
+        echo = "x" * pad + f" you sent Authorization: {auth}"
+        if self.mode == 401:
+            return 401, {}, json.dumps({"error": echo}).encode()
+        if self.mode == 500:
+            return 500, {}, json.dumps({"error": echo}).encode()
+        if self.mode == "html":
+            return 200, {"Content-Type": "text/html"}, f"<html>{echo}</html>".encode()
+        message = {"role": "assistant", "content": f"My key: {auth.split()[-1]}. \\boxed{{1}}",
+                   "reasoning_content": f"The header was {auth}"}
+        data = {"model": auth, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+        return 200, {}, json.dumps(data).encode()
+
+
+def _leaks(texts, secrets):
+    """The (secret, text) pairs where a secret, or its first 10 characters, shows."""
+    return [(s, t[:80]) for t in texts for s in secrets for piece in (s, s[:10]) if piece in t]
+
+
+def _files(tmp_path):
+    return [p.read_text(encoding="utf-8") for p in sorted(tmp_path.rglob("*")) if p.is_file()]
+
+
+@pytest.mark.parametrize("mode", [401, 500, "html"])
+def test_key_never_leaks_from_a_reply_that_quotes_it(mode, server, monkeypatch, caplog, capsys, tmp_path):
+    monkeypatch.setenv("DED_TEST_API_KEY", KEY)
+    script = Echoing(mode)
+    spec = {"backend": "openai", "api_base": server(script), "api_key_env": "DED_TEST_API_KEY", "max_retries": 2}
+    with caplog.at_level("DEBUG"), pytest.raises(SamplingIncomplete) as err:
+        sample_problems([_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+                        progress_path=tmp_path / "p.jsonl", backend_options={"backoff_s": 0.01})
+    assert script.headers[0]["Authorization"] == f"Bearer {KEY}"
+    assert len(script.calls) == (1 if mode == 401 else 3)
+    assert "[REDACTED]" in str(err.value) and ("HTTP" in str(err.value) or "not JSON" in str(err.value))
+    out = capsys.readouterr()
+    texts = [str(err.value), repr(err.value), caplog.text, out.out, out.err, *_files(tmp_path)]
+    texts += [str(c) for c in (err.value.__cause__, err.value.__context__) if c is not None]
+    assert not _leaks(texts, [KEY])
+
+
+def test_key_quoted_in_a_valid_reply_is_redacted_from_the_records(server, monkeypatch, caplog, capsys, tmp_path):
+    monkeypatch.setenv("DED_TEST_API_KEY", KEY)
+    spec = {"backend": "openai", "api_base": server(Echoing("ok")), "api_key_env": "DED_TEST_API_KEY"}
+    with caplog.at_level("DEBUG"):
+        assert sample_problems([_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+                               progress_path=tmp_path / "p.jsonl") == 1
+    [rec] = read_records(tmp_path / "o.jsonl", "sample")
+    assert rec["raw_text"] == "My key: [REDACTED]. \\boxed{1}" and rec["model_revision"] == "Bearer [REDACTED]"
+    out = capsys.readouterr()
+    assert not _leaks([caplog.text, out.out, out.err, *_files(tmp_path)], [KEY])
+
+
+def test_credentials_in_api_base_become_a_header_and_never_leak(server, caplog, tmp_path):
+    password = "url-pass-7Hk2Pq9Zx"
+    script = Echoing(401)
+    api_base = server(script).replace("http://", f"http://alice:{password}@")
+    backend = OpenAIBackend(api_base, "m", max_retries=0)
+    assert "alice" not in backend.url and password not in backend.url
+    with caplog.at_level("DEBUG"), pytest.raises(GenerationError) as err:
+        backend.generate([_request()])
+    sent = script.headers[0]["Authorization"]
+    assert sent == "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
+    assert not _leaks([str(err.value), caplog.text], [password, sent.split()[1]])

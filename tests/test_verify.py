@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from ded.think import lenient_answer
 from ded.verify import UNDECIDED, summarize_verdicts, verify_samples
 from ded.verify.checks import check_format, length_checks
 from ded.verify.judge import Judge, parse_verdict
-from ded.verify.mathcheck import check_choice, extract_choice
+from ded.verify.mathcheck import CpuTimeLimit, check_choice, cpu_budget, extract_choice
 from ded.verify.pool import KillablePool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,24 @@ def test_math_golden_pairs_in_worker_processes():
     for v in verdicts:
         assert VERDICT.problems(v) == []
         assert v["keep"] == (v["verdict"] == "correct")
+
+
+def test_progress_in_the_log_leaves_the_verdicts_alone(caplog, monkeypatch):
+    """With progress shown, math tasks go to the pool in parts (one map answers all at once)."""
+    import ded.progress
+
+    monkeypatch.setattr(ded.progress, "LOG_MIN_INTERVAL_S", 0.0)
+    pairs = MATH_PAIRS * 3  # three parts of 16 tasks for one worker
+    problems = {f"q{i}": problem(f"q{i}", "math", g) for i, (g, _, _) in enumerate(pairs)}
+    samples = [sample(f"q{i}", a, sid=i) for i, (_, a, _) in enumerate(pairs)]
+    quiet = verify_samples(samples, problems, workers=1)
+    assert not any(r.getMessage().startswith("verifying: ") for r in caplog.records)
+    with caplog.at_level("INFO", logger="ded.verify"):
+        shown = verify_samples(samples, problems, workers=1)
+    assert shown == quiet
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("verifying: ")]
+    assert [line.split(" (")[0] for line in lines] == ["verifying: 0/48", "verifying: 16/48", "verifying: 32/48",
+                                                      "verifying: 48/48"]
 
 
 def test_math_special_verdicts():
@@ -245,6 +265,23 @@ def test_judge_records_prompt_output_and_verdict():
     assert v[0]["checks"]["answer"]["prompt"] == seen[0] and "Prove that 1 + 1 = 2." in seen[0]
     assert "VERDICT: YES" in v[0]["checks"]["answer"]["output"]
     assert parse_verdict("blah") is None and parse_verdict("yes, and finally NO") == "NO"
+
+
+def test_cpu_budget_counts_cpu_not_waiting():
+    with cpu_budget(0.3):
+        time.sleep(0.6)  # waiting uses no CPU time
+    with pytest.raises(CpuTimeLimit):
+        with cpu_budget(0.2):
+            while True:
+                pass
+    with pytest.raises(CpuTimeLimit):  # spent is spent, even where the block caught the signal's exception
+        with cpu_budget(0.2):
+            try:
+                while True:
+                    pass
+            except BaseException:  # noqa: BLE001
+                pass
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
 
 
 def test_pool_kills_stuck_tasks_and_survives_dead_workers():

@@ -15,16 +15,16 @@ def _entropy(args):
 
 
 def _entropy_topk(args):
-    from ..io import read_records
+    from ..io import RecordError, iter_numbered
     from .entropy import summarize, topk_entropy
 
     values = []
-    for rec in read_records(args.samples):
+    for lineno, rec in iter_numbered(args.samples, "sample"):
         steps = rec.get(args.field)
         if steps is None:
-            raise SystemExit(f"{args.samples}: sample {rec.get('question_id')}/{rec.get('sample_id')} has no "
-                             f"'{args.field}' field (per generated token, its top-k [token, logprob] pairs; "
-                             f"the sampler writes it when the teacher's `logprobs` is set)")
+            raise RecordError(args.samples, lineno, args.field,
+                              "missing (per generated token, its top-k [token, logprob] pairs; "
+                              "the sampler writes it when the teacher's `logprobs` is set)")
         values.append(topk_entropy(steps, args.tail))
     print(json.dumps(summarize(values) | {"method": f"top-k ({args.tail})"}))
 
@@ -44,11 +44,12 @@ def _pca(args):
 def _tables(args):
     from pathlib import Path
 
+    from ..io import read_json
     from .jobs import run_paper_tables
 
     out = Path(args.out_dir)
     paths = {f"table{i}": tuple(out / f"table{i}.{ext}" for ext in ("csv", "md", "tex")) for i in range(1, 8)}
-    methods = json.loads(Path(args.methods).read_text()) if args.methods else []
+    methods = read_json(args.methods) if args.methods else []
     settings = {"benchmarks": args.benchmarks, "ded_corpus": args.ded_corpus}
     for name, df in run_paper_tables(args.scores, args.corpus_stats, paths, methods, settings,
                                      args.benchmarks or ()).items():
@@ -56,11 +57,10 @@ def _tables(args):
 
 
 def _figure1(args):
-    from pathlib import Path
-
+    from ..io import read_json
     from .jobs import run_figure1
 
-    literature = json.loads(Path(args.literature).read_text()) if args.literature else []
+    literature = read_json(args.literature) if args.literature else []
     points = run_figure1(args.scores, args.corpus_stats, args.benchmarks, literature, args.png, args.pdf)
     print(points.to_string(index=False))
 

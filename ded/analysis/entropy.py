@@ -32,6 +32,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..progress import progress
 from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id
 
 log = logging.getLogger(__name__)
@@ -151,13 +152,14 @@ def token_entropies(model_dir: str | Path, rows: Sequence[ScoringRow], max_token
     truncated = sum(e[2] for e in encoded)
     order = sorted(range(len(rows)), key=lambda i: -len(encoded[i][0]))
     result: list[np.ndarray | None] = [None] * len(rows)
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        values = _batch_entropies(model, [encoded[i][0] for i in idx], [encoded[i][1] for i in idx],
-                                  pad_id(tok), device, head_chunk)
-        for i, v in zip(idx, values):
-            result[i] = v
-        log.info("entropy: %d/%d rows", min(b + batch_size, len(order)), len(order))
+    with progress(total=len(order), desc="token entropy", unit="row", logger=log) as bar:
+        for b in range(0, len(order), batch_size):
+            idx = order[b:b + batch_size]
+            values = _batch_entropies(model, [encoded[i][0] for i in idx], [encoded[i][1] for i in idx],
+                                      pad_id(tok), device, head_chunk)
+            for i, v in zip(idx, values):
+                result[i] = v
+            bar.update(len(idx))
     return [r for r in result], truncated  # type: ignore[misc]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..errors import DedError
+
 log = logging.getLogger(__name__)
 
 
-class AnalysisError(ValueError):
+class AnalysisError(DedError, ValueError):
     pass
 
 

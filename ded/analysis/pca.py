@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..progress import progress
 from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id
 
 log = logging.getLogger(__name__)
@@ -67,35 +68,36 @@ def hidden_features_many(model_dir: str | Path, prompt_sets: Mapping[str, Sequen
     """`hidden_features` for several prompt sets (e.g. benchmarks), loading the model once."""
     model, tok, device = load_model(model_dir, device, dtype)
     chosen = resolve_layers(layers, model.config.num_hidden_layers)
-    out = {name: _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens)
+    out = {name: _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens, desc=f"features of {name}")
            for name, prompts in prompt_sets.items()}
     del model  # free it before the next model loads: two 32B models do not fit one GPU together
     _release_memory(device)
     return out, chosen
 
 
-def _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens) -> np.ndarray:
+def _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens, desc: str = "features") -> np.ndarray:
     import torch
 
     encoded = [encode(tok, chat_prompt(tok, p))[-max_tokens:] for p in prompts]
     out = np.zeros((len(prompts), len(chosen), model.config.hidden_size), dtype=np.float32)
     pad = pad_id(tok)
-    for b in range(0, len(encoded), batch_size):
-        ids = encoded[b:b + batch_size]
-        width = max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
-        for i, x in enumerate(ids):
-            input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
-            mask[i, :len(x)] = 1
-        with torch.inference_mode():
-            hs = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
-                       output_hidden_states=True).hidden_states
-            m = mask.to(device).unsqueeze(-1).float()
-            for j, layer in enumerate(chosen):
-                h = hs[layer + 1].float()  # hidden_states[0] is the embedding output
-                out[b:b + len(ids), j] = ((h * m).sum(dim=1) / m.sum(dim=1)).cpu().numpy()
-        log.info("features: %d/%d prompts", min(b + batch_size, len(encoded)), len(encoded))
+    with progress(total=len(encoded), desc=desc, unit="prompt", logger=log) as bar:
+        for b in range(0, len(encoded), batch_size):
+            ids = encoded[b:b + batch_size]
+            width = max(len(x) for x in ids)
+            input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(ids), width), dtype=torch.long)
+            for i, x in enumerate(ids):
+                input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
+                mask[i, :len(x)] = 1
+            with torch.inference_mode():
+                hs = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                           output_hidden_states=True).hidden_states
+                m = mask.to(device).unsqueeze(-1).float()
+                for j, layer in enumerate(chosen):
+                    h = hs[layer + 1].float()  # hidden_states[0] is the embedding output
+                    out[b:b + len(ids), j] = ((h * m).sum(dim=1) / m.sum(dim=1)).cpu().numpy()
+            bar.update(len(ids))
     return out
 
 

@@ -32,6 +32,8 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..errors import DedError
+from ..markdown import markdown_table
 from ..records import SCORE_COLUMNS
 
 NOT_RUN = "not run"
@@ -57,7 +59,7 @@ DEFAULTS = {
 }
 
 
-class TableInputError(ValueError):
+class TableInputError(DedError, ValueError):
     pass
 
 
@@ -432,12 +434,7 @@ def formatted(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
 
 
 def to_markdown(df: pd.DataFrame, decimals: int = 1) -> str:
-    text = formatted(df, decimals)
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(esc(c) for c in text.columns) + " |",
-             "| " + " | ".join("---" for _ in text.columns) + " |"]
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in text.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    return markdown_table(formatted(df, decimals)) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

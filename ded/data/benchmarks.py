@@ -15,9 +15,10 @@ import pickle
 import random
 import zlib
 
+from ..config import ConfigError
 from .procedural import procedural_problems
 from .seeds import subsample
-from .sources import Rows, read_rows, require, require_rows, stable_id
+from .sources import NUMBER, Rows, check_pairs, optional, read_rows, require, require_rows, stable_id
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -26,7 +27,7 @@ def aime_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
         problem = require(row, ("problem", "question", "Problem"), rows, i)
-        answer = require(row, ("answer", "expected_answer", "Answer"), rows, i)
+        answer = require(row, ("answer", "expected_answer", "Answer"), rows, i, (str, *NUMBER))
         out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
                     "gold": str(answer).strip(), "gold_kind": "math",
                     "meta": {"source_id": str(row.get("id", row.get("ID", i)))}})
@@ -37,7 +38,7 @@ def math500_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
         problem = require(row, ("problem",), rows, i)
-        answer = require(row, ("answer",), rows, i)
+        answer = require(row, ("answer",), rows, i, (str, *NUMBER))
         out.append({"id": stable_id(name, problem), "domain": "math", "source": name, "prompt": problem,
                     "gold": str(answer), "gold_kind": "math",
                     "difficulty": f"level {row['level']}" if row.get("level") is not None else None,
@@ -89,17 +90,32 @@ def decode_private_tests(blob: str) -> list[dict]:
     return json.loads(value)
 
 
+def _decoded(row: dict, key: str, rows: Rows, index: int, decode, kind: type):
+    """A LiveCodeBench field stored as an encoded string, decoded to a `kind` (list or dict);
+    anything else fails naming the row and field."""
+    blob = optional(row, key, rows, index)
+    try:
+        value = decode(blob) if blob else kind()
+    except (ValueError, pickle.UnpicklingError, zlib.error) as exc:
+        raise rows.error(index, key, f"cannot decode: {exc}") from None
+    if not isinstance(value, kind):
+        shape = "array" if kind is list else "object"
+        raise rows.error(index, key, f"expected a JSON {shape}, got {type(value).__name__}")
+    return value
+
+
+def _tests(row: dict, key: str, rows: Rows, index: int, decode) -> list[dict]:
+    return check_pairs(_decoded(row, key, rows, index, decode, list), key, rows, index)
+
+
 def livecodebench_problems(rows: Rows, name: str) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
         content = require(row, ("question_content",), rows, i)
-        title = row.get("question_title") or ""
-        try:
-            public = json.loads(row.get("public_test_cases") or "[]")
-            private = decode_private_tests(row["private_test_cases"]) if row.get("private_test_cases") else []
-        except (ValueError, pickle.UnpicklingError, zlib.error) as exc:
-            raise rows.error(i, "private_test_cases", f"cannot decode tests: {exc}") from None
-        meta = json.loads(row["metadata"]) if isinstance(row.get("metadata"), str) and row["metadata"] else {}
+        title = optional(row, "question_title", rows, i) or ""
+        public = _tests(row, "public_test_cases", rows, i, json.loads)
+        private = _tests(row, "private_test_cases", rows, i, decode_private_tests)
+        meta = _decoded(row, "metadata", rows, i, json.loads, dict)
         tests = [{"input": t["input"], "output": t["output"], "testtype": t.get("testtype", "stdin")}
                  for t in public + private]
         prompt = f"{title}\n\n{content}".strip()
@@ -122,7 +138,7 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
         # Seeds use seed s and benchmarks a disjoint stream, so held-out problems are fresh.
         return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name, phrasing="benchmark")
     if "path" not in spec:
-        raise ValueError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
+        raise ConfigError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
     rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test")),
                         f"{loader} benchmark problems")
     if loader == "aime":
@@ -134,5 +150,5 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
     elif loader == "livecodebench":
         records = livecodebench_problems(rows, name)
     else:
-        raise ValueError(f"config: benchmarks.{name}.loader: unknown loader '{loader}'")
+        raise ConfigError(f"config: benchmarks.{name}.loader: unknown loader '{loader}'")
     return subsample(records, spec.get("n"), seed)

@@ -30,9 +30,14 @@ into several seeds is thus kept, and every copy is flagged.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
+from ..markdown import markdown_table
+from ..progress import progress
 from .sources import tokens
+
+log = logging.getLogger(__name__)
 
 #: Two problems sharing this fraction of the shorter one's n-grams are copies of one
 #: question (re-cased, re-spaced, lightly edited) and count once in document frequency.
@@ -61,7 +66,7 @@ def find_contamination(seeds: list[dict], benchmark: list[dict], benchmark_name:
         index = _drop_boilerplate(index, seed_grams, boilerplate_min_problems)
 
     matches: list[dict] = []
-    for s in seeds:
+    for s in progress(seeds, desc=f"decontamination against {benchmark_name}", unit="seed", logger=log):
         toks = tokens(s["prompt"])
         shared: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for g in seed_grams[s["id"]]:
@@ -160,12 +165,17 @@ def report_markdown(domain: str, seeds: list[dict], matches_by_benchmark: dict[s
     """Counts per benchmark and every matched pair, for people to audit."""
     prompts = {s["id"]: s["prompt"] for s in seeds}
     all_bad = {m["seed_id"] for ms in matches_by_benchmark.values() for m in ms}
+    import pandas as pd
+
+    methods = ("ngram", "exact", "fuzzy")
+    counts = pd.DataFrame(
+        [{"benchmark": name, "contaminated seeds": len({m["seed_id"] for m in ms}),
+          **{k: len({m["seed_id"] for m in ms if m["method"] == k}) for k in methods}}
+         for name, ms in sorted(matches_by_benchmark.items())],
+        columns=["benchmark", "contaminated seeds", *methods])
     lines = [f"# Decontamination of {domain} seeds", "",
              f"{len(seeds)} seeds; {len(all_bad)} removed; {len(seeds) - len(all_bad)} kept.", "",
-             "| benchmark | contaminated seeds | ngram | exact | fuzzy |", "| --- | --- | --- | --- | --- |"]
-    for name, ms in sorted(matches_by_benchmark.items()):
-        by = {k: len({m['seed_id'] for m in ms if m['method'] == k}) for k in ("ngram", "exact", "fuzzy")}
-        lines.append(f"| {name} | {len({m['seed_id'] for m in ms})} | {by['ngram']} | {by['exact']} | {by['fuzzy']} |")
+             markdown_table(counts, right=["contaminated seeds", *methods])]
     for name, ms in sorted(matches_by_benchmark.items()):
         if not ms:
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .sources import stable_id
+from .sources import DataSourceError, stable_id
 
 
 @dataclass
@@ -180,7 +180,7 @@ def worked_problems(domain: str, n: int, seed: int) -> list[Worked]:
     while len(out) < n:
         attempts += 1
         if attempts > 50 * n + 100:
-            raise ValueError(f"cannot make {n} distinct procedural {domain} problems")
+            raise DataSourceError(f"cannot make {n} distinct procedural {domain} problems")
         w = gens[len(out) % len(gens)](r)
         key = (w.prompt, tuple(t["input"] for t in w.tests))
         if key in seen:

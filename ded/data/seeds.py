@@ -20,12 +20,15 @@ every row is excluded, is an error naming the file.
 
 from __future__ import annotations
 
+import numbers
 import random
 from collections import Counter
 
+from ..config import ConfigError
 from ..think import last_boxed
 from .procedural import procedural_problems
-from .sources import DataSourceError, Rows, read_rows, require, require_rows, stable_id
+from .sources import (NUMBER, DataSourceError, Rows, optional, read_rows, require, require_pairs, require_rows,
+                      stable_id)
 
 #: A solution this short with no \boxed{} is taken as the final answer itself.
 SHORT_ANSWER_CHARS = 40
@@ -48,7 +51,7 @@ def s1k_problems(rows: Rows) -> list[dict]:
     out = []
     for i, row in enumerate(rows, 1):
         question = require(row, ("question", "problem"), rows, i)
-        gold, rule = s1k_gold(row.get("solution"))
+        gold, rule = s1k_gold(optional(row, "solution", rows, i))
         meta = {"gold_rule": rule}
         for key in ("cot_type", "source_type", "id"):
             if row.get(key) not in (None, ""):
@@ -85,17 +88,28 @@ def codeforces_exclusion(row: dict) -> str | None:
     return None
 
 
+def check_codeforces_row(row: dict, rows: Rows, index: int) -> None:
+    """Fail naming the row's line and field when a field the problem is built from has the wrong type."""
+    for key in ("title", "input_format", "output_format", "note"):
+        optional(row, key, rows, index)
+    for key in ("examples", "official_tests"):
+        require_pairs(row, key, rows, index)
+    for key in ("time_limit", "memory_limit", "rating"):
+        optional(row, key, rows, index, NUMBER)
+
+
 def codeforces_problems(rows: Rows) -> tuple[list[dict], list[dict]]:
     """(problems, excluded) where every excluded row carries a reason."""
     out, excluded = [], []
     for i, row in enumerate(rows, 1):
-        pid = str(require(row, ("id",), rows, i))
+        pid = str(require(row, ("id",), rows, i, (str, numbers.Integral)))
         require(row, ("description",), rows, i)
         why = codeforces_exclusion(row)
         if why:
             excluded.append({"id": pid, "reason": why})
             continue
-        tests = list(row.get("official_tests") or []) or list(row.get("examples") or [])
+        check_codeforces_row(row, rows, i)
+        tests = require_pairs(row, "official_tests", rows, i) or require_pairs(row, "examples", rows, i)
         if not tests:
             excluded.append({"id": pid, "reason": "no tests (neither official_tests nor examples)"})
             continue
@@ -139,7 +153,7 @@ def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
     if source == "procedural":
         return procedural_problems(domain, spec.get("n") or 32, seed, source=f"proc-{domain}"), []
     if "path" not in spec:
-        raise ValueError(f"config: seeds.{domain}.path is required for source '{source}'")
+        raise ConfigError(f"config: seeds.{domain}.path is required for source '{source}'")
     rows = require_rows(read_rows(spec["path"], split=spec.get("split", "train")), f"{source} seed questions")
     excluded: list[dict] = []
     if source == "s1k":
@@ -147,7 +161,7 @@ def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
     elif source == "codeforces":
         records, excluded = codeforces_problems(rows)
     else:
-        raise ValueError(f"config: seeds.{domain}.source: unknown source '{source}'")
+        raise ConfigError(f"config: seeds.{domain}.source: unknown source '{source}'")
     if not records:
         raise DataSourceError(f"{rows.source}: all {len(rows)} rows excluded ({reason_counts(excluded)})")
     records, dups = dedupe(records)

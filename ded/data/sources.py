@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import numbers
 import re
 import unicodedata
 from pathlib import Path
 
-from ..io import RecordError
+from ..errors import DedError
+from ..io import RecordError, decode_line, parse_line, read_json
 
 
-class DataSourceError(RuntimeError):
+class DataSourceError(DedError, RuntimeError):
     pass
 
 
@@ -38,6 +39,8 @@ class Rows(list):
 def read_rows(path: str, subset: str | None = None, split: str = "train") -> Rows:
     """Rows of a local file, or of a hub dataset when `path` is not a local file."""
     local = Path(path).expanduser()
+    if local.is_dir():
+        raise DataSourceError(f"{path}: is a directory, expected a .json, .jsonl or .parquet file")
     if local.exists():
         return _read_local(local, path)
     if local.suffix in {".json", ".jsonl", ".parquet"} or path.startswith((".", "/", "~")):
@@ -55,37 +58,52 @@ def read_rows(path: str, subset: str | None = None, split: str = "train") -> Row
     return Rows((dict(r) for r in ds), f"{path} (subset={subset}, split={split})")
 
 
-def _read_local(path: Path, name: str) -> Rows:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pandas as pd
+def _object(value, name: str, line: int | None = None, record: int | None = None) -> dict:
+    """`value` when it is a JSON object; a row of another type fails naming its line or position."""
+    if not isinstance(value, dict):
+        raise RecordError(name, line, None, f"expected a JSON object, got {type(value).__name__}", record=record)
+    return value
 
-        return Rows(pd.read_parquet(path).to_dict(orient="records"), name)
-    if suffix == ".jsonl":
-        rows, lines = [], []
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise RecordError(name, lineno, None, f"not valid JSON ({exc.msg})") from None
-                    lines.append(lineno)
-        return Rows(rows, name, lines)
-    if suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RecordError(name, exc.lineno, None, f"not valid JSON ({exc.msg})") from None
-        if isinstance(data, dict):
-            # {"data": [...]} / {"train": [...]} wrappers
-            lists = [v for v in data.values() if isinstance(v, list)]
-            if len(lists) == 1:
-                data = lists[0]
-        if not isinstance(data, list):
-            raise RecordError(name, None, None, "expected a JSON array of objects")
-        return Rows(data, name)
-    raise DataSourceError(f"unsupported data file type '{suffix}' for {name} (use .json, .jsonl or .parquet)")
+
+def _read_jsonl(path: Path, name: str) -> Rows:
+    rows, lines = [], []
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = decode_line(raw, name, lineno)
+            if line.strip():
+                rows.append(_object(parse_line(line, name, lineno), name, line=lineno))
+                lines.append(lineno)
+    return Rows(rows, name, lines)
+
+
+def _read_json(path: Path, name: str) -> Rows:
+    data = read_json(path)
+    if isinstance(data, dict):
+        # {"data": [...]} / {"train": [...]} wrappers
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            data = lists[0]
+    if not isinstance(data, list):
+        raise RecordError(name, None, None, "expected a JSON array of objects")
+    return Rows([_object(row, name, record=i) for i, row in enumerate(data, 1)], name)
+
+
+def _read_parquet(path: Path, name: str) -> Rows:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow and fastparquet raise their own classes; name the file
+        raise RecordError(name, None, None, f"not a readable parquet file ({exc})") from None
+    return Rows(frame.to_dict(orient="records"), name)
+
+
+def _read_local(path: Path, name: str) -> Rows:
+    readers = {".jsonl": _read_jsonl, ".json": _read_json, ".parquet": _read_parquet}
+    suffix = path.suffix.lower()
+    if suffix not in readers:
+        raise DataSourceError(f"unsupported data file type '{suffix}' for {name} (use .json, .jsonl or .parquet)")
+    return readers[suffix](path, name)
 
 
 def require_rows(rows: Rows, what: str) -> Rows:
@@ -95,13 +113,55 @@ def require_rows(rows: Rows, what: str) -> Rows:
     return rows
 
 
-def require(row: dict, keys: tuple[str, ...], rows: Rows, index: int) -> str:
-    """The first present, non-empty key of `keys`; an error naming the row's line (or position) otherwise."""
+#: A number as a source may hold it: int, float, numpy scalars (parquet), never bool.
+NUMBER = (numbers.Real,)
+
+
+def type_name(types: tuple[type, ...]) -> str:
+    abstract = {numbers.Real: "number", numbers.Integral: "integer"}
+    return " or ".join(abstract.get(t, t.__name__) for t in types)
+
+
+def has_type(value, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+
+
+def require(row: dict, keys: tuple[str, ...], rows: Rows, index: int, types: tuple[type, ...] = (str,)):
+    """The first present, non-empty key of `keys`; an error naming the row's line (or position) otherwise,
+    or when the value is not of `types`."""
     for key in keys:
         value = row.get(key)
         if value not in (None, ""):
+            if not has_type(value, types):
+                raise rows.error(index, key, f"expected {type_name(types)}, got {type(value).__name__}")
             return value
     raise rows.error(index, "/".join(keys), "missing required field")
+
+
+def optional(row: dict, key: str, rows: Rows, index: int, types: tuple[type, ...] = (str,)):
+    """`row[key]`, None when absent or null; an error naming the row when it is not of `types`."""
+    value = row.get(key)
+    if value is not None and not has_type(value, types):
+        raise rows.error(index, key, f"expected {type_name(types)} or null, got {type(value).__name__}")
+    return value
+
+
+def check_pairs(value, key: str, rows: Rows, index: int) -> list[dict]:
+    """`value` (the row's field `key`) as a list of {input, output} strings; [] for None."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise rows.error(index, key, f"expected a list of {{input, output}}, got {type(value).__name__}")
+    pairs = list(value)
+    for k, pair in enumerate(pairs, 1):
+        if not isinstance(pair, dict) or not all(isinstance(pair.get(f), str) for f in ("input", "output")):
+            raise rows.error(index, key, f"item {k} is not an {{input, output}} pair of strings")
+    return pairs
+
+
+def require_pairs(row: dict, key: str, rows: Rows, index: int) -> list[dict]:
+    """The row's examples or tests (`key`) as {input, output} pairs; [] when absent."""
+    return check_pairs(row.get(key), key, rows, index)
 
 
 def normalise_text(text: str) -> str:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import at_least
+
 
 def _score(args: argparse.Namespace) -> int:
-    from ..io import read_records
+    from ..io import read_index, read_records
     from .metrics import score_benchmark
     from .tables import write_scores
 
+    # Keyed by id, so one question with two different golds is named by its lines rather than scored twice.
+    problems = list(read_index(args.problems, "problem", allow_empty=False).values())
     rows = score_benchmark(read_records(args.samples, "sample", allow_empty=False),
-                           read_records(args.verdicts, "verdict"),
-                           read_records(args.problems, "problem", allow_empty=False),
+                           read_records(args.verdicts, "verdict"), problems,
                            args.model, args.benchmark, pass_k=args.pass_k)
     write_scores(args.out, rows)
     for r in rows:
@@ -66,7 +69,7 @@ def add_parser(sub) -> None:
     p.add_argument("--problems", required=True, help="JSONL of the benchmark's problem records")
     p.add_argument("--model", required=True, help="evaluated model, e.g. base/smol")
     p.add_argument("--benchmark", required=True, help="benchmark name")
-    p.add_argument("--pass-k", type=int, nargs="*", default=[1], help="k values of pass@k (default: 1)")
+    p.add_argument("--pass-k", type=at_least(1), nargs="*", default=[1], help="k values of pass@k (default: 1)")
     p.add_argument("--out", required=True, help="scores TSV to write")
     p.set_defaults(func=_score)
 

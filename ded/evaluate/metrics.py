@@ -37,6 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from ..errors import DedError
 from ..records import SCORE_COLUMNS
 from ..verify import UNDECIDED
 
@@ -47,7 +48,7 @@ UNDECIDED_VERDICTS = UNDECIDED
 DELTA_METRICS = ("pass@1", "mean_tokens")
 
 
-class ScoringError(ValueError):
+class ScoringError(DedError, ValueError):
     """Samples, verdicts and problems do not fit together; the message says where."""
 
 

@@ -4,14 +4,18 @@ and wide summaries per model (benchmark x metric) as Markdown and CSV.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from typing import Iterable
 
 import pandas as pd
 
-from ..io import RecordError, atomic_path
+from ..errors import one_line
+from ..io import RecordError, atomic_path, decode_text, open_input
+from ..markdown import markdown_table
 from ..records import SCORE_COLUMNS
+from .metrics import ScoringError
 
 #: Summary column order after pass@1, pass@1_std and pass@k; other metrics follow alphabetically.
 HEADER = "\t".join(SCORE_COLUMNS)
@@ -35,11 +39,13 @@ def write_scores(path: str | os.PathLike, rows) -> int:
 
 def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     """Read one scores TSV; fail naming the file and the column or line at fault."""
+    with open_input(path, "scores TSV") as fh:
+        text = decode_text(fh.read(), str(path))
     try:
-        frame = pd.read_csv(path, sep="\t", dtype={"model": str, "benchmark": str, "metric": str},
+        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype={"model": str, "benchmark": str, "metric": str},
                             keep_default_na=False, na_values={"value": ["nan", "NaN", ""]})
-    except FileNotFoundError:
-        raise RecordError(path, None, None, "file not found") from None
+    except pd.errors.ParserError as exc:
+        raise RecordError(path, None, None, f"not a valid TSV ({one_line(str(exc))})") from None
     except pd.errors.EmptyDataError:
         raise RecordError(path, None, None, f"is empty: expected a header {HEADER}") from None
     if tuple(frame.columns) != SCORE_COLUMNS:
@@ -70,8 +76,8 @@ def collect_scores(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     if len(dup):
         first = dup.iloc[0]
         times = int((dup[key] == first[key]).all(axis=1).sum())
-        raise ValueError(f"score ({first['model']}, {first['benchmark']}, {first['metric']}) appears in "
-                         f"{times} input rows: two score files cover the same model and benchmark")
+        raise ScoringError(f"score ({first['model']}, {first['benchmark']}, {first['metric']}) appears in "
+                           f"{times} input rows: two score files cover the same model and benchmark")
     return frame.sort_values(key, kind="stable").reset_index(drop=True)
 
 
@@ -119,18 +125,17 @@ def _fmt(x, metric: str) -> str:
     return f"{x:.4f}"
 
 
-def markdown_table(frame: pd.DataFrame, index_name: str) -> str:
-    header = [index_name, *map(str, frame.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
-    for idx, row in frame.iterrows():
-        lines.append("| " + " | ".join([str(idx), *(_fmt(v, str(m)) for m, v in row.items())]) + " |")
-    return "\n".join(lines)
+def _formatted(wide: pd.DataFrame) -> pd.DataFrame:
+    """A wide summary as text: its index as the first column, each metric's values in the metric's format."""
+    text = pd.DataFrame({str(m): [_fmt(v, str(m)) for v in wide[m]] for m in wide.columns})
+    text.insert(0, "benchmark", [str(i) for i in wide.index])
+    return text
 
 
 def summary_markdown(scores: pd.DataFrame) -> str:
     parts = ["# Scores", "", "One table per evaluated model: benchmarks by metric (see ded/evaluate/metrics.py).", ""]
     for model, wide in summary_tables(scores).items():
-        parts += [f"## {model}", "", markdown_table(wide, "benchmark"), ""]
+        parts += [f"## {model}", "", markdown_table(_formatted(wide), right=map(str, wide.columns)), ""]
     return "\n".join(parts)
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..errors import DedError
 
-class GenerationError(RuntimeError):
+
+class GenerationError(DedError, RuntimeError):
     """A backend could not produce a completion; the message says which request and why."""
 
 

@@ -13,6 +13,8 @@ import argparse
 import logging
 import sys
 
+from ..errors import at_least
+
 #: command-line flag -> teacher spec key (flags left unset keep the spec's or the default value)
 SPEC_FLAGS = ("backend", "system_prompt", "temperature", "top_p", "max_tokens", "chat_template", "api_base",
               "api_key_env", "api_model", "concurrency", "timeout_s", "max_retries", "corpus_path", "corpus_missing")
@@ -21,12 +23,9 @@ SPEC_FLAGS = ("backend", "system_prompt", "temperature", "top_p", "max_tokens", 
 def _spec_from_args(args) -> dict:
     spec: dict = {}
     if args.teacher_spec:
-        import yaml
+        from ..io import RecordError, read_yaml
 
-        from ..io import RecordError
-
-        with open(args.teacher_spec, encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh)  # JSON is YAML too
+        loaded = read_yaml(args.teacher_spec, "YAML or JSON file")  # JSON is YAML too
         if not isinstance(loaded, dict):
             raise RecordError(args.teacher_spec, None, None, "expected a mapping of teacher keys")
         spec.update(loaded)
@@ -40,12 +39,12 @@ def _spec_from_args(args) -> dict:
 
 
 def _sample(args) -> int:
-    from ..io import read_records
+    from ..io import read_index
     from .runner import SamplingIncomplete, sample_problems
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    problems = read_records(args.problems, "problem")
+    problems = list(read_index(args.problems, "problem").values())
     if args.limit:
         problems = problems[: args.limit]
     options = {k: v for k, v in (("threads", args.threads), ("device", args.device),
@@ -73,9 +72,9 @@ def add_parser(sub) -> None:
     p.add_argument("--model-name", default="teacher", help="name written in each sample's `model` field")
     p.add_argument("--teacher-spec", help="YAML/JSON file with a teacher entry of the config; flags override it")
     p.add_argument("--backend", choices=["hf", "vllm", "openai", "corpus"])
-    p.add_argument("--n", type=int, default=1, help="samples per problem")
+    p.add_argument("--n", type=at_least(1), default=1, help="samples per problem")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=at_least(1), default=8)
     p.add_argument("--max-tokens", dest="max_tokens", type=int)
     p.add_argument("--temperature", type=float)
     p.add_argument("--top-p", dest="top_p", type=float)
@@ -93,6 +92,6 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (hf)")
     p.add_argument("--device", help="hf: cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--tensor-parallel-size", dest="tensor_parallel_size", type=int, help="vllm")
-    p.add_argument("--limit", type=int, help="only the first N problems (debugging)")
+    p.add_argument("--limit", type=at_least(1), help="only the first N problems (debugging)")
     p.add_argument("--no-progress-bar", action="store_true")
     p.set_defaults(func=_sample)

@@ -6,11 +6,16 @@ that is not JSON or a body without choices is retried with exponential
 backoff (honouring Retry-After), up to `max_retries` times. A call that still
 fails yields an error and no completion. The API key is read from the
 environment variable the teacher spec names and goes only into the
-Authorization header: it is never logged nor put in an error message.
+Authorization header; credentials in `api_base` (user:password@) become a
+Basic Authorization header and leave the URL. Since a server may quote the
+header back, every text taken from a reply (error bodies, completions, the
+model name) and every message and log line is passed through
+`ded.redact.redact` with those secrets first.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -18,7 +23,9 @@ import random
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Iterator
+from urllib.parse import unquote, urlsplit
 
+from ..redact import redact, redact_error, redact_obj, strip_userinfo, url_secrets
 from .base import Backend, Completion, GenerationError, Outcome, Request, top_logprob_entries
 
 log = logging.getLogger(__name__)
@@ -110,13 +117,22 @@ class OpenAIBackend(Backend):
             raise GenerationError("the openai backend needs the teacher's `api_base` "
                                   "(e.g. http://host:8000/v1)")
         headers = {"Content-Type": "application/json"}
+        secrets = url_secrets(api_base)
         if api_key_env:
             key = os.environ.get(api_key_env)
             if not key:
                 raise GenerationError(f"environment variable {api_key_env} (the teacher's `api_key_env`) "
                                       "is not set; it must hold the API key")
             headers["Authorization"] = f"Bearer {key}"
-        self.url = api_base.rstrip("/") + "/chat/completions"
+            secrets.append(key)
+        elif secrets:
+            # Sent as a header rather than left in the URL, so the URL in messages and httpx's logs holds none.
+            parts = urlsplit(api_base)
+            userinfo = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(userinfo.encode("utf-8")).decode("ascii")
+        #: every secret this backend holds; no text leaves it without these redacted
+        self.secrets = tuple(secrets)
+        self.url = strip_userinfo(api_base.rstrip("/")) + "/chat/completions"
         self.model = model
         self.concurrency = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
@@ -127,6 +143,10 @@ class OpenAIBackend(Backend):
         self.client = httpx.Client(timeout=httpx.Timeout(float(timeout_s)), headers=headers,
                                    limits=httpx.Limits(max_connections=self.concurrency))
         self._httpx = httpx
+
+    def _reply_text(self, resp, limit: int) -> str:
+        # Redact before cutting: a cut through a secret would leave its head unmatched.
+        return repr(redact(resp.text, self.secrets)[:limit])
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:
@@ -149,21 +169,22 @@ class OpenAIBackend(Backend):
                 elapsed = time.perf_counter() - t0
                 if resp.status_code in RETRY_STATUS:
                     retry_after = resp.headers.get("retry-after")
-                    raise RetryableError(f"HTTP {resp.status_code}: {resp.text[:200]!r}")
+                    raise RetryableError(f"HTTP {resp.status_code}: {self._reply_text(resp, 200)}")
                 if resp.status_code >= 400:
-                    raise GenerationError(f"HTTP {resp.status_code} from {self.url}: {resp.text[:300]!r} "
+                    raise GenerationError(f"HTTP {resp.status_code} from {self.url}: {self._reply_text(resp, 300)} "
                                           "(not retried: the request itself was refused)")
                 try:
                     data = resp.json()
                 except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise RetryableError(f"response is not JSON: {resp.text[:120]!r}") from None
-                return parse_response(data, self.prefill_think, elapsed, req.params.seed)
+                    raise RetryableError(f"response is not JSON: {self._reply_text(resp, 120)}") from None
+                return parse_response(redact_obj(data, self.secrets), self.prefill_think, elapsed,
+                                      req.params.seed)
             except RetryableError as exc:
-                last = str(exc)
+                last = redact(str(exc), self.secrets)
             except self._httpx.TimeoutException as exc:
                 last = f"timed out ({type(exc).__name__})"
             except self._httpx.TransportError as exc:
-                last = f"connection error ({type(exc).__name__}: {exc})"
+                last = redact(f"connection error ({type(exc).__name__}: {exc})", self.secrets)
             if attempt < self.max_retries:
                 delay = self._delay(attempt, retry_after)
                 log.warning("call to %s failed (%s); retry %d/%d in %.2fs", self.url, last, attempt + 1,
@@ -189,7 +210,9 @@ class OpenAIBackend(Backend):
                     i = running.pop(fut)
                     exc = fut.exception()
                     if exc is not None:
-                        yield Outcome(i, requests[i], error=exc)
+                        # Also what no message above shaped (a bug, an httpx error we did not foresee).
+                        cls = type(exc) if isinstance(exc, GenerationError) else GenerationError
+                        yield Outcome(i, requests[i], error=redact_error(exc, self.secrets, cls))
                     else:
                         yield Outcome(i, requests[i], completions=fut.result())
                     nxt = next(it, None)

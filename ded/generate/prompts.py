@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..errors import DedError
 from ..think import OPEN
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -54,7 +55,7 @@ TEACHER_DEFAULTS: dict[str, Any] = {
 BACKENDS = ("hf", "vllm", "openai", "corpus")
 
 
-class TeacherSpecError(ValueError):
+class TeacherSpecError(DedError, ValueError):
     pass
 
 

@@ -11,6 +11,11 @@ sample (teacher settings, prompt wording, seed, model revision); lines of
 another signature are dropped on restart instead of being mixed in. The
 number of samples is not part of it: raising M keeps the samples already
 drawn, since each pair's seed depends only on (seed, question, sample).
+
+What varies between two runs of the same config and seed stays out of the
+declared output, so that output is byte-identical: a pair's call time
+(`elapsed_s`) is kept in its progress line only, and the job's duration goes
+to the log.
 """
 
 from __future__ import annotations
@@ -18,18 +23,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Iterable
 
 from .. import think
 from ..io import AppendLog, atomic_path, dumps, validate_records, write_records
+from ..progress import progress
 from .base import Backend, Completion, GenerationError, Request, SamplingParams, model_fingerprint, sample_seed
 from .prompts import (CHOICE_INSTRUCTION, CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, MATH_INSTRUCTION, build_messages,
                       teacher_settings)
 
 log = logging.getLogger(__name__)
+
+#: Fields of a progress line that the declared output leaves out: the run signature, and the call time
+#: (measured, so it would differ between two otherwise identical runs).
+PROGRESS_ONLY = ("run", "elapsed_s")
 
 #: Settings that change what a teacher writes; a change invalidates saved progress.
 SIGNATURE_KEYS = ("backend", "system_prompt", "temperature", "top_p", "max_tokens", "prefill_think",
@@ -86,7 +95,10 @@ def make_backend(settings: dict, *, model_path: str | None, model_name: str, bat
 
 
 def sample_record(problem: dict, sample_id: int, model_name: str, backend: str, c: Completion) -> dict:
-    """A SAMPLE record from a completion, its reasoning normalised to '<think>...</think>answer'."""
+    """A SAMPLE record from a completion, its reasoning normalised to '<think>...</think>answer'.
+
+    Only what the model wrote and how it was asked: the call time is not part of it (see PROGRESS_ONLY).
+    """
     text = think.normalise(c.raw_text, c.reasoning_content, c.prefilled_think)
     parts = think.split(text)
     rec = {
@@ -95,7 +107,7 @@ def sample_record(problem: dict, sample_id: int, model_name: str, backend: str, 
         "answer": parts.answer if parts.problem is None else None,
         "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
         "finish_reason": c.finish_reason, "seed": c.seed, "backend": backend,
-        "model_revision": c.model_revision, "elapsed_s": c.elapsed_s,
+        "model_revision": c.model_revision,
     }
     if c.top_logprobs is not None:
         rec["top_logprobs"] = c.top_logprobs
@@ -137,15 +149,6 @@ def _check_problems(problems: list[dict]) -> None:
         if p["id"] in seen:
             raise GenerationError(f"problems, record {i}: duplicate id {p['id']!r}")
         seen.add(p["id"])
-
-
-def _progress_bar(total: int, done: int, enabled: bool | None):
-    from tqdm import tqdm
-
-    tty = sys.stderr.isatty()
-    return tqdm(total=total, initial=done, unit="sample", file=sys.stderr, dynamic_ncols=True,
-                disable=not (enabled if enabled is not None else total - done >= 16),
-                mininterval=1.0 if tty else 30.0, desc="sampling")
 
 
 def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name: str, n: int,
@@ -192,7 +195,8 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
                                    model_name=model_name, batch_size=batch_size, seed=seed,
                                    backend_options=backend_options)
         started = time.perf_counter()
-        bar = _progress_bar(total, total - len(todo), progress_bar)
+        bar = progress(total=total, initial=total - len(todo), desc="sampling", unit="sample",
+                       enabled=progress_bar, logger=log)
         try:
             with AppendLog(progress_path, key=_pair) as plog:
                 for outcome in backend.stream(requests):
@@ -206,8 +210,9 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
                         rec = {"question_id": problem["id"], "sample_id": s, "run": signature,
                                "skipped": outcome.skipped}
                     else:
-                        rec = sample_record(problem, s, model_name, kind, outcome.completions[0])
-                        rec["run"] = signature
+                        c = outcome.completions[0]
+                        rec = sample_record(problem, s, model_name, kind, c)
+                        rec.update(run=signature, elapsed_s=c.elapsed_s)
                     plog.append([rec])
                     done[(problem["id"], s)] = rec
                     bar.update(1)
@@ -215,8 +220,8 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
             bar.close()
             if own:
                 backend.close()
-        log.info("%s: sampled %d pair(s) in %.1fs", model_name, len(todo) - len(failures),
-                 time.perf_counter() - started)
+        log.info("%s: sampled %d pair(s) in %.1fs (each call's time: elapsed_s in %s)", model_name,
+                 len(todo) - len(failures), time.perf_counter() - started, progress_path)
     if failures:
         raise SamplingIncomplete(
             f"{len(failures)} of {total} (question, sample) pairs failed; the {total - len(failures)} others are "
@@ -234,7 +239,7 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
                 skipped += 1
                 log.warning("%s sample %d left out: %s", p["id"], s, rec["skipped"])
                 continue
-            out.append({k: v for k, v in rec.items() if k != "run"})
+            out.append({k: v for k, v in rec.items() if k not in PROGRESS_ONLY})
     if skipped:
         log.warning("%d pair(s) left out (the backend has nothing for them)", skipped)
     return write_records(out_path, out, "sample")

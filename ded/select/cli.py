@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import IO, Iterator
 
+from ..errors import at_least
 from ..io import RecordError, dumps, iter_stream
 from ..records import INT, STR, Field, Schema
 
@@ -22,11 +24,11 @@ from ..records import INT, STR, Field, Schema
 DIVERSE_INPUT = Schema("diverse input", {"question_id": Field(STR), "sample_id": Field(INT), "text": Field(STR)})
 
 
-def iter_jsonl(fh: IO[str], schema: Schema, where: str = "<stdin>") -> Iterator[tuple[int, dict]]:
+def iter_jsonl(fh: IO[str] | IO[bytes], schema: Schema, where: str = "<stdin>") -> Iterator[tuple[int, dict]]:
     return iter_stream(fh, schema, where)
 
 
-def read_groups(fh: IO[str], where: str = "<stdin>") -> dict[str, list[tuple[int, str]]]:
+def read_groups(fh: IO[str] | IO[bytes], where: str = "<stdin>") -> dict[str, list[tuple[int, str]]]:
     groups: dict[str, list[tuple[int, str]]] = {}
     seen: set[tuple[str, int]] = set()
     for lineno, r in iter_jsonl(fh, DIVERSE_INPUT, where):
@@ -41,7 +43,7 @@ def read_groups(fh: IO[str], where: str = "<stdin>") -> dict[str, list[tuple[int
 def _diverse(args) -> int:
     from .diversity import select_diverse_many
 
-    groups = read_groups(sys.stdin)
+    groups = read_groups(sys.stdin.buffer)
     chosen = select_diverse_many(groups, args.p, args.unit, args.exact_limit, args.tokenizer, args.workers)
     for qid, ids in chosen.items():
         print(dumps({"question_id": qid, "sample_ids": ids}))
@@ -52,7 +54,7 @@ def _pass_rates(args) -> int:
     from ..records import VERDICT
     from .compression import pass_rates
 
-    verdicts = [r for _, r in iter_jsonl(sys.stdin, VERDICT)]
+    verdicts = [r for _, r in iter_jsonl(sys.stdin.buffer, VERDICT)]
     for r in pass_rates(verdicts):
         print(dumps(r))
     return 0
@@ -61,16 +63,7 @@ def _pass_rates(args) -> int:
 def _teacher(args) -> int:
     from .teacher import read_scores, select_teacher, teacher_scores, score_table_tsv
 
-    metrics = []
-    for m in args.metric:
-        bench, sep, metric = m.rpartition("/")
-        if not sep:
-            raise SystemExit(f"--metric {m!r}: expected BENCHMARK/METRIC")
-        weight = 1.0
-        if "=" in metric:
-            metric, _, w = metric.partition("=")
-            weight = float(w)
-        metrics.append({"benchmark": bench, "metric": metric, "weight": weight})
+    metrics = args.metric  # parsed by parse_metric
     scores = read_scores(args.scores) if args.scores else []
     selection = select_teacher(scores, metrics, args.student, args.rule, pinned=args.pinned)
     if not selection["pinned"]:
@@ -79,17 +72,16 @@ def _teacher(args) -> int:
     return 0
 
 
-def _clean_errors(func):
-    """Report a bad record or setting as one line naming it, not a traceback."""
-
-    def run(args) -> int:
-        try:
-            return func(args)
-        except (RecordError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-
-    return run
+def parse_metric(text: str) -> dict:
+    """--metric BENCHMARK/METRIC[=WEIGHT] as {benchmark, metric, weight}."""
+    bench, sep, metric = text.rpartition("/")
+    if not sep or not bench:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected BENCHMARK/METRIC[=WEIGHT]")
+    metric, eq, weight = metric.partition("=")
+    try:
+        return {"benchmark": bench, "metric": metric, "weight": float(weight) if eq else 1.0}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: WEIGHT {weight!r} is not a number") from None
 
 
 def add_parser(sub) -> None:
@@ -100,23 +92,23 @@ def add_parser(sub) -> None:
     ssub = stage.add_subparsers(dest="command", required=True)
 
     p = ssub.add_parser("diverse", help="keep the P most diverse trajectories of each question (JSONL in/out)")
-    p.add_argument("--p", type=int, required=True, help="trajectories to keep per question")
+    p.add_argument("--p", type=at_least(1), required=True, help="trajectories to keep per question")
     p.add_argument("--unit", choices=UNITS, default="token", help="Levenshtein over characters or tokens")
     p.add_argument("--tokenizer", default=None,
                    help="Hugging Face tokenizer folder or id for --unit token (default: word/punctuation tokens)")
-    p.add_argument("--exact-limit", type=int, default=DEFAULT_EXACT_LIMIT,
+    p.add_argument("--exact-limit", type=at_least(0), default=DEFAULT_EXACT_LIMIT,
                    help="enumerate every subset when C(n, P) is at most this; greedy farthest-point above")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: the usable CPUs)")
-    p.set_defaults(func=_clean_errors(_diverse))
+    p.add_argument("--workers", type=at_least(1), default=None, help="processes (default: the usable CPUs)")
+    p.set_defaults(func=_diverse)
 
     p = ssub.add_parser("pass-rates", help="PASS_RATE records from a student's verdict JSONL on stdin")
-    p.set_defaults(func=_clean_errors(_pass_rates))
+    p.set_defaults(func=_pass_rates)
 
     p = ssub.add_parser("teacher", help="choose a teacher from smoke-test scores")
     p.add_argument("--scores", help="long-form scores TSV (model benchmark metric value n)")
     p.add_argument("--student", required=True)
-    p.add_argument("--metric", action="append", default=[],
+    p.add_argument("--metric", action="append", default=[], type=parse_metric,
                    help="BENCHMARK/METRIC[=WEIGHT]; repeat for several")
     p.add_argument("--rule", choices=RULES, default="mean")
     p.add_argument("--pinned", default=None, help="skip the smoke test and choose this teacher")
-    p.set_defaults(func=_clean_errors(_teacher))
+    p.set_defaults(func=_teacher)

@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
+from ..errors import DedError
+
+
+class SelectionError(DedError, ValueError):
+    """The selection stage's inputs or settings do not fit together; the message names them."""
+
 
 def kept_ids_by_question(verdicts: Iterable[dict]) -> dict[str, list[int]]:
     """{question_id: sorted sample ids whose verdict keeps them}; one verdict per sample."""
@@ -13,7 +19,7 @@ def kept_ids_by_question(verdicts: Iterable[dict]) -> dict[str, list[int]]:
     for v in verdicts:
         key = (v["question_id"], v["sample_id"])
         if key in seen:
-            raise ValueError(f"two verdicts for question {key[0]!r} sample {key[1]}")
+            raise SelectionError(f"two verdicts for question {key[0]!r} sample {key[1]}")
         seen.add(key)
         if v["keep"]:
             kept[v["question_id"]].append(v["sample_id"])

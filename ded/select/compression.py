@@ -31,6 +31,7 @@ from collections import defaultdict
 from typing import Iterable, Sequence
 
 from ..verify import UNDECIDED
+from .common import SelectionError
 
 #: Verdicts that mean "the verifier could not decide" (the one definition, in ded.verify).
 UNDECIDED_VERDICTS = UNDECIDED
@@ -43,8 +44,8 @@ def outcome(verdict: dict) -> str:
     name = verdict["verdict"]
     if verdict["keep"]:
         if name in UNDECIDED_VERDICTS:
-            raise ValueError(f"verdict of question {verdict['question_id']!r} sample {verdict['sample_id']}: "
-                             f"keep is true but verdict {name!r} means undecided")
+            raise SelectionError(f"verdict of question {verdict['question_id']!r} sample {verdict['sample_id']}: "
+                                 f"keep is true but verdict {name!r} means undecided")
         return "pass"
     return "undecided" if name in UNDECIDED_VERDICTS else "fail"
 
@@ -60,7 +61,7 @@ def pass_rates(verdicts: Iterable[dict]) -> list[dict]:
     for v in verdicts:
         key = (v["question_id"], v["sample_id"])
         if key in seen:
-            raise ValueError(f"two verdicts for question {key[0]!r} sample {key[1]}")
+            raise SelectionError(f"two verdicts for question {key[0]!r} sample {key[1]}")
         seen.add(key)
         counts[v["question_id"]][outcome(v)] += 1
     out = []
@@ -79,7 +80,7 @@ def pass_rates(verdicts: Iterable[dict]) -> list[dict]:
 
 def check_threshold(threshold: float) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise ValueError(f"compression.threshold must be a number in [0, 1], got {threshold!r}")
+        raise SelectionError(f"compression.threshold must be a number in [0, 1], got {threshold!r}")
     return float(threshold)
 
 
@@ -94,8 +95,8 @@ def compress(question_ids: Sequence[str], rates: Iterable[dict], threshold: floa
     by_id = {r["question_id"]: r for r in rates}
     missing = [q for q in question_ids if q not in by_id]
     if missing:
-        raise ValueError(f"no pass rate for {len(missing)} question(s), e.g. {missing[:3]}: "
-                         "the student's pass rates do not cover these seed questions")
+        raise SelectionError(f"no pass rate for {len(missing)} question(s), e.g. {missing[:3]}: "
+                             "the student's pass rates do not cover these seed questions")
     kept, dropped = [], []
     for qid in question_ids:
         rate = by_id[qid]["pass_rate"]

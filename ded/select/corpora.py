@@ -39,7 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Iterable, Mapping, Sequence
 
-from .common import kept_ids_by_question
+from .common import SelectionError, kept_ids_by_question
 from .compression import compress
 from .diversity import DEFAULT_EXACT_LIMIT, select_diverse_many
 from .teacher import corpus_row
@@ -75,7 +75,7 @@ def corpus_name(variant: str, domain: str | None = None) -> str:
     spec = _variant(variant)
     if spec.per_domain:
         if not domain:
-            raise ValueError(f"corpus variant {variant!r} is built per domain: give a domain")
+            raise SelectionError(f"corpus variant {variant!r} is built per domain: give a domain")
         return f"{domain}-{variant}"
     return variant
 
@@ -87,8 +87,8 @@ def parse_corpus_name(name: str) -> tuple[str, str | None]:
     domain, sep, variant = name.partition("-")
     if sep and variant in VARIANTS and VARIANTS[variant].per_domain and domain:
         return variant, domain
-    raise ValueError(f"{name!r} is not a corpus name: expected '<domain>-<variant>' with a per-domain variant "
-                     f"or one of {[v for v, s in VARIANTS.items() if not s.per_domain]}")
+    raise SelectionError(f"{name!r} is not a corpus name: expected '<domain>-<variant>' with a per-domain variant "
+                         f"or one of {[v for v, s in VARIANTS.items() if not s.per_domain]}")
 
 
 def corpus_names(domains: Sequence[str], variants: Sequence[str] | None = None) -> list[str]:
@@ -108,7 +108,7 @@ def corpus_names(domains: Sequence[str], variants: Sequence[str] | None = None) 
 
 def _variant(name: str) -> Variant:
     if name not in VARIANTS:
-        raise ValueError(f"unknown corpus variant {name!r} (known: {', '.join(VARIANTS)})")
+        raise SelectionError(f"unknown corpus variant {name!r} (known: {', '.join(VARIANTS)})")
     return VARIANTS[name]
 
 
@@ -152,15 +152,16 @@ class _Pool:
         for s in samples:
             q, sid = s["question_id"], s["sample_id"]
             if q not in self.problem:
-                raise ValueError(f"sample {sid} of question {q!r} has no seed problem (samples and seeds out of sync)")
+                raise SelectionError(f"sample {sid} of question {q!r} has no seed problem "
+                                     "(samples and seeds out of sync)")
             if sid in self.samples[q]:
-                raise ValueError(f"two samples with question {q!r} sample_id {sid}")
+                raise SelectionError(f"two samples with question {q!r} sample_id {sid}")
             self.samples[q][sid] = s
         self.kept: dict[str, list[int]] = {}
         for q, ids in kept_ids_by_question(verdicts).items():
             missing = [sid for sid in ids if sid not in self.samples.get(q, {})]
             if missing:
-                raise ValueError(f"verdicts keep question {q!r} sample(s) {missing} that are not in the samples")
+                raise SelectionError(f"verdicts keep question {q!r} sample(s) {missing} that are not in the samples")
             self.kept[q] = ids
 
     def row(self, q: str, sid: int, teacher: str, domain: str) -> dict:
@@ -202,18 +203,18 @@ def build_corpus(variant: str, *, teacher: str, domain: str | None = None, sampl
     """
     spec = _variant(variant)
     if settings.length_by not in LENGTH_BY:
-        raise ValueError(f"corpora.length_by must be one of {list(LENGTH_BY)}, got {settings.length_by!r}")
+        raise SelectionError(f"corpora.length_by must be one of {list(LENGTH_BY)}, got {settings.length_by!r}")
     if settings.keep < 1:
-        raise ValueError(f"diversity.keep (P) must be at least 1, got {settings.keep}")
+        raise SelectionError(f"diversity.keep (P) must be at least 1, got {settings.keep}")
     if variant == "mixed":
         if not ded_corpora:
-            raise ValueError("corpus 'mixed' needs the DED corpus of each domain (ded_corpora)")
+            raise SelectionError("corpus 'mixed' needs the DED corpus of each domain (ded_corpora)")
         rows, dropped = mix_corpora(ded_corpora, settings.seed)
         return rows, _stats(variant, None, teacher, rows, None, dropped, settings)
     if not spec.per_domain or not domain:
-        raise ValueError(f"corpus variant {variant!r} is built per domain: give a domain")
+        raise SelectionError(f"corpus variant {variant!r} is built per domain: give a domain")
     if "pass_rates" in spec.needs and pass_rates is None:
-        raise ValueError(f"corpus variant {variant!r} needs the student's pass rates")
+        raise SelectionError(f"corpus variant {variant!r} needs the student's pass rates")
 
     pool = _Pool(samples, verdicts, problems)
     questions = pool.question_ids()

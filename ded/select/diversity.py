@@ -38,6 +38,7 @@ question's distances are independent of every other's.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import re
@@ -45,6 +46,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
 from rapidfuzz.distance import Levenshtein
+
+from ..progress import progress
+from .common import SelectionError
+
+log = logging.getLogger(__name__)
 
 UNITS = ("char", "token")
 DEFAULT_EXACT_LIMIT = 5000
@@ -81,7 +87,7 @@ def _as_code_points(seqs: Sequence[Sequence[Hashable]]) -> list[str]:
         ids = [add(tok, len(vocab)) for tok in seq]
         if len(vocab) > 0xD800:  # rare: step over the surrogate block
             if len(vocab) + 0x800 > 0x10FFFF:
-                raise ValueError(f"more than {0x10FFFF - 0x800} distinct tokens in one question")
+                raise SelectionError(f"more than {0x10FFFF - 0x800} distinct tokens in one question")
             ids = [i if i < 0xD800 else i + 0x800 for i in ids]
         out.append("".join(map(chr, ids)))
     return out
@@ -105,7 +111,7 @@ def unit_sequences(texts: Sequence[str], unit: str = "token", tokenizer: str | N
     if unit == "char":
         return list(texts)
     if unit != "token":
-        raise ValueError(f"diversity.unit must be one of {list(UNITS)}, got {unit!r}")
+        raise SelectionError(f"diversity.unit must be one of {list(UNITS)}, got {unit!r}")
     encode = load_tokenizer(tokenizer) if tokenizer else word_tokens
     return _as_code_points([encode(t) for t in texts])
 
@@ -174,12 +180,12 @@ def select_diverse(items: Sequence[Item], p: int, unit: str = "token", exact_lim
     `items` are (sample_id, text) pairs; sample ids must be distinct.
     """
     if p < 1:
-        raise ValueError(f"diversity.keep (P) must be at least 1, got {p}")
+        raise SelectionError(f"diversity.keep (P) must be at least 1, got {p}")
     items = sorted(items, key=lambda it: it[0])
     ids = [sid for sid, _ in items]
     if len(set(ids)) != len(ids):
         dup = sorted({s for s in ids if ids.count(s) > 1})
-        raise ValueError(f"duplicate sample_id(s) {dup} among one question's trajectories")
+        raise SelectionError(f"duplicate sample_id(s) {dup} among one question's trajectories")
     if len(items) <= p:
         return ids
     if p == 1:
@@ -220,17 +226,23 @@ def select_diverse_many(groups: Mapping[str, Sequence[Item]], p: int, unit: str 
     at the end while keeping the per-task overhead small).
     """
     if unit not in UNITS:
-        raise ValueError(f"diversity.unit must be one of {list(UNITS)}, got {unit!r}")
+        raise SelectionError(f"diversity.unit must be one of {list(UNITS)}, got {unit!r}")
     work = list(groups.items())
     workers = default_workers() if workers is None else max(1, workers)
     workers = min(workers, max(1, len(work)))
     if chunksize is None:
         chunksize = max(1, math.ceil(len(work) / (workers * 4)))
     tasks = [(chunk, p, unit, exact_limit, tokenizer) for chunk in chunked(work, chunksize)]
+
+    def collect(results: Iterable[list[tuple[str, list[int]]]]) -> dict[str, list[int]]:
+        chosen: dict[str, list[int]] = {}
+        with progress(total=len(work), desc="diversity", unit="question", logger=log) as bar:
+            for chunk in results:
+                chosen.update(chunk)
+                bar.update(len(chunk))
+        return chosen
+
     if workers == 1:
-        results = map(_select_chunk, tasks)
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        with pool:
-            results = list(pool.map(_select_chunk, tasks))
-    return {qid: ids for chunk in results for qid, ids in chunk}
+        return collect(map(_select_chunk, tasks))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return collect(pool.map(_select_chunk, tasks))

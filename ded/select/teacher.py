@@ -23,13 +23,14 @@ returned as is, with ``pinned: true`` and no scores.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from typing import Iterable, Sequence
 
-from ..io import RecordError
+from ..io import RecordError, decode_text, open_input
 from ..records import SCORE_COLUMNS
-from .common import kept_ids_by_question
+from .common import SelectionError, kept_ids_by_question
 from ..generate.prompts import user_message
 
 RULES = ("mean", "weighted")
@@ -58,45 +59,46 @@ def parse_smoke_model(model: str) -> tuple[str, str] | None:
 
 def read_scores(path: str | os.PathLike) -> list[dict]:
     """Rows of a long-form scores TSV (columns SCORE_COLUMNS); value as float, n as int."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        missing = [c for c in SCORE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise RecordError(path, 1, missing[0], f"missing column (header must include {' '.join(SCORE_COLUMNS)})")
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            out = {c: row[c] for c in SCORE_COLUMNS}
-            for col, cast in (("value", float), ("n", int)):
-                try:
-                    out[col] = cast(row[col])
-                except (TypeError, ValueError):
-                    raise RecordError(path, lineno, col, f"expected {cast.__name__}, got {row[col]!r}") from None
-            rows.append(out)
+    with open_input(path, "scores TSV") as fh:
+        text = decode_text(fh.read(), str(path))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    missing = [c for c in SCORE_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RecordError(path, 1, missing[0], f"missing column (header must include {' '.join(SCORE_COLUMNS)})")
+    rows = []
+    for lineno, row in enumerate(reader, start=2):
+        out = {c: row[c] for c in SCORE_COLUMNS}
+        for col, cast in (("value", float), ("n", int)):
+            try:
+                out[col] = cast(row[col])
+            except (TypeError, ValueError):
+                raise RecordError(path, lineno, col, f"expected {cast.__name__}, got {row[col]!r}") from None
+        rows.append(out)
     return rows
 
 
 def normalise_metrics(metrics: Sequence[dict], rule: str = "mean") -> list[dict]:
     """[{benchmark, metric, weight}] with weight defaulting to 1; errors name `teacher_selection.metrics[i]`."""
     if rule not in RULES:
-        raise ValueError(f"teacher_selection.rule must be one of {list(RULES)}, got {rule!r}")
+        raise SelectionError(f"teacher_selection.rule must be one of {list(RULES)}, got {rule!r}")
     if not metrics:
-        raise ValueError("teacher_selection.metrics is empty: name at least one {benchmark, metric}")
+        raise SelectionError("teacher_selection.metrics is empty: name at least one {benchmark, metric}")
     out, seen = [], set()
     for i, m in enumerate(metrics):
         where = f"teacher_selection.metrics[{i}]"
         for key in ("benchmark", "metric"):
             if not isinstance(m.get(key), str) or not m[key]:
-                raise ValueError(f"{where}.{key} must be a non-empty string, got {m.get(key)!r}")
+                raise SelectionError(f"{where}.{key} must be a non-empty string, got {m.get(key)!r}")
         weight = m.get("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise ValueError(f"{where}.weight must be a number >= 0, got {weight!r}")
+            raise SelectionError(f"{where}.weight must be a number >= 0, got {weight!r}")
         key = (m["benchmark"], m["metric"])
         if key in seen:
-            raise ValueError(f"{where}: {key[0]}/{key[1]} is listed twice")
+            raise SelectionError(f"{where}: {key[0]}/{key[1]} is listed twice")
         seen.add(key)
         out.append({"benchmark": m["benchmark"], "metric": m["metric"], "weight": float(weight)})
     if rule == "weighted" and not sum(m["weight"] for m in out) > 0:
-        raise ValueError("teacher_selection.metrics: the weights sum to 0 under rule 'weighted'")
+        raise SelectionError("teacher_selection.metrics: the weights sum to 0 under rule 'weighted'")
     return out
 
 
@@ -108,8 +110,8 @@ def metrics_from_config(config: dict) -> list[dict]:
     known = config.get("benchmarks")
     for i, m in enumerate(metrics):
         if known is not None and m.get("benchmark") not in known:
-            raise ValueError(f"teacher_selection.metrics[{i}].benchmark = {m.get('benchmark')!r} is not a key of "
-                             f"`benchmarks` (known: {', '.join(sorted(known))})")
+            raise SelectionError(f"teacher_selection.metrics[{i}].benchmark = {m.get('benchmark')!r} is not a key of "
+                                 f"`benchmarks` (known: {', '.join(sorted(known))})")
     return normalise_metrics(metrics, section.get("rule", "mean"))
 
 
@@ -139,13 +141,14 @@ def teacher_scores(scores: Iterable[dict], metrics: Sequence[dict], student: str
             continue
         key = (parsed[1], row["benchmark"], row["metric"])
         if key in values:
-            raise ValueError(f"scores: two rows for model {row['model']!r}, benchmark {key[1]!r}, metric {key[2]!r}")
+            raise SelectionError(f"scores: two rows for model {row['model']!r}, benchmark {key[1]!r}, "
+                                 f"metric {key[2]!r}")
         values[key] = float(row["value"])
     found = sorted({t for t, _, _ in values})
     candidates = sorted(teachers) if teachers is not None else found
     if not candidates:
-        raise ValueError(f"scores: no rows for any smoke model of student {student!r} "
-                         f"(expected models named {smoke_model(student, '<teacher>')})")
+        raise SelectionError(f"scores: no rows for any smoke model of student {student!r} "
+                             f"(expected models named {smoke_model(student, '<teacher>')})")
     rows = []
     for t in candidates:
         vals = []
@@ -153,8 +156,8 @@ def teacher_scores(scores: Iterable[dict], metrics: Sequence[dict], student: str
             v = values.get((t, m["benchmark"], m["metric"]))
             if v is None or math.isnan(v):
                 what = "no row" if v is None else "a NaN value"
-                raise ValueError(f"scores: {what} for model {smoke_model(student, t)!r}, benchmark "
-                                 f"{m['benchmark']!r}, metric {m['metric']!r} (named in teacher_selection.metrics)")
+                raise SelectionError(f"scores: {what} for model {smoke_model(student, t)!r}, benchmark "
+                                     f"{m['benchmark']!r}, metric {m['metric']!r} (named in teacher_selection.metrics)")
             vals.append(v)
         row = {"teacher": t, "score": aggregate(vals, [m["weight"] for m in metrics], rule)}
         row.update({metric_column(m): v for m, v in zip(metrics, vals)})
@@ -182,8 +185,8 @@ def select_teacher(scores: Iterable[dict], metrics: Sequence[dict], student: str
         # A pinned teacher needs no metrics; record them when given, for provenance.
         metrics = normalise_metrics(metrics, rule) if metrics else []
         if teachers is not None and pinned not in teachers:
-            raise ValueError(f"teacher_selection.pinned = {pinned!r} is not a configured teacher "
-                             f"(known: {', '.join(sorted(teachers))})")
+            raise SelectionError(f"teacher_selection.pinned = {pinned!r} is not a configured teacher "
+                                 f"(known: {', '.join(sorted(teachers))})")
         return {"teacher": pinned, "student": student, "rule": rule, "metrics": metrics, "scores": {},
                 "pinned": True}
     metrics = normalise_metrics(metrics, rule)
@@ -223,7 +226,7 @@ def smoke_corpus(verdicts: Iterable[dict], samples: Iterable[dict], problems: Se
             continue
         sample = by_key.get((problem["id"], ids[0]))
         if sample is None:
-            raise ValueError(f"verdict keeps question {problem['id']!r} sample {ids[0]} but no such sample exists")
+            raise SelectionError(f"verdict keeps question {problem['id']!r} sample {ids[0]} but no such sample exists")
         rows.append(corpus_row(sample, problem, teacher, domain))
     return rows
 

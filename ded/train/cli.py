@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from ..io import read_yaml
 from .plan import TrainConfigError, llamafactory_args, render_yaml, resolve_settings
 
 
@@ -27,11 +28,21 @@ def parse_override(text: str) -> tuple[list[str], object]:
     return key.strip().split("."), yaml.safe_load(value)
 
 
+def config_train_section(path: str) -> dict:
+    """The `train` mapping of a workflow config file ({} when it has none)."""
+    config = read_yaml(path, "YAML config") or {}
+    if not isinstance(config, dict):
+        raise TrainConfigError(f"{path}: expected a mapping of config keys, got {type(config).__name__}")
+    section = config.get("train") or {}
+    if not isinstance(section, dict):
+        raise TrainConfigError(f"{path}: train: expected a mapping, got {type(section).__name__}")
+    return section
+
+
 def train_section(config_path: str | None, overrides: list[tuple[list[str], object]]) -> dict:
     section: dict = {}
     if config_path:
-        with open(config_path, encoding="utf-8") as fh:
-            section = dict((yaml.safe_load(fh) or {}).get("train") or {})
+        section = dict(config_train_section(config_path))
     for keys, value in overrides:
         node = section
         for k in keys[:-1]:
@@ -51,31 +62,22 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_sft(args) -> int:
-    from ..io import RecordError
-    from .run import TrainError, train_sft
+    from .run import train_sft
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     work_dir = args.work_dir or str(Path(args.out).parent / f".{Path(args.out).name}.work")
-    try:
-        summary = train_sft(args.corpus, args.base_model, args.out, work_dir,
-                            train_section(args.config, args.overrides), args.template, args.gpus, stage=args.stage)
-    except (TrainConfigError, TrainError, RecordError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summary = train_sft(args.corpus, args.base_model, args.out, work_dir,
+                        train_section(args.config, args.overrides), args.template, args.gpus, stage=args.stage)
     brief = {k: summary[k] for k in ("steps", "final_loss", "seconds_per_step", "examples_kept", "examples_dropped")}
     print(json.dumps(brief))
     return 0
 
 
 def cmd_plan_yaml(args) -> int:
-    try:
-        settings = resolve_settings(train_section(args.config, args.overrides), args.stage)
-        work = Path(args.work_dir)
-        out = llamafactory_args(settings, model_dir=args.base_model, dataset_dir=work / "data", dataset="ded_corpus",
-                                output_dir=work / "run", template=args.template, gpus=args.gpus)
-    except TrainConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = resolve_settings(train_section(args.config, args.overrides), args.stage)
+    work = Path(args.work_dir)
+    out = llamafactory_args(settings, model_dir=args.base_model, dataset_dir=work / "data", dataset="ded_corpus",
+                            output_dir=work / "run", template=args.template, gpus=args.gpus)
     sys.stdout.write(render_yaml(out))
     return 0
 

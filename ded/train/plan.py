@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from ..errors import DedError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Defaults of config["train"] (the paper's setup: full fine-tuning, 16k context,
@@ -69,7 +71,7 @@ PRECISIONS = ("bf16", "fp16", "fp32")
 FLASH_ATTN = ("auto", "disabled", "sdpa", "fa2", "fa3")
 
 
-class TrainConfigError(ValueError):
+class TrainConfigError(DedError, ValueError):
     """A `train` setting is invalid; the message names the config key."""
 
 

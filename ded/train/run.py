@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import DedError
 from ..io import AppendLog, read_json, read_records, write_json
 from .compat import EXPECTED_WORLD_SIZE
 from .export import TokenCounter, export_corpus
@@ -45,7 +46,7 @@ SUMMARY_FILE = "training_summary.json"
 LAUNCHER_SWITCHES = ("FORCE_TORCHRUN", "USE_RAY", "USE_MCA", "USE_V1", "USE_KT")
 
 
-class TrainError(RuntimeError):
+class TrainError(DedError, RuntimeError):
     pass
 
 

@@ -16,23 +16,36 @@
 
 An answer with nothing to compare (no final expression, no option letter) is
 `wrong`; `unparseable` is kept for what the verifier itself cannot read (a
-missing or unparseable gold, math-verify raising on an answer).
+missing or unparseable gold, an answer math-verify raises on, finds nested too
+deeply, or keeps only as text).
 
 The training-corpus filter is strict; evaluation and the student's pass rates
 are lenient, so models that do not write <think> are scored on their answers.
 
 `keep` is True only for "correct" and "accepted".
+
+Verdict records hold no measured value, so the same samples give the same
+bytes: a program's CPU and wall time go to the log (and to `timings` when
+the caller asks for them), not into `checks`.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from ..progress import STEP, progress
 from .checks import check_format, length_checks
 
+log = logging.getLogger(__name__)
+
 KEEP = ("correct", "accepted")
+#: What the sandbox measured of a code check: reported by `verify_samples(timings=...)` and the log,
+#: never in the verdict record.
+MEASURED = ("cpu_s", "wall_s")
 #: The one definition of "the verifier could not judge this answer" (not the model's fault),
 #: used by question compression (left out of pass rates) and evaluation (the `undecided` count):
 #: undecided (no judge, or the judge gave no verdict), timeout (math-verify ran out of time or
@@ -50,7 +63,7 @@ def _record(sample: dict, verdict: str, reason: str, checks: dict) -> dict:
 def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: int, tokenizer: str | None = None,
                    max_tokens: int | None = None, judge=None, float_tolerance: float | None = 1e-6,
                    math_timeout_s: int = 5, task_timeout_s: float = 60.0, python: str | None = None,
-                   lenient: bool = False) -> list[dict]:
+                   lenient: bool = False, timings: list | None = None) -> list[dict]:
     """One verdict record per sample, in input order (see the module doc for the checks).
 
     problems: question id -> problem record. tokenizer: a Hugging Face tokenizer folder for the
@@ -60,6 +73,8 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
     (a problem's meta.float_tolerance overrides it; None compares tokens exactly).
     lenient: read answers with `ded.think.lenient_answer` and do not reject cut responses
     (evaluation and pass rates); False is the training-corpus format filter.
+    timings: a list that receives {question_id, sample_id, model, verdict, cpu_s, wall_s} per program
+    run, in input order (a caller's sidecar; the verdicts leave them out).
     """
     from .judge import as_judge
 
@@ -96,11 +111,13 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
         checks[i]["answer"] = detail
         out[i] = _record(samples[i], verdict, reason, checks[i])
 
+    bar = progress(total=len(answers), desc="verifying", unit="answer", logger=log)
     rule_based = by_kind.get("math", []) + by_kind.get("choice", [])
     if rule_based:
-        _verify_math(rule_based, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish)
+        _verify_math(rule_based, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish, bar)
     if by_kind.get("tests"):
-        _verify_code(by_kind["tests"], samples, problems, answers, workers, float_tolerance, python, finish)
+        _verify_code(by_kind["tests"], samples, problems, answers, workers, float_tolerance, python, finish,
+                     timings, bar)
     for i in by_kind.get("none", []):
         if judge is None:
             finish(i, "undecided", "no rule can check this answer and no judge is configured", {"kind": "none"})
@@ -110,6 +127,8 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
         for i, r in zip(idx, results):
             finish(i, r["verdict"], r["reason"], {"kind": "judge", "prompt": r["prompt"], "output": r["output"],
                                                   "verdict": r["verdict"]})
+    bar.update(len(by_kind.get("none", [])))
+    bar.close()
     unknown = [i for i, r in enumerate(out) if r is None]
     for i in unknown:
         kind = problems[samples[i]["question_id"]].get("gold_kind")
@@ -117,7 +136,7 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
     return out  # type: ignore[return-value]
 
 
-def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish) -> None:
+def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish, bar) -> None:
     from .pool import KillablePool
 
     tasks = []
@@ -127,18 +146,29 @@ def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_
                       "n_options": len(p["options"]) if p.get("options") else None,
                       "parse_timeout_s": math_timeout_s, "verify_timeout_s": math_timeout_s})
     need_pool = any(t["kind"] == "math" for t in tasks)
-    from .mathcheck import run_task
+    from .mathcheck import run_task, task_limits
 
     if need_pool:
-        with KillablePool(min(workers, len(tasks)), "ded.verify.mathcheck:run_task", task_timeout_s) as pool:
-            results = pool.map(
-                tasks,
-                on_timeout=lambda t: {"verdict": "timeout", "reason": f"verifier killed after {task_timeout_s:g} s",
-                                      "extracted": None},
-                on_crash=lambda t, msg: {"verdict": "unparseable", "reason": f"verifier failed: {msg}"[:300],
-                                         "extracted": None})
+        cpu_s, wall_s = task_limits(math_timeout_s, task_timeout_s)
+        # One reason for both limits: which one a stuck call reaches first can depend on the load.
+        killed = f"verifier killed after {cpu_s:g} s of CPU time or {wall_s:g} s"
+        n_workers = min(workers, len(tasks))
+        # The pool answers a whole map at once: parts of about one log step each let the bar move, and
+        # many tasks per worker in each part keep the wait for a part's slowest task small.
+        part = len(tasks) if bar.disable else max(16 * n_workers, math.ceil(len(tasks) * STEP))
+        results = []
+        with KillablePool(n_workers, "ded.verify.mathcheck:run_task", wall_s, cpu_s) as pool:
+            for start in range(0, len(tasks), part):
+                chunk = tasks[start:start + part]
+                results += pool.map(
+                    chunk,
+                    on_timeout=lambda t: {"verdict": "timeout", "reason": killed, "extracted": None},
+                    on_crash=lambda t, msg: {"verdict": "unparseable", "reason": f"verifier failed: {msg}"[:300],
+                                             "extracted": None})
+                bar.update(len(chunk))
     else:
         results = [run_task(t) for t in tasks]  # choice only: plain regexes, no math-verify
+        bar.update(len(tasks))
     for i, t, r in zip(idx, tasks, results):
         if t["kind"] == "math" and not t["gold"]:
             r = {"verdict": "unparseable", "reason": "the problem has no gold answer", "extracted": None}
@@ -161,7 +191,7 @@ def _math_answer(answer: str) -> str:
     return answer
 
 
-def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish) -> None:
+def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish, timings, bar) -> None:
     from ..sandbox import cpu_count, extract_code
     from .functional import check_tests
 
@@ -175,12 +205,23 @@ def _verify_code(idx, samples, problems, answers, workers, float_tolerance, pyth
                            float_tolerance=tol, python=python)
 
     # Threads only wait on sandboxed processes; the sandbox bounds concurrent runs to the core count.
+    measured = []
     with ThreadPoolExecutor(max(1, min(workers, cpu_count(), len(idx)))) as ex:
         for i, r in zip(idx, ex.map(one, idx)):
-            detail = {"kind": "tests"} | {k: r[k] for k in ("tests_passed", "n_tests", "cpu_s", "wall_s", "test")}
+            detail = {"kind": "tests"} | {k: r[k] for k in ("tests_passed", "n_tests", "test")}
             if r.get("isolation"):
                 detail["isolation"] = r["isolation"]
             finish(i, r["verdict"], r["reason"], detail)
+            s = samples[i]
+            measured.append({"question_id": s["question_id"], "sample_id": s["sample_id"], "model": s["model"],
+                             "verdict": r["verdict"]} | {k: r.get(k) for k in MEASURED})
+            bar.update(1)
+    if timings is not None:
+        timings.extend(measured)
+    slowest = max(measured, key=lambda t: t["cpu_s"] or 0.0)
+    log.info("%d program(s) checked: %.1f s of wall time in all; most CPU %.2f s (%s sample %s)", len(measured),
+             sum(t["wall_s"] or 0.0 for t in measured), slowest["cpu_s"] or 0.0, slowest["question_id"],
+             slowest["sample_id"])
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

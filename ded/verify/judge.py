@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ..redact import config_secrets, redact, redact_error
 from ..think import CLOSE
 
 Generate = Callable[[list[str]], list[str]]
@@ -108,4 +109,19 @@ def judge_from_config(spec: dict, config: dict) -> Judge:
     if spec["model"] not in config.get("models", {}):
         raise ValueError(f"config: filter.judge.model = {spec['model']!r} is not a key of `models`")
     gen = make_generate(spec["model"], config, max_new_tokens=spec.get("max_new_tokens", 1024))
-    return Judge(generate=gen, max_answer_chars=spec.get("max_answer_chars", 12000))
+    return Judge(generate=redacting(gen, config_secrets(config)), max_answer_chars=spec.get("max_answer_chars", 12000))
+
+
+def redacting(generate: Generate, secrets) -> Generate:
+    """`generate` whose replies and errors have `secrets` redacted: the judge's replies go into the
+    verdict records and its errors into the rule's log, and an API judge may quote its key back."""
+    secrets = tuple(secrets)
+
+    def wrapped(prompts: list[str]) -> list[str]:
+        try:
+            texts = generate(prompts)
+        except Exception as exc:  # noqa: BLE001 - re-raised, redacted
+            raise redact_error(exc, secrets) from None
+        return [redact(t, secrets) if isinstance(t, str) else t for t in texts]
+
+    return wrapped

@@ -1,33 +1,153 @@
 """Math and multiple-choice answers against a gold answer.
 
-math-verify is run only inside worker processes (`ded.verify.pool`): its
-timeouts use SIGALRM, which works only in a process's main thread, and its
-TimeoutException is a BaseException that would escape ordinary handlers.
+math-verify runs only inside worker processes (`ded.verify.pool`), in their
+main thread. Its own time-outs (SIGALRM) count wall-clock time, so on a busy
+machine an answer that takes half a second when the node is idle would time
+out and the verdict would depend on what else shares the cores. They are off
+here; each step instead gets a budget of the worker's CPU time (user + system,
+ITIMER_PROF), which other processes do not use up. The signal handler runs at
+the next Python bytecode, so a long call inside C overshoots; the pool's own
+limits (`task_limits`) catch what never comes back.
 
 Verdicts: correct, wrong (including an answer with no final answer in it: the
-model did not deliver one), unparseable (the verifier cannot read the gold, or
-math-verify raised on the answer), timeout (parsing or comparison ran out of
-time). unparseable and timeout are undecided (`ded.verify.UNDECIDED`).
+model did not deliver one), unparseable (the verifier cannot read the gold or
+the answer as math: a parse error, a recursion limit, or math-verify keeping
+only the text), timeout (parsing or comparison used up its CPU time).
+unparseable and timeout are undecided (`ded.verify.UNDECIDED`). Reasons name
+the configured budget, never a measured time, so reruns give the same bytes.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import signal
+import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
+from ..errors import DedError
 from ..think import last_boxed
 
+#: CPU seconds for parsing the gold, for parsing an answer, and for comparing it with the gold.
 PARSE_TIMEOUT_S = 5
 VERIFY_TIMEOUT_S = 5
+#: CPU a worker may spend on one answer beyond its budgets before the pool kills it: the first
+#: answer of each worker also pays for importing sympy and math-verify.
+STARTUP_CPU_S = 10.0
+#: the wall-clock backstop is this many times the CPU allowance: a worker sharing its core with
+#: three busy processes still reaches the CPU allowance (and its budgets) first
+WALL_PER_CPU = 4
 
 
-class GoldError(ValueError):
+class GoldError(DedError, ValueError):
     """The gold answer itself cannot be parsed."""
 
 
-def _mv():
-    import math_verify
+class CpuTimeLimit(BaseException):
+    """A step used up its CPU-time budget. A BaseException, so that the `except Exception`
+    blocks of math-verify and sympy let it through instead of reading it as a parse failure."""
 
+
+def task_limits(math_timeout_s: float, task_timeout_s: float) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) after which the pool kills a worker still on one answer.
+
+    The CPU limit is the answer's budgets (gold, answer, comparison) plus start-up; it stops a
+    call stuck in C code, where the in-process budget cannot interrupt. The wall limit only has
+    to catch a worker that hangs without using CPU, so it is at least `WALL_PER_CPU` times the
+    CPU limit, out of reach of ordinary sharing of the cores with other jobs.
+    """
+    cpu = 3 * float(math_timeout_s) + STARTUP_CPU_S
+    return cpu, max(float(task_timeout_s), WALL_PER_CPU * cpu)
+
+
+class _Clock:
+    armed = False
+    fired = False
+
+
+def _on_sigprof(signum, frame):
+    if _Clock.armed:
+        _Clock.armed = False  # at most one raise per budget, even if it lands during the exit below
+        _Clock.fired = True
+        raise CpuTimeLimit
+
+
+@contextmanager
+def cpu_budget(seconds: float):
+    """Raise CpuTimeLimit in the block once it has used `seconds` of this process's CPU time."""
+    if seconds <= 0:
+        raise ValueError(f"a CPU-time budget must be positive, not {seconds!r}")
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("the math check runs in a process's main thread (see ded.verify.pool)")
+    if signal.getsignal(signal.SIGPROF) is not _on_sigprof:
+        signal.signal(signal.SIGPROF, _on_sigprof)
+    _Clock.fired = False
+    _Clock.armed = True
+    signal.setitimer(signal.ITIMER_PROF, float(seconds))
+    try:
+        yield
+    finally:
+        _Clock.armed = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
+    if _Clock.fired:  # raised where something caught it anyway: the budget is still spent
+        raise CpuTimeLimit
+
+
+class _Recursion:
+    """RecursionErrors that math-verify's parser swallowed since `reset`: it then keeps a fragment
+    of the expression (the last `1` of a deep continued fraction) or only the text, and a
+    comparison of that with the gold says `wrong` about an answer nobody read."""
+
+    count = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.count = 0
+
+
+def _watch_recursion(mvp) -> None:
+    for name in ("latex2sympy", "parse_expr"):  # math_verify.parser's converters of one expression
+        fn = getattr(mvp, name, None)
+        if fn is None or getattr(fn, "_ded_watched", False):
+            continue
+
+        def watched(*args, _fn=fn, **kwargs):
+            try:
+                return _fn(*args, **kwargs)
+            except RecursionError:
+                _Recursion.count += 1
+                raise
+
+        watched._ded_watched = True
+        setattr(mvp, name, watched)
+
+
+class _NoTimeoutWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Timeout is disabled")
+
+
+_READY = False
+
+
+def _mv():
+    """math-verify, with its wall-clock time-outs' warning silenced, the recursion watch on, and
+    parser and comparison run once, so lazy set-up is not charged to the first answer's budget."""
+    global _READY
+    import math_verify
+    import math_verify.parser
+
+    if not _READY:
+        _READY = True
+        for name in ("math_verify.parser", "math_verify.grader"):
+            logging.getLogger(name).addFilter(_NoTimeoutWarning())
+        _watch_recursion(math_verify.parser)
+        try:
+            warm = math_verify.parse("$\\frac{1}{2}+x^2$", parsing_timeout=None)
+            math_verify.verify(warm, math_verify.parse("$x^2+0.5$", parsing_timeout=None), timeout_seconds=None)
+        except Exception:  # noqa: BLE001 - warming up only; real input reports its own failures
+            pass
     return math_verify
 
 
@@ -42,46 +162,82 @@ def gold_candidates(gold: str) -> list[str]:
     return [f"${g}$", f"\\boxed{{{g}}}", g]
 
 
-def parse_gold(gold: str, timeout_s: int = PARSE_TIMEOUT_S) -> list:
-    """Parse a gold answer once; raise GoldError if nothing parses, TimeoutException on timeout."""
+def parse_gold(gold: str, timeout_s: float = PARSE_TIMEOUT_S) -> list:
+    """Parse a gold answer once, in `timeout_s` CPU seconds for all attempts together; raise
+    GoldError if nothing parses, CpuTimeLimit when the budget runs out. Main thread only."""
     mv = _mv()
-    for text in gold_candidates(gold):
-        for config in ([mv.LatexExtractionConfig()], [mv.LatexExtractionConfig(), mv.ExprExtractionConfig()]):
-            # no_fallback: a gold that yields only an unparsed string (e.g. '\\frac{') cannot be checked.
-            parsed = mv.parse(text, extraction_config=config, fallback_mode="no_fallback",
-                              parsing_timeout=timeout_s, raise_on_error=True)
-            if parsed:
-                return parsed
-    raise GoldError(f"gold answer {gold[:80]!r} does not parse")
+    failure = None
+    with cpu_budget(timeout_s):
+        for text in gold_candidates(gold):
+            for config in ([mv.LatexExtractionConfig()], [mv.LatexExtractionConfig(), mv.ExprExtractionConfig()]):
+                _Recursion.reset()
+                try:
+                    # no_fallback: a gold that yields only an unparsed string (e.g. '\\frac{') cannot be checked.
+                    parsed = mv.parse(text, extraction_config=config, fallback_mode="no_fallback",
+                                      parsing_timeout=None, raise_on_error=True)
+                except RecursionError:
+                    _Recursion.count += 1
+                except Exception as exc:  # noqa: BLE001 - one form of the gold failing; try the next
+                    failure = type(exc).__name__
+                    continue
+                # Too deep for the parser: whatever it returned is a fragment, and so would be what
+                # the later forms return (a bare number picked out of the text).
+                if _Recursion.count:
+                    raise GoldError(f"gold answer {gold[:80]!r} is nested too deeply to parse")
+                if parsed:
+                    return parsed
+    raise GoldError(f"gold answer {gold[:80]!r} does not parse" + (f" ({failure})" if failure else ""))
 
 
-def check_math(gold_parsed: list, answer: str, *, parse_timeout_s: int = PARSE_TIMEOUT_S,
-               verify_timeout_s: int = VERIFY_TIMEOUT_S) -> tuple[str, str, str | None]:
-    """(verdict, reason, extracted answer) of one answer against an already parsed gold."""
-    mv = _mv()
-    from math_verify.errors import TimeoutException
-
+def _shown(x) -> str:
     try:
-        parsed = mv.parse(answer, parsing_timeout=parse_timeout_s, raise_on_error=True)
-    except TimeoutException:
-        return "timeout", f"parsing the answer took over {parse_timeout_s} s", None
+        return str(x)[:200]
+    except Exception:  # noqa: BLE001 - printing a deep expression can itself recurse too far
+        return type(x).__name__
+
+
+def check_math(gold_parsed: list, answer: str, *, parse_timeout_s: float = PARSE_TIMEOUT_S,
+               verify_timeout_s: float = VERIFY_TIMEOUT_S) -> tuple[str, str, str | None]:
+    """(verdict, reason, extracted answer) of one answer against an already parsed gold, with
+    `parse_timeout_s` CPU seconds to parse the answer and `verify_timeout_s` to compare. Main thread only."""
+    mv = _mv()
+    _Recursion.reset()
+    try:
+        with cpu_budget(parse_timeout_s):
+            parsed = mv.parse(answer, parsing_timeout=None, raise_on_error=True)
+    except CpuTimeLimit:
+        return "timeout", f"parsing the answer took over {parse_timeout_s:g} s of CPU time", None
+    except RecursionError:
+        return "unparseable", "the answer is nested too deeply to parse", None
     except Exception as exc:  # noqa: BLE001 - a parser bug on odd input is an unparseable answer
         return "unparseable", f"parsing the answer failed: {type(exc).__name__}", None
     if not parsed:
         return "wrong", "no answer found", None
-    shown = str(parsed[-1])[:200]
-    timed_out = False
-    for g in gold_parsed:
-        for t in parsed:
-            try:
-                if mv.verify(g, t, timeout_seconds=verify_timeout_s, raise_on_error=True):
-                    return "correct", "matches the gold answer", shown
-            except TimeoutException:
-                timed_out = True
-            except Exception:  # noqa: BLE001 - an error comparing one pair means not equal
-                continue
-    if timed_out:
-        return "timeout", f"comparison took over {verify_timeout_s} s", shown
+    shown = _shown(parsed[-1])
+    if _Recursion.count:
+        return "unparseable", "the answer is nested too deeply to parse", shown
+    # Strings are what math-verify keeps of text it could not parse; no string equals a parsed gold.
+    # Text that is not math (a truncated \frac{, prose) is the answer's failure, a decided one; only
+    # a parser giving up on well-formed input (recursion, above) leaves the verdict open.
+    maths = [t for t in parsed if not isinstance(t, str)]
+    if not maths:
+        return "wrong", "the answer could not be read as math", shown
+    failed = None
+    try:
+        with cpu_budget(verify_timeout_s):
+            for g in gold_parsed:
+                for t in maths:
+                    try:
+                        if mv.verify(g, t, timeout_seconds=None, raise_on_error=True):
+                            return "correct", "matches the gold answer", shown
+                    except (RecursionError, MemoryError) as exc:
+                        failed = type(exc).__name__
+                    except Exception:  # noqa: BLE001 - an error comparing one pair means not equal
+                        continue
+    except CpuTimeLimit:
+        return "timeout", f"comparison took over {verify_timeout_s:g} s of CPU time", shown
+    if failed:
+        return "unparseable", f"comparing with the gold failed: {failed}", shown
     return "wrong", "does not match the gold answer", shown
 
 
@@ -122,6 +278,8 @@ def check_choice(gold: str, answer: str, n_options: int | None = None) -> tuple[
     return "wrong", f"option {letter}, gold {g}", letter
 
 
+
+
 # --------------------------------------------------------------------------
 # Worker side: called inside pool processes.
 
@@ -129,33 +287,33 @@ _GOLD_CACHE: OrderedDict = OrderedDict()
 _GOLD_CACHE_SIZE = 4096
 
 
-def _cached_gold(gold: str, timeout_s: int):
-    """Parsed gold (or the exception it raised), parsed once per process and question."""
-    from math_verify.errors import TimeoutException
-
-    if gold in _GOLD_CACHE:
-        _GOLD_CACHE.move_to_end(gold)
-        return _GOLD_CACHE[gold]
+def _cached_gold(gold: str, timeout_s: float):
+    """Parsed gold (or the exception it raised), parsed once per process, question and budget."""
+    key = (gold, timeout_s)
+    if key in _GOLD_CACHE:
+        _GOLD_CACHE.move_to_end(key)
+        return _GOLD_CACHE[key]
     try:
         value = parse_gold(gold, timeout_s)
     except GoldError as exc:
         value = exc
-    except TimeoutException:
-        value = TimeoutError(f"parsing the gold answer took over {timeout_s} s")
-    _GOLD_CACHE[gold] = value
+    except CpuTimeLimit:
+        value = TimeoutError(f"parsing the gold answer took over {timeout_s:g} s of CPU time")
+    _GOLD_CACHE[key] = value
     if len(_GOLD_CACHE) > _GOLD_CACHE_SIZE:
         _GOLD_CACHE.popitem(last=False)
     return value
 
 
 def run_task(task: dict) -> dict:
-    """One answer: {kind: math|choice, gold, answer, n_options?, parse_timeout_s?, verify_timeout_s?}."""
+    """One answer: {kind: math|choice, gold, answer, n_options?, parse_timeout_s?, verify_timeout_s?}
+    (budgets in CPU seconds)."""
     kind = task["kind"]
     if kind == "choice":
         verdict, reason, got = check_choice(task["gold"], task["answer"], task.get("n_options"))
         return {"verdict": verdict, "reason": reason, "extracted": got}
-    pt = int(task.get("parse_timeout_s", PARSE_TIMEOUT_S))
-    vt = int(task.get("verify_timeout_s", VERIFY_TIMEOUT_S))
+    pt = float(task.get("parse_timeout_s", PARSE_TIMEOUT_S))
+    vt = float(task.get("verify_timeout_s", VERIFY_TIMEOUT_S))
     gold = _cached_gold(task["gold"], pt)
     if isinstance(gold, TimeoutError):
         return {"verdict": "timeout", "reason": str(gold), "extracted": None}

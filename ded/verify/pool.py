@@ -1,10 +1,14 @@
 """A small process pool whose tasks can be killed.
 
 concurrent.futures' ProcessPoolExecutor cannot stop one stuck task, and one
-dead worker breaks the whole pool. math-verify's own timeouts (SIGALRM) do
-not fire inside a long C-level call (a huge integer power, say), so each task
-here also has a hard deadline: past it the worker is killed and replaced and
-the task gets `on_timeout`'s result; a worker that dies gets `on_crash`'s.
+dead worker breaks the whole pool. A time limit inside the worker (a signal
+handler) does not fire during a long C-level call (a huge integer power, say),
+so each task here also has hard limits: a wall-clock deadline and, optionally,
+a CPU-time allowance (read from /proc, where there is one). Past either the
+worker is killed and replaced and the task gets `on_timeout`'s result; a
+worker that dies gets `on_crash`'s. The CPU allowance is what makes the
+outcome the same on an idle and a busy machine; the deadline only has to
+catch a worker that hangs without computing.
 
 Workers are plain `python -m ded.verify.pool MODULE:FUNCTION` processes
 speaking JSON lines on stdin/stdout. Not multiprocessing: its "spawn" method
@@ -27,6 +31,19 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the ded package
+#: how often (seconds) the workers' CPU time is read while a CPU allowance is set
+CPU_POLL_S = 0.25
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a live process, or None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()  # the command name may hold spaces
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def serve(target: str) -> None:
@@ -50,7 +67,7 @@ class _Worker:
         env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen([sys.executable, "-m", "ded.verify.pool", target], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8", bufsize=1)
-        self.job: tuple[int, float] | None = None  # (task index, deadline)
+        self.job: tuple[int, float, float | None] | None = None  # (task index, deadline, CPU at start)
 
     def fileno(self) -> int:
         return self.proc.stdout.fileno()
@@ -65,6 +82,9 @@ class _Worker:
             raise EOFError
         return json.loads(line)
 
+    def cpu_s(self) -> float | None:
+        return process_cpu_s(self.proc.pid)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -77,9 +97,11 @@ class _Worker:
 
 
 class KillablePool:
-    def __init__(self, workers: int, target: str, task_timeout_s: float = 60.0):
+    def __init__(self, workers: int, target: str, task_timeout_s: float = 60.0, task_cpu_s: float | None = None):
+        """task_timeout_s: wall-clock seconds per task; task_cpu_s: CPU seconds per task (None: no limit)."""
         self.target = target
         self.task_timeout_s = task_timeout_s
+        self.task_cpu_s = task_cpu_s
         self.workers = [_Worker(target) for _ in range(max(1, workers))]
 
     def map(self, tasks: Sequence[Any], on_timeout: Callable[[Any], Any],
@@ -99,12 +121,14 @@ class KillablePool:
                     results[i] = on_crash(tasks[i], f"worker died (exit code {w.proc.poll()})")
                     idle.append(self._replace(w))
                     continue
-                w.job = (i, time.monotonic() + self.task_timeout_s)
+                w.job = (i, time.monotonic() + self.task_timeout_s, w.cpu_s() if self.task_cpu_s else None)
                 busy.append(w)
             if not busy:
                 continue
-            next_deadline = min(w.job[1] for w in busy)
-            ready = wait(busy, timeout=max(0.0, next_deadline - time.monotonic()))
+            wait_s = min(w.job[1] for w in busy) - time.monotonic()
+            if self.task_cpu_s:
+                wait_s = min(wait_s, CPU_POLL_S)
+            ready = wait(busy, timeout=max(0.0, wait_s))
             for w in ready:
                 busy.remove(w)
                 i = w.job[0]
@@ -119,11 +143,18 @@ class KillablePool:
                 idle.append(w)
             now = time.monotonic()
             for w in list(busy):
-                if w.job[1] <= now:
+                if w.job[1] <= now or self._over_cpu(w):
                     busy.remove(w)
                     results[w.job[0]] = on_timeout(tasks[w.job[0]])
                     idle.append(self._replace(w))
         return results
+
+    def _over_cpu(self, w: _Worker) -> bool:
+        start = w.job[2]
+        if not self.task_cpu_s or start is None:
+            return False
+        used = w.cpu_s()
+        return used is not None and used - start > self.task_cpu_s
 
     def _replace(self, w: _Worker) -> _Worker:
         w.kill()
