@@ -1,19 +1,24 @@
 """`python -m ded <stage> ...`: each stage's library function outside Snakemake.
 
-Each stage module registers its own subcommands through `add_parser`. A bad
-input ends the command with one line on stderr naming the file, line and
-field, and exit status 2; `--debug` shows the traceback instead.
+Developer notes (not printed by --help, whose text is DESCRIPTION): each module
+in STAGES registers its subcommands through `add_parser(subparsers)`; every
+option has a `help=`, which tests/test_cli_help.py checks over the whole
+parser tree. A bad input ends the command with one line on stderr naming the
+file, line and field, and exit status 2; `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
+from pathlib import Path
 
+from . import __version__
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, describe, one_line
 
-#: stage name -> module providing add_parser(subparsers)
+#: command name -> module providing add_parser(subparsers); all but `serve` are stages of the workflow
 STAGES = {
     "data": "ded.data.cli",
     "sample": "ded.generate.cli",
@@ -23,7 +28,51 @@ STAGES = {
     "evaluate": "ded.evaluate.cli",
     "analysis": "ded.analysis.cli",
     "plan": "ded.plan_cli",
+    "serve": "ded.generate.serve",
 }
+
+DESCRIPTION = """\
+DED (data-efficient distillation of reasoning) is a Snakemake workflow. This
+command runs one stage's library function outside Snakemake, on files you
+name: the same code a workflow rule calls, reading and writing JSONL records
+(one JSON object per line; ded/records.py lists their fields), so that a
+stage can be tried or debugged on a few records."""
+
+EPILOG_TAIL = """\
+Each command's --help lists its options, e.g. `python -m ded data seeds --help`.
+A bad input ends a command with one line on stderr naming the file, line and
+field (exit status 2); --debug shows the Python traceback instead."""
+
+
+def git_commit() -> str | None:
+    """`git describe --always --dirty` of the workflow's checkout; None without git or a checkout."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():  # an installed copy: describing an enclosing repository would mislead
+        return None
+    try:
+        proc = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and commit else None
+
+
+def version_text() -> str:
+    """'ded 0.1.0 (git f21530f)': the workflow's version and, when known, its commit."""
+    commit = git_commit()
+    return f"ded {__version__}" + (f" (git {commit})" if commit else "")
+
+
+class VersionAction(argparse.Action):
+    """--version, worked out only when asked for (it runs git)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit(0)
 
 
 class Parser(argparse.ArgumentParser):
@@ -41,27 +90,44 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.command}: error: {one_line(message)} (see --help)\n")
 
 
+def subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    """The parser's subcommands, if it has any."""
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
+def commands_epilog(sub: argparse._SubParsersAction) -> str:
+    """One line per stage with its commands, from the parser tree itself (so it cannot go stale)."""
+    lines, single = ["commands of each stage:"], []
+    for name, stage in sub.choices.items():
+        inner = subparsers(stage)
+        if inner is not None:
+            lines.append(f"  {name:<10} {', '.join(inner.choices)}")
+        else:
+            single.append(name)
+    if single:
+        lines.append(f"  ({', '.join(single)}: one command each)")
+    return "\n".join(lines) + "\n\n" + EPILOG_TAIL
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m ded", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m ded", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the workflow's version (and git commit, in a checkout) and exit")
     parser.add_argument("--debug", action="store_true",
                         help="show the Python traceback of a failure instead of one line")
     # Not "stage": `train --stage` has that name.
-    sub = parser.add_subparsers(dest="ded_stage", metavar="stage", required=True)
-    for name, module in STAGES.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # stage not built yet
-            raise
-        mod.add_parser(sub)
+    sub = parser.add_subparsers(dest="ded_stage", metavar="COMMAND", required=True,
+                                title="commands", description="a stage of the workflow, or the local server")
+    for module in STAGES.values():
+        importlib.import_module(module).add_parser(sub)
+    parser.epilog = commands_epilog(sub)
     return parser
 
 
 def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
     """The (sub)parser of the command that ran, e.g. the one of `data seeds`."""
     while True:
-        action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        action = subparsers(parser)
         chosen = getattr(args, action.dest, None) if action is not None else None
         if chosen is None:
             return parser

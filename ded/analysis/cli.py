@@ -75,7 +75,7 @@ def _corpus_stats(args):
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("analysis", help="token entropy, PCA shift, tables and figures")
+    p = sub.add_parser("analysis", help="token entropy, PCA shift, corpus statistics, the paper's tables and figures")
     a = p.add_subparsers(dest="command", required=True)
 
     e = a.add_parser("entropy", help="token entropy of a corpus under a scoring model (Figure 3)")
@@ -84,55 +84,66 @@ def add_parser(sub) -> None:
     e.add_argument("--model", required=True, help="Hugging Face model folder that scores")
     e.add_argument("--values-out", required=True, help=".npz of token-level entropies")
     e.add_argument("--summary-out", required=True, help=".json summary (mean, median, histogram)")
-    e.add_argument("--max-tokens", type=int, default=2048, help="response tokens scored per row")
-    e.add_argument("--batch-size", type=int, default=4)
-    e.add_argument("--dtype", default="auto")
-    e.add_argument("--bins", type=int, default=50)
+    e.add_argument("--max-tokens", type=int, default=2048, help="response tokens scored per row (default: %(default)s)")
+    e.add_argument("--batch-size", type=int, default=4, help="rows per forward pass (default: %(default)s)")
+    e.add_argument("--dtype", default="auto",
+                   help="model weights' dtype: auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16 or float16 "
+                        "(default: %(default)s)")
+    e.add_argument("--bins", type=int, default=50, help="bins of the summary's histogram (default: %(default)s)")
     e.set_defaults(func=_entropy)
 
     k = a.add_parser("entropy-topk", help="approximate entropy from generation-time top-k logprobs")
     k.add_argument("--samples", required=True,
                    help="sample records with top_logprobs (per generated token, [[token, logprob], ...])")
-    k.add_argument("--field", default="top_logprobs")
-    k.add_argument("--tail", choices=["lumped", "renormalized"], default="lumped")
+    k.add_argument("--field", default="top_logprobs",
+                   help="sample field with the per-token top-k logprobs (default: %(default)s)")
+    k.add_argument("--tail", choices=["lumped", "renormalized"], default="lumped",
+                   help="mass outside the top k: lumped counts it as one outcome (a lower bound), renormalized "
+                        "drops it and rescales the top k (default: %(default)s)")
     k.set_defaults(func=_entropy_topk)
 
     c = a.add_parser("pca", help="PCA centroid shift, base vs trained (Figure 4)")
-    c.add_argument("--base", required=True)
-    c.add_argument("--trained", required=True)
+    c.add_argument("--base", required=True, help="Hugging Face folder of the base model")
+    c.add_argument("--trained", required=True, help="Hugging Face folder of the trained model")
     c.add_argument("--problems", nargs="+", required=True, help="benchmark problem files (named by file stem)")
-    c.add_argument("--layers", default="all", help="'all' or comma-separated decoder layers")
-    c.add_argument("--max-prompts", type=int)
-    c.add_argument("--max-tokens", type=int, default=2048)
-    c.add_argument("--batch-size", type=int, default=4)
-    c.add_argument("--dtype", default="auto")
-    c.add_argument("--distances-out", required=True)
-    c.add_argument("--projections-out", required=True)
-    c.add_argument("--png")
-    c.add_argument("--pdf")
+    c.add_argument("--layers", default="all", help="'all' or comma-separated decoder layers (default: %(default)s)")
+    c.add_argument("--max-prompts", type=int, help="first N prompts of each benchmark (default: all)")
+    c.add_argument("--max-tokens", type=int, default=2048,
+                   help="tokens kept of each prompt, from its end (default: %(default)s)")
+    c.add_argument("--batch-size", type=int, default=4, help="prompts per forward pass (default: %(default)s)")
+    c.add_argument("--dtype", default="auto",
+                   help="model weights' dtype: auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16 or float16 "
+                        "(default: %(default)s)")
+    c.add_argument("--distances-out", required=True,
+                   help="TSV of centroid distances per benchmark and layer to write")
+    c.add_argument("--projections-out", required=True,
+                   help=".npz of PCA projections and centroids to write")
+    c.add_argument("--png", help="Figure 4 as PNG (default: none)")
+    c.add_argument("--pdf", help="Figure 4 as PDF (default: none)")
     c.set_defaults(func=_pca)
 
     t = a.add_parser("tables", help="Tables 1-7 from a scores table")
-    t.add_argument("--scores", required=True)
-    t.add_argument("--corpus-stats")
+    t.add_argument("--scores", required=True, help="long-form scores TSV (from `evaluate collect`)")
+    t.add_argument("--corpus-stats", help="corpus-stats TSV (from `analysis corpus-stats`)")
     t.add_argument("--methods", help="JSON list of literature rows for Table 2")
     t.add_argument("--benchmarks", nargs="*", help="in-domain benchmark columns, in order")
-    t.add_argument("--ded-corpus", default="math-right_hard_diverse")
-    t.add_argument("--out-dir", required=True)
+    t.add_argument("--ded-corpus", default="math-right_hard_diverse",
+                   help="corpus whose trained models are the DED rows of Table 2 (default: %(default)s)")
+    t.add_argument("--out-dir", required=True, help="folder for table1..table7 as .csv, .md and .tex")
     t.set_defaults(func=_tables)
 
     f = a.add_parser("figure1", help="accuracy against corpus size (Figure 1)")
-    f.add_argument("--scores", required=True)
-    f.add_argument("--corpus-stats", required=True)
-    f.add_argument("--benchmarks", nargs="+", required=True)
+    f.add_argument("--scores", required=True, help="long-form scores TSV (from `evaluate collect`)")
+    f.add_argument("--corpus-stats", required=True, help="corpus-stats TSV (from `analysis corpus-stats`)")
+    f.add_argument("--benchmarks", nargs="+", required=True, help="benchmarks to plot, one panel each")
     f.add_argument("--literature", help="JSON list of {name, corpus_size, aime24, aime25, source}")
-    f.add_argument("--png")
-    f.add_argument("--pdf")
+    f.add_argument("--png", help="Figure 1 as PNG (default: none)")
+    f.add_argument("--pdf", help="Figure 1 as PDF (default: none)")
     f.set_defaults(func=_figure1)
 
     s = a.add_parser("corpus-stats", help="corpus-stats rows of one student/teacher's corpora (named by file stem)")
-    s.add_argument("--student", required=True)
-    s.add_argument("--teacher", required=True)
-    s.add_argument("corpora", nargs="+")
-    s.add_argument("--out", required=True)
+    s.add_argument("--student", required=True, help="student name written into each row")
+    s.add_argument("--teacher", required=True, help="teacher name written into each row")
+    s.add_argument("corpora", nargs="+", help="corpus_row JSONL files, each named by its file stem")
+    s.add_argument("--out", required=True, help="corpus-stats TSV to write")
     s.set_defaults(func=_corpus_stats)

@@ -62,36 +62,67 @@ def _sample(args) -> int:
     return 0
 
 
+def _spec_default(key: str) -> str:
+    """'(default: the teacher spec's value, else X)' for a flag that overrides a teacher key."""
+    from .prompts import TEACHER_DEFAULTS
+
+    value = TEACHER_DEFAULTS[key]
+    return f"(default: the --teacher-spec value, else {'none' if value is None else value})"
+
+
 def add_parser(sub) -> None:
-    p = sub.add_parser("sample", help="sample teacher completions for problems (resumable)",
+    p = sub.add_parser("sample", help="sample teacher completions for PROBLEM JSONL (resumable)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--problems", required=True, help="PROBLEM JSONL")
+    p.add_argument("--problems", required=True, help="PROBLEM JSONL of the questions to answer")
     p.add_argument("--out", required=True, help="SAMPLE JSONL to write (once, complete)")
-    p.add_argument("--progress", help="progress file (default: OUT.progress)")
+    p.add_argument("--progress", help="progress file that makes a rerun resume (default: OUT.progress)")
     p.add_argument("--model-path", help="local Hugging Face model folder (hf, vllm)")
-    p.add_argument("--model-name", default="teacher", help="name written in each sample's `model` field")
+    p.add_argument("--model-name", default="teacher",
+                   help="name written in each sample's `model` field (default: %(default)s)")
     p.add_argument("--teacher-spec", help="YAML/JSON file with a teacher entry of the config; flags override it")
-    p.add_argument("--backend", choices=["hf", "vllm", "openai", "corpus"])
-    p.add_argument("--n", type=at_least(1), default=1, help="samples per problem")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=at_least(1), default=8)
-    p.add_argument("--max-tokens", dest="max_tokens", type=int)
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-p", dest="top_p", type=float)
-    p.add_argument("--system-prompt", dest="system_prompt")
-    p.add_argument("--chat-template", dest="chat_template", help='Jinja template, or "raw" for no template')
+    p.add_argument("--backend", choices=["hf", "vllm", "openai", "corpus"],
+                   help="generation engine: hf (transformers), vllm, openai (an OpenAI-compatible server), "
+                        "corpus (replay existing traces) " + _spec_default("backend"))
+    p.add_argument("--n", type=at_least(1), default=1, help="samples per problem (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="base seed; each (question, sample) pair's seed derives from it (default: %(default)s)")
+    p.add_argument("--batch-size", type=at_least(1), default=8,
+                   help="requests handed to the backend at once (default: %(default)s)")
+    p.add_argument("--max-tokens", dest="max_tokens", type=int,
+                   help="most tokens generated per sample, reasoning included " + _spec_default("max_tokens"))
+    p.add_argument("--temperature", type=float,
+                   help="sampling temperature; 0 is greedy " + _spec_default("temperature"))
+    p.add_argument("--top-p", dest="top_p", type=float,
+                   help="nucleus sampling mass, in (0, 1] " + _spec_default("top_p"))
+    p.add_argument("--system-prompt", dest="system_prompt",
+                   help="system message sent before each question " + _spec_default("system_prompt"))
+    p.add_argument("--chat-template", dest="chat_template",
+                   help='Jinja chat template, or "raw" for none (default: the --teacher-spec value, '
+                        "else the tokenizer's template)")
     p.add_argument("--prefill-think", action="store_true", help="open <think> at the end of the prompt")
-    p.add_argument("--api-base", dest="api_base")
-    p.add_argument("--api-key-env", dest="api_key_env", help="name of the environment variable with the API key")
-    p.add_argument("--api-model", dest="api_model")
-    p.add_argument("--concurrency", type=int)
-    p.add_argument("--timeout-s", dest="timeout_s", type=float)
-    p.add_argument("--max-retries", dest="max_retries", type=int)
-    p.add_argument("--corpus-path", dest="corpus_path")
-    p.add_argument("--corpus-missing", dest="corpus_missing", choices=["error", "skip"])
-    p.add_argument("--threads", type=int, help="torch CPU threads (hf)")
+    p.add_argument("--api-base", dest="api_base",
+                   help="base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1 (openai)")
+    p.add_argument("--api-key-env", dest="api_key_env",
+                   help="name of the environment variable with the API key (openai; default: send none)")
+    p.add_argument("--api-model", dest="api_model",
+                   help="model name sent to the API (openai; default: the --teacher-spec's api_model or model, "
+                        "else --model-name)")
+    p.add_argument("--concurrency", type=int,
+                   help="API calls in flight at once (openai) " + _spec_default("concurrency"))
+    p.add_argument("--timeout-s", dest="timeout_s", type=float,
+                   help="seconds before an API call times out and is retried (openai) " + _spec_default("timeout_s"))
+    p.add_argument("--max-retries", dest="max_retries", type=int,
+                   help="retries of a failed API call, with exponential backoff (openai) "
+                        + _spec_default("max_retries"))
+    p.add_argument("--corpus-path", dest="corpus_path",
+                   help="local JSON/JSONL/parquet file or Hugging Face dataset id of existing traces (corpus)")
+    p.add_argument("--corpus-missing", dest="corpus_missing", choices=["error", "skip"],
+                   help="what to do with a question the corpus has no trace for (corpus) "
+                        + _spec_default("corpus_missing"))
+    p.add_argument("--threads", type=int, help="torch CPU threads (hf; default: torch's choice)")
     p.add_argument("--device", help="hf: cpu, cuda, cuda:1 ... (default: cuda when available)")
-    p.add_argument("--tensor-parallel-size", dest="tensor_parallel_size", type=int, help="vllm")
+    p.add_argument("--tensor-parallel-size", dest="tensor_parallel_size", type=int,
+                   help="GPUs one model spans (vllm; default: 1)")
     p.add_argument("--limit", type=at_least(1), help="only the first N problems (debugging)")
-    p.add_argument("--no-progress-bar", action="store_true")
+    p.add_argument("--no-progress-bar", action="store_true", help="show no progress bar or progress lines on stderr")
     p.set_defaults(func=_sample)

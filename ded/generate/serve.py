@@ -1,6 +1,8 @@
 """A small OpenAI-compatible chat-completions server over the `hf` backend.
 
-    python -m ded.generate.serve --model-path DIR [--port 0] [--reasoning-parser think]
+    python -m ded serve --model-path DIR [--port 0] [--reasoning-parser think]
+
+(`python -m ded.generate.serve` is the same command.)
 
 For tests and for debugging the `openai` backend against a real model on a
 machine without vLLM: it answers POST /v1/chat/completions and GET /v1/models
@@ -97,17 +99,25 @@ def serve(backend: Backend, model_name: str, host: str = "127.0.0.1", port: int 
     return server
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ded.generate.serve", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model-path", required=True)
-    p.add_argument("--model-name", default="local")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--prefill-think", action="store_true")
-    p.add_argument("--reasoning-parser", choices=["think"])
-    args = p.parse_args(argv)
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API (for the openai backend)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-path", required=True, help="local Hugging Face model folder to serve")
+    p.add_argument("--model-name", default="local",
+                   help="model name that GET /v1/models lists and each reply carries (default: %(default)s)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="completions the model generates at once (default: %(default)s)")
+    p.add_argument("--prefill-think", action="store_true", help="open <think> at the end of the prompt")
+    p.add_argument("--reasoning-parser", choices=["think"],
+                   help="think: move <think>...</think> out of `content` into `reasoning_content`, as vLLM does "
+                        "(default: leave the reply whole)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted (Ctrl-C), printing `listening on URL` once ready."""
     from .hf import HFBackend
 
     backend = HFBackend(args.model_path, batch_size=args.batch_size, prefill_think=args.prefill_think)
@@ -121,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.shutdown()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ded.generate.serve ...`: `python -m ded serve ...`, through its one error path."""
+    from ..__main__ import main as ded_main
+
+    return ded_main(["serve", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

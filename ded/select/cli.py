@@ -88,27 +88,34 @@ def add_parser(sub) -> None:
     from .diversity import DEFAULT_EXACT_LIMIT, UNITS
     from .teacher import RULES
 
-    stage = sub.add_parser("select", help="teacher selection, question compression, diversity")
+    stage = sub.add_parser("select", help="choose the teacher, the hard questions and the diverse trajectories")
     ssub = stage.add_subparsers(dest="command", required=True)
 
     p = ssub.add_parser("diverse", help="keep the P most diverse trajectories of each question (JSONL in/out)")
     p.add_argument("--p", type=at_least(1), required=True, help="trajectories to keep per question")
-    p.add_argument("--unit", choices=UNITS, default="token", help="Levenshtein over characters or tokens")
+    p.add_argument("--unit", choices=UNITS, default="token",
+                   help="Levenshtein distance over characters or tokens (default: %(default)s)")
     p.add_argument("--tokenizer", default=None,
                    help="Hugging Face tokenizer folder or id for --unit token (default: word/punctuation tokens)")
     p.add_argument("--exact-limit", type=at_least(0), default=DEFAULT_EXACT_LIMIT,
-                   help="enumerate every subset when C(n, P) is at most this; greedy farthest-point above")
-    p.add_argument("--workers", type=at_least(1), default=None, help="processes (default: the usable CPUs)")
+                   help="enumerate every subset when C(n, P) is at most this; greedy farthest-point above "
+                        "(default: %(default)s)")
+    p.add_argument("--workers", type=at_least(1), default=None,
+                   help="processes comparing trajectories (default: the usable CPUs)")
     p.set_defaults(func=_diverse)
 
     p = ssub.add_parser("pass-rates", help="PASS_RATE records from a student's verdict JSONL on stdin")
     p.set_defaults(func=_pass_rates)
 
     p = ssub.add_parser("teacher", help="choose a teacher from smoke-test scores")
-    p.add_argument("--scores", help="long-form scores TSV (model benchmark metric value n)")
-    p.add_argument("--student", required=True)
+    p.add_argument("--scores", help="long-form scores TSV (model benchmark metric value n); needed unless --pinned")
+    p.add_argument("--student", required=True,
+                   help="student whose smoke-test models (smoke/STUDENT/TEACHER in the scores) are compared")
     p.add_argument("--metric", action="append", default=[], type=parse_metric,
-                   help="BENCHMARK/METRIC[=WEIGHT]; repeat for several")
-    p.add_argument("--rule", choices=RULES, default="mean")
+                   help="score that ranks the teachers, e.g. aime24/pass@1, as BENCHMARK/METRIC[=WEIGHT]; "
+                        "repeat for several (at least one unless --pinned)")
+    p.add_argument("--rule", choices=RULES, default="mean",
+                   help="how metrics combine into one score: mean, or weighted by each metric's WEIGHT "
+                        "(default: %(default)s)")
     p.add_argument("--pinned", default=None, help="skip the smoke test and choose this teacher")
     p.set_defaults(func=_teacher)

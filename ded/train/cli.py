@@ -57,8 +57,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    metavar="KEY=VALUE", help="override a `train` key (repeatable; nested keys with dots)")
     p.add_argument("--stage", choices=("warm_start", "smoke"), default=None,
                    help="apply the nested train.<stage> settings (teacher warm start, smoke test)")
-    p.add_argument("--template", default="chatml", help="LlamaFactory template of the model (default chatml)")
-    p.add_argument("--gpus", type=int, default=0, help="GPUs of this job; 0 trains on the CPU (default 0)")
+    p.add_argument("--template", default="chatml", help="LlamaFactory template of the model (default: %(default)s)")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs of this job; 0 trains on the CPU (default: %(default)s)")
 
 
 def cmd_sft(args) -> int:
@@ -95,7 +95,9 @@ def add_parser(sub) -> None:
     s.set_defaults(func=cmd_sft)
 
     y = tsub.add_parser("plan-yaml", help="print the LlamaFactory YAML a run would use")
-    y.add_argument("--base-model", default="resources/models/MODEL", help="model folder written into the YAML")
-    y.add_argument("--work-dir", default="results/.progress/train/PLAN", help="work dir written into the YAML")
+    y.add_argument("--base-model", default="resources/models/MODEL",
+                   help="model folder written into the YAML (default: %(default)s)")
+    y.add_argument("--work-dir", default="results/.progress/train/PLAN",
+                   help="work folder written into the YAML (default: %(default)s)")
     _common(y)
     y.set_defaults(func=cmd_plan_yaml)

@@ -130,25 +130,30 @@ def run_samples(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("verify", help="quality and correctness checks (math-verify, code sandbox)")
+    p = sub.add_parser("verify", help="check answers: math (math-verify), code (sandboxed tests), sample files")
     vs = p.add_subparsers(dest="what", required=True)
+    workers = "processes checking answers in parallel (default: %(default)s)"
     m = vs.add_parser("math", help='stdin {"id","gold","response"} -> {"id","verdict","reason"}')
-    m.add_argument("--workers", type=at_least(1), default=2)
-    m.add_argument("--timeout", type=at_least(1), default=5, help="math-verify parse/compare timeout (s)")
+    m.add_argument("--workers", type=at_least(1), default=2, help=workers)
+    m.add_argument("--timeout", type=at_least(1), default=5,
+                   help="math-verify parse/compare timeout, in seconds (default: %(default)s)")
     m.set_defaults(func=run_math)
     c = vs.add_parser("code", help='stdin {"id","tests","time_limit_s","memory_mb","response"} -> verdict; '
                       'with "fn_name" (or tests with "testtype": "functional") the tests call Solution().fn_name')
-    c.add_argument("--workers", type=at_least(1), default=2)
+    c.add_argument("--workers", type=at_least(1), default=2, help=workers)
     c.add_argument("--float-tolerance", type=float, default=1e-6,
-                   help="absolute/relative tolerance on real-number output tokens")
+                   help="absolute/relative tolerance on real-number output tokens (default: %(default)s)")
     c.add_argument("--exact", action="store_true", help="compare output tokens exactly")
     c.set_defaults(func=run_code)
-    s = vs.add_parser("samples", help="sample + problem files -> verdict records")
-    s.add_argument("--samples", required=True)
-    s.add_argument("--problems", required=True)
-    s.add_argument("--tokenizer", default=None, help="Hugging Face tokenizer folder for the length check")
-    s.add_argument("--max-tokens", type=at_least(1), default=None)
-    s.add_argument("--workers", type=at_least(1), default=2)
+    s = vs.add_parser("samples", help="SAMPLE + PROBLEM JSONL -> one VERDICT JSON line per sample")
+    s.add_argument("--samples", required=True, help="SAMPLE JSONL to verify")
+    s.add_argument("--problems", required=True, help="PROBLEM JSONL with every sample's question")
+    s.add_argument("--tokenizer", default=None,
+                   help="Hugging Face tokenizer folder that counts tokens for --max-tokens "
+                        "(default: each sample's completion_tokens)")
+    s.add_argument("--max-tokens", type=at_least(1), default=None,
+                   help="reject completions longer than this many tokens (default: no length check)")
+    s.add_argument("--workers", type=at_least(1), default=2, help=workers)
     s.add_argument("--lenient", action="store_true",
                    help="read answers as evaluation does: the whole response when it has no <think> tags")
     s.set_defaults(func=run_samples)
