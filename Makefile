@@ -5,16 +5,52 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test dry-run clean-results
+.PHONY: install run test dry-run clean-results report test-fast
 
-$(STAMP): requirements/cpu.txt requirements/no-deps.txt
+# The environment installs from requirements/cpu.lock (`make lock` writes it
+# from the direct pins in requirements/cpu.txt), whose torch is the CPU build
+# (torch==X+cpu) from PyTorch's CPU index. Where that index does not answer
+# within 5 s, torch==X comes from the package index instead (on Linux x86_64
+# PyPI's torch is the CUDA build, with its nvidia-* packages), and install
+# says so in one line.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PROBE := import urllib.request; urllib.request.urlopen("$(TORCH_INDEX)/torch/", timeout=5)
+
+$(STAMP): requirements/cpu.lock requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/cpu.txt
+	@if $(BIN)/python -c '$(TORCH_PROBE)' 2>/dev/null; then \
+	  echo "$(BIN)/python -m pip install --quiet --extra-index-url $(TORCH_INDEX) -r requirements/cpu.lock"; \
+	  $(BIN)/python -m pip install --quiet --extra-index-url $(TORCH_INDEX) -r requirements/cpu.lock; \
+	else \
+	  echo "install: $(TORCH_INDEX) cannot be reached, so torch==$$(sed -n 's/^torch==\([^+]*\)+cpu.*/\1/p' requirements/cpu.lock) comes from the package index instead (on Linux x86_64 its CUDA build)"; \
+	  sed 's/^\(torch==[^+]*\)+cpu/\1/' requirements/cpu.lock > $(VENV)/cpu-fallback.lock && \
+	  $(BIN)/python -m pip install --quiet -r $(VENV)/cpu-fallback.lock; \
+	fi
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements/no-deps.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# `make lock` refreshes the lock files from the direct pins, with uv (pinned
+# here, installed beside the environment): requirements/cpu.lock from
+# requirements/cpu.txt, resolved for Python 3.11 on Linux x86_64 with torch's
+# CPU build, and the locked part of each envs/*.yaml pip section
+# (scripts/lock_envs.py). Where PyTorch's CPU index is out of reach, a folder
+# holding the same CPU wheel serves: make lock LOCK_TORCH="--find-links DIR".
+UV_VERSION := 0.13.9
+UV         := $(VENV)/uv-$(UV_VERSION)/bin/uv
+LOCK_TORCH ?= --extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match
+
+.PHONY: lock
+lock: $(UV)
+	$(UV) pip compile --quiet requirements/cpu.txt -o requirements/cpu.lock \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(LOCK_TORCH) \
+	  --custom-compile-command "make lock"
+	$(PYTHON) scripts/lock_envs.py --uv $(UV)
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
 run: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all
@@ -24,6 +60,14 @@ dry-run: $(STAMP)
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" python -m pytest
+
+# The tests without those marked slow (whole workflows, real models) or slurm.
+test-fast: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" python -m pytest -m "not slow and not slurm"
+
+# After a run: report.html with the tables, figures and scores and their captions.
+report: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --report report.html
 
 clean-results:
 	rm -rf results resources logs benchmarks

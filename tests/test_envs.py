@@ -5,12 +5,16 @@ versions consistent with requirements/), that every rule present in
 rules/*.smk names an env file that exists, and that the env installs the
 packages its rules' scripts import (a static reading of the imports).
 `--use-conda` cannot run here, so this is what keeps the env files honest.
+Also that the lock files agree with the direct pins: requirements/cpu.lock
+holds every pin of requirements/cpu.txt, and each env's locked pip packages
+(scripts/lock_envs.py) are at the lock's versions; `make lock` rewrites both.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -25,6 +29,7 @@ ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 ALLOWED_DIFFERENCES = {
     ("vllm.yaml", "torch"): "vllm 0.33.0 pins torch==2.14.0",
     ("vllm.yaml", "transformers"): "vllm 0.33.0 needs transformers >=5.16.1,<5.21; llamafactory needs <=5.6.0",
+    ("train.yaml", "pandas"): "llamafactory 0.9.5 requires gradio<=5.50.0, which requires pandas<3",
 }
 
 _SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9_.\-]*)(\[[^\]]*\])?\s*(.*?)\s*(?:#.*)?$")
@@ -327,3 +332,87 @@ def test_data_env_ships_every_packaged_model():
                 assert normalise(package) in specs, (
                     f"{config}: models.{name} converts the GGUF file of package {package}, "
                     f"which {env_file.name} (prepare_model's env) does not install")
+
+
+# --- the lock files agree with the direct pins -----------------------------------
+
+CPU_LOCK = ROOT / "requirements/cpu.lock"
+LOCK_PINS = requirement_pins([CPU_LOCK])
+
+_spec = importlib.util.spec_from_file_location("lock_envs", ROOT / "scripts/lock_envs.py")
+lock_envs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lock_envs)
+
+
+def test_cpu_lock_names_its_refresh_command():
+    head = CPU_LOCK.read_text().splitlines()[:3]
+    assert any("make lock" in line for line in head), "requirements/cpu.lock: its header names `make lock`"
+
+
+def test_cpu_lock_pins_every_package():
+    for line in CPU_LOCK.read_text().splitlines():
+        parsed = parse_spec(line)
+        if parsed:
+            assert _EXACT.match(parsed[1]), f"cpu.lock: {line.strip()!r} is not pinned to one version"
+
+
+def test_cpu_lock_holds_every_direct_pin():
+    """The lock is requirements/cpu.txt resolved: each direct pin is in it at its version (torch as the
+    CPU build, +cpu). A failure here means cpu.txt changed without `make lock`."""
+    for name, version in requirement_pins([ROOT / "requirements/cpu.txt"]).items():
+        expected = version if name != "torch" or "+" in version else f"{version}+cpu"
+        assert LOCK_PINS.get(name) == expected, (
+            f"requirements/cpu.txt pins {name}=={version} but cpu.lock has {LOCK_PINS.get(name)}: run `make lock`")
+
+
+def test_cpu_lock_is_the_cpu_build_without_the_no_deps_packages():
+    assert LOCK_PINS["torch"].endswith("+cpu")
+    cuda = sorted(n for n in LOCK_PINS if n.startswith(("nvidia-", "cuda-")) or n == "triton")
+    assert not cuda, f"cpu.lock holds CUDA packages {cuda}: torch was resolved as PyPI's CUDA build"
+    for name in requirement_pins([ROOT / "requirements/no-deps.txt"]):
+        assert name not in LOCK_PINS, f"{name} is installed with --no-deps (no-deps.txt), not from the lock"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
+def test_env_pip_section_is_locked(path):
+    env = lock_envs.EnvFile(path.read_text())
+    direct = {parse_spec(item)[0] for item in env.direct() if parse_spec(item)}
+    locked = [parse_spec(item) for item in env.locked()]
+    assert locked, f"{path.name}: no locked pip packages below {lock_envs.LOCK_MARK!r}: run `make lock`"
+    assert not direct & {name for name, _ in locked}, f"{path.name}: a package both pinned and locked"
+
+
+@pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
+def test_env_packages_follow_the_cpu_lock(path):
+    """A package an env installs with pip is at cpu.lock's version, unless said otherwise with the reason."""
+    for name, spec in env_specs(yaml.safe_load(path.read_text())).items():
+        if (name not in LOCK_PINS or lock_envs.released(path.name, name)
+                or (path.name, name) in ALLOWED_DIFFERENCES):
+            continue
+        assert spec == f"=={lock_envs.public(LOCK_PINS[name])}", (
+            f"{path.name}: {name}{spec} but requirements/cpu.lock has {LOCK_PINS[name]}: run `make lock`, "
+            f"or add ({path.name!r}, {name!r}) to RELEASED in scripts/lock_envs.py with the reason")
+
+
+def test_released_packages_differ_from_the_lock():
+    """An entry of lock_envs.RELEASED whose env follows the lock again is stale."""
+    for (env_name, package), reason in lock_envs.RELEASED.items():
+        if package == "*":
+            assert (ROOT / "envs" / env_name).is_file(), f"RELEASED: no envs/{env_name} ({reason})"
+            continue
+        specs = env_specs(yaml.safe_load((ROOT / "envs" / env_name).read_text()))
+        assert package in specs, f"RELEASED: {env_name} does not install {package} ({reason})"
+        assert specs[package] != f"=={lock_envs.public(LOCK_PINS[package])}", f"RELEASED: {env_name} {package} matches now"
+
+
+def test_lock_envs_rewrites_only_the_locked_part():
+    text = ("name: ded-x\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - llm=0.27.1\n"
+            "  - pip:\n      # why\n      - a==1.0\n")
+    env = lock_envs.EnvFile(text)
+    assert env.direct() == ["a==1.0"] and env.locked() == []
+    assert env.python() == "3.11" and env.conda_packages() == ["llm"]
+    once = env.with_locked(["b==2.0"], "3.11")
+    assert once.startswith(text) and once.endswith("      - b==2.0\n")
+    again = lock_envs.EnvFile(once)
+    assert again.direct() == ["a==1.0"] and again.locked() == ["b==2.0"]
+    assert again.with_locked(["b==2.0"], "3.11") == once
