@@ -83,7 +83,9 @@ rule flaky:
     log:
         "logs/slurm_test/flaky.log",
     shell:
-        'echo "{resources.try_no} $SLURM_JOB_ID {resources.runtime}" >> results/slurm_test/attempts.txt; '
+        # The job records the time limit SLURM gave it: a finished job leaves squeue after MinJobAge.
+        'echo "{resources.try_no} $SLURM_JOB_ID {resources.runtime}'
+        ' $(scontrol show job $SLURM_JOB_ID | grep -o "TimeLimit=[^ ]*")" >> results/slurm_test/attempts.txt; '
         'if [ {resources.try_no} -lt 2 ]; then echo partial > {output}; echo "failing on purpose" > {log}; exit 1; fi; '
         'wc -l < {input} > {output}; echo "attempt {resources.try_no} done" > {log}'
 
@@ -175,13 +177,12 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 2400, wait: bool = True
     return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def _time_limit_minutes(jobid: str) -> int:
-    """TimeLimit of a SLURM job (finished jobs stay visible for MinJobAge)."""
-    out = subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True,
-                         check=True).stdout
-    limit = next(f.split("=", 1)[1] for f in out.split() if f.startswith("TimeLimit="))
-    hours, minutes, _ = limit.split("-")[-1].split(":")
-    return int(hours) * 60 + int(minutes)
+def _time_limit_minutes(field: str) -> int:
+    """Minutes of a `TimeLimit=[days-]hours:minutes:seconds` field of `scontrol show job`."""
+    limit = field.split("=", 1)[1]
+    days, _, clock = limit.rpartition("-")
+    hours, minutes, _ = clock.split(":")
+    return int(days or 0) * 24 * 60 + int(hours) * 60 + int(minutes)
 
 
 def test_start_is_idempotent(slurm):
@@ -207,10 +208,10 @@ def test_every_stage_runs_on_slurm_and_a_failed_job_is_retried(workdir):
     # The flaky rule failed once and was resubmitted with a longer time limit.
     attempts = [line.split() for line in (workdir / "results/slurm_test/attempts.txt").read_text().splitlines()]
     assert [a[0] for a in attempts] == ["1", "2"], attempts
-    (_, job1, runtime1), (_, job2, runtime2) = attempts
+    (_, job1, runtime1, limit1), (_, job2, runtime2, limit2) = attempts
     assert job1 != job2
     assert (int(runtime1), int(runtime2)) == (5, 10)
-    assert (_time_limit_minutes(job1), _time_limit_minutes(job2)) == (5, 10)
+    assert (_time_limit_minutes(limit1), _time_limit_minutes(limit2)) == (5, 10)
     assert int((workdir / "results/slurm_test/flaky.txt").read_text()) == len(
         (workdir / "results/data/seeds/math.jsonl").read_text().splitlines())
 
