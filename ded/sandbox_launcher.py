@@ -73,7 +73,7 @@ _LOCKED = ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, MS_NOATIME), (2
 PIVOT_ROOT_NR = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "ppc64": 203, "s390x": 217}
 
 #: Where the program lives inside its root, and the writable places it gets.
-HOME = "/home/sandbox"
+HOME = "/sandbox"
 WRITABLE = ((HOME, 0o700), ("/tmp", 0o1777), ("/var/tmp", 0o1777), ("/dev/shm", 0o1777), ("/run", 0o755))
 DEVICES = ("null", "zero", "full", "random", "urandom")
 

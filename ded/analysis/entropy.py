@@ -33,7 +33,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..progress import progress
-from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id
+from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id, padded_batch
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +116,7 @@ def _batch_entropies(model, ids: list[list[int]], starts: list[int], pad: int, d
                      head_chunk: int) -> list[np.ndarray]:
     import torch
 
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, x in enumerate(ids):
-        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
-        mask[i, :len(x)] = 1
+    input_ids, mask = padded_batch(ids, pad)
     input_ids, mask = input_ids.to(device), mask.to(device)
     head = model.get_output_embeddings()
     transform = _output_transform(model)

@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..progress import progress
-from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id
+from .modeling import AnalysisError, chat_prompt, encode, load_model, pad_id, padded_batch
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,7 @@ def _pooled(model, tok, device, prompts, chosen, batch_size, max_tokens, desc: s
     with progress(total=len(encoded), desc=desc, unit="prompt", logger=log) as bar:
         for b in range(0, len(encoded), batch_size):
             ids = encoded[b:b + batch_size]
-            width = max(len(x) for x in ids)
-            input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(ids), width), dtype=torch.long)
-            for i, x in enumerate(ids):
-                input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
-                mask[i, :len(x)] = 1
+            input_ids, mask = padded_batch(ids, pad)
             with torch.inference_mode():
                 hs = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
                            output_hidden_states=True).hidden_states
