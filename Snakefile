@@ -36,12 +36,20 @@ include: "rules/select.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/analysis.smk"
+include: "rules/report.smk"
+
+
+# The report's front page (`snakemake --report`): written by rule front_page at
+# the end of a run; before that, report/workflow.rst says so.
+report: front_page_description()
 
 
 rule all:
     default_target: True
     input:
-        # Two inputs: the first is known up front, so all students' smoke
-        # tests run in parallel; the second waits for the checkpoint.
+        # The first is known up front, so all students' smoke tests run in
+        # parallel; the second waits for the checkpoint; the report's front
+        # page is written from the records of both.
         static_targets(),
         selected_targets,
+        FRONT_PAGE,

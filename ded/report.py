@@ -11,6 +11,10 @@ Every phrase comes from the config, the config file names and the teacher
 selection alone, so the param only changes when the setup does: Snakemake
 reruns a job whose params change. Names are RST literals (``name``), so an
 underscore or asterisk in a name is never read as markup.
+
+The report's front page (Snakemake's global `report:` description, read as
+static text when the report is built) is written by rule front_page from
+the run's records: `front_page` turns the loaded records into its RST.
 """
 
 from __future__ import annotations
@@ -142,3 +146,328 @@ def describe_run(config: Mapping, configfiles: Iterable[str], chosen: Mapping[st
                       + ("; the ``n`` column of results/scores.tsv counts the problems scored"
                          if any(not s.get("n") for s in config.get("benchmarks", {}).values()) else ""),
     }
+
+
+# --------------------------------------------------------------------------
+# the front page
+
+#: The config file Snakefile reads when no --configfile is given, as `config_file_labels` names it.
+EMBEDDED_DEFAULT = "config/config.yaml"
+#: Where rule front_page writes the report's front page (Snakemake's global `report:` description).
+FRONT_PAGE = "results/report/front_page.rst"
+#: The keys of a benchmark spec the front page names (what defines its problems, and the samples per problem).
+_BENCHMARK_KEYS = ("loader", "path", "subset", "split", "n", "seed", "samples")
+
+
+def front_page_setup(config: Mapping) -> dict:
+    """The settings the front page describes: the rule's `setup` param. Just those, so the page is rewritten
+    when one of them changes, and not when a setting it does not name does (worker counts, batch sizes)."""
+    def section(name):
+        return config.get(name) or {}
+
+    evaluation, analysis = section("evaluation"), section("analysis")
+    return {
+        "models": {m: {"source": spec.get("source") or {}} for m, spec in section("models").items()},
+        "students": {s: {"model": spec["model"]} for s, spec in section("students").items()},
+        "teachers": {t: {"model": spec["model"], "backend": spec.get("backend", "hf"),
+                         "warm_start": {"style": (spec.get("warm_start") or {}).get("style")}}
+                     for t, spec in section("teachers").items()},
+        "seeds": dict(section("seeds")),
+        "benchmarks": {b: {k: spec[k] for k in _BENCHMARK_KEYS if k in spec}
+                       for b, spec in section("benchmarks").items()},
+        "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 4)},
+        "teacher_selection": {"pinned": section("teacher_selection").get("pinned")},
+        "decontamination": dict(section("decontamination")),
+        "filter": {"max_response_tokens": section("filter").get("max_response_tokens")},
+        "compression": {"threshold": section("compression").get("threshold")},
+        "diversity": {"keep": section("diversity").get("keep")},
+        "corpora": {"variants": list(section("corpora").get("variants") or [])},
+        "evaluation": {"models": dict(evaluation.get("models") or {}),
+                       "out_of_domain": {"enabled": bool((evaluation.get("out_of_domain") or {}).get("enabled"))}},
+        "smoke_steps": (section("train").get("smoke") or {}).get("max_steps"),
+        "paper_comparison": {"literature": len(analysis.get("literature") or []),
+                             "methods": len(analysis.get("methods") or [])},
+    }
+
+
+def filter_stages(summary_rows: Iterable[Mapping]) -> dict[str, int]:
+    """Samples left after each check of the quality and correctness filter, from the rows of a filter summary
+    (results/filter/<teacher>/<domain>/summary.tsv, values as read from the TSV): {samples, format, length,
+    correct}. A sample cut off at the token limit (`truncated`) fails the format check."""
+    failed: dict[str, int] = {}
+    total = kept = None
+    for row in summary_rows:
+        if row["verdict"] == "all":
+            total, kept = int(row["n"]), int(row["keep"])
+        else:
+            failed[row["verdict"]] = failed.get(row["verdict"], 0) + int(row["n"])
+    if total is None:
+        raise ValueError("a filter summary without its 'all' row")
+    fmt = total - failed.get("truncated", 0) - failed.get("format", 0)
+    return {"samples": total, "format": fmt, "length": fmt - failed.get("length", 0), "correct": kept}
+
+
+def _n(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()) or "—"
+
+
+def rst_table(header: list[str], rows: list[list]) -> str:
+    """A simple RST table; an empty cell is written as a dash (a blank first cell would continue the row above)."""
+    cells = [[_cell(c) for c in header]] + [[_cell(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([rule, line(cells[0]), rule, *(line(r) for r in cells[1:]), rule])
+
+
+def _section(title: str, *paragraphs: str) -> str:
+    return "\n\n".join([f"{title}\n{'-' * len(title)}", *[p for p in paragraphs if p]])
+
+
+def _listing(items: Iterable[str]) -> str:
+    return ", ".join(items)
+
+
+def _what_ran(setup: Mapping, configfiles: list[str], chosen: Mapping[str, str], pinned: bool) -> str:
+    run = describe_run(setup, configfiles, chosen, "pinned by the config" if pinned else "by the smoke test")
+    config = run["config"] + (" (the embedded default)" if EMBEDDED_DEFAULT in configfiles else "")
+    items = [("Config", config), ("Students", run["students"]), ("Teachers", run["teachers"]),
+             ("Seed questions", run["seeds"]), ("Benchmarks (problems × samples each)", run["benchmarks"]),
+             ("Chosen teacher", run["chosen"])]
+    return _section("What ran", "\n".join(f"- **{k}:** {v}" for k, v in items if v))
+
+
+def _decontamination(setup: Mapping, decontamination: Mapping[str, Mapping]) -> str:
+    domains = list(decontamination)
+    benchmarks = list(setup.get("benchmarks", {}))
+    spec = setup.get("decontamination") or {}
+    n = spec.get("ngram", 8)
+    rule = (f"A seed question is removed when, after normalisation, it shares {spec.get('min_shared', 3)} or more "
+            f"word {n}-grams with a benchmark problem (covering at least {spec.get('min_coverage', 0.25):.0%} of "
+            f"the shorter text's), or either is shorter than {n} words and they are equal"
+            + (f", or rapidfuzz's ratio reaches {spec['fuzzy_threshold']:g}" if spec.get("fuzzy_threshold") else "")
+            + ". Seed questions per domain:")
+
+    def matching(d: Mapping, b: str) -> int:
+        return len({m["seed_id"] for m in d["matches"].get(b, [])})
+
+    rows = [["loaded"] + [decontamination[d]["loaded"] for d in domains]]
+    rows += [[f"matching {_lit(b)}"] + [matching(decontamination[d], b) for d in domains] for b in benchmarks]
+    rows.append(["removed"] + [decontamination[d]["loaded"] - decontamination[d]["kept"] for d in domains])
+    rows.append(["kept"] + [decontamination[d]["kept"] for d in domains])
+    excluded = {d: decontamination[d].get("excluded", 0) for d in domains}
+    notes = ["Every matched pair: ``results/data/decontamination/<domain>.md``."]
+    if any(excluded.values()):
+        notes.insert(0, "Before that, the seed loaders left out "
+                     + _listing(f"{n} {_lit(d)} source row{'' if n == 1 else 's'}" for d, n in excluded.items() if n)
+                     + " (why: ``results/data/seeds_excluded/<domain>.jsonl``).")
+    return _section("Decontamination", rule, rst_table(["seed questions"] + [_lit(d) for d in domains], rows),
+                    " ".join(notes))
+
+
+def _score(value) -> str:
+    return "—" if value is None else f"{float(value):.4f}"
+
+
+def _smoke_test(setup: Mapping, selections: Mapping[str, Mapping], tables: Mapping[str, list[Mapping]]) -> str:
+    pinned = {s: sel for s, sel in selections.items() if sel.get("pinned")}
+    if len(pinned) == len(selections):
+        teacher = next(iter(selections.values()))["teacher"] if selections else None
+        return _section("Teacher smoke test", f"Not run: ``teacher_selection.pinned`` names {_lit(teacher)}, "
+                        "so no candidate was compared.")
+    steps = setup.get("smoke_steps")
+    intro = ("Each candidate teacher's verified samples (one per seed question) distil a copy of the student"
+             + (f" for {steps} optimizer steps" if steps else "")
+             + "; each copy is evaluated on the benchmarks, and the teacher whose copy scores best is chosen "
+             "(ties go to the alphabetically first).")
+    several = len(selections) > 1
+    header, rows, why = [], [], []
+    for student, sel in selections.items():
+        if sel.get("pinned"):
+            why.append(f"{_lit(student)}: {_lit(sel['teacher'])}, pinned by the config.")
+            continue
+        metrics = sel.get("metrics") or []
+        names = [f"{m['benchmark']} {m['metric']}" for m in metrics]
+        weighted = sel.get("rule") == "weighted"
+        if not header:
+            header = (["student"] if several else []) + ["teacher"] + names + [
+                "score (weighted mean)" if weighted else "score (mean)"]
+        by_teacher = {r["teacher"]: r for r in tables.get(student, [])}
+        ranked = sorted(sel["scores"].items(), key=lambda kv: (-kv[1], kv[0]))
+        for teacher, score in ranked:
+            row = by_teacher.get(teacher, {})
+            label = _lit(teacher) + (" (chosen)" if teacher == sel["teacher"] else "")
+            rows.append(([_lit(student)] if several else []) + [label]
+                        + [_score(row.get(f"{m['benchmark']}/{m['metric']}")) for m in metrics] + [_score(score)])
+        best = sel["scores"][sel["teacher"]]
+        others = [(t, s) for t, s in ranked if t != sel["teacher"]]
+        tied = [t for t, s in others if abs(s - best) <= 1e-9]
+        what = ("weighted mean" if weighted else "mean") + " of " + _listing(names)
+        if tied:
+            reason = (f"{_lit(sel['teacher'])} ties with {_listing(_lit(t) for t in tied)} on the {what} "
+                      f"({_score(best)}) and comes first alphabetically")
+        else:
+            reason = (f"{_lit(sel['teacher'])} has the highest {what}: {_score(best)}"
+                      + (f", against {_listing(f'{_score(s)} for {_lit(t)}' for t, s in others)}" if others else ""))
+        why.append((f"For {_lit(student)}, " if several else "") + reason + ".")
+    why.append("Per-student scores: ``results/selection/<student>/scores.tsv``; the decision: "
+               "``results/selection/<student>/teacher.json``.")
+    return _section("Teacher smoke test", intro, rst_table(header, rows) if rows else "", " ".join(why))
+
+
+def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stages: Mapping[tuple[str, str], Mapping],
+            corpus_stats: Mapping[tuple[str, str, str], Mapping], seeds_kept: Mapping[str, int]) -> str:
+    from .select.corpora import DED_VARIANT, corpus_name
+
+    per_question = (setup.get("sampling") or {}).get("samples_per_question", 4)
+    limit = (setup.get("filter") or {}).get("max_response_tokens")
+    threshold = (setup.get("compression") or {}).get("threshold")
+    keep = (setup.get("diversity") or {}).get("keep")
+    variants = (setup.get("corpora") or {}).get("variants") or []
+    intro = ("How many of the chosen teacher's samples (or questions) each stage of the pipeline kept, per domain. "
+             "Format: one <think> pair and an answer, not cut off; length: at most "
+             f"{_n(limit)} tokens of the student's tokenizer; correctness: the answer verified; compression: "
+             f"questions the student solves at most {_n(threshold)} of the time; diversity: the DED corpus "
+             f"(``{DED_VARIANT}``), at most {_n(keep)} most diverse correct samples per question.")
+    parts = [intro]
+    several = len(chosen) > 1
+    for student, teacher in chosen.items():
+        def stats(domain, key):
+            for variant in ([DED_VARIANT] + [v for v in variants if v != DED_VARIANT]):
+                found = corpus_stats.get((student, teacher, corpus_name(variant, domain) if variant != "mixed"
+                                          else variant))
+                if found and key in (found.get("dropped_questions") or {}):
+                    return found
+            return None
+
+        rows = [["seed questions", "questions"] + [seeds_kept.get(d) for d in domains],
+                [f"written by {_lit(teacher)}", "samples"] + [stages[(teacher, d)]["samples"] for d in domains]]
+        for key, label in (("format", "format"), ("length", "length"), ("correct", "correctness")):
+            rows.append([label, "samples"] + [stages[(teacher, d)][key] for d in domains])
+        compression, diversity = [], []
+        for d in domains:
+            comp = stats(d, "compressed")
+            compression.append(None if comp is None else seeds_kept[d] - comp["dropped_questions"]["compressed"])
+            ded = corpus_stats.get((student, teacher, corpus_name(DED_VARIANT, d)))
+            diversity.append(None if ded is None else f"{ded['rows']} ({ded['questions']})")
+        rows.append([f"compression ({_lit(student)})", "questions"] + compression)
+        rows.append(["diversity", "samples (questions)"] + diversity)
+        if several:
+            parts.append(f"**{_lit(student)} ← {_lit(teacher)}**")
+        parts.append(rst_table(["stage", "unit"] + [_lit(d) for d in domains], rows))
+    notes = []
+    if DED_VARIANT not in variants:
+        notes.append(f"``corpora.variants`` has no ``{DED_VARIANT}``, so the DED corpus was not built.")
+    chosen_set = set(chosen.values())
+    others = [t for t in setup.get("teachers", {}) if t not in chosen_set]
+    if others:
+        notes.append("The other candidates through the same filter (samples written → correct): "
+                     + "; ".join(f"{_lit(t)}: " + _listing(f"{d} {stages[(t, d)]['samples']} → "
+                                                           f"{stages[(t, d)]['correct']}" for d in domains)
+                                 for t in others) + ".")
+    notes.append(f"Each teacher writes {per_question} samples per seed question; every rejected sample's reason: "
+                 "``results/filter/<teacher>/<domain>/summary.tsv``. The size of every training corpus: "
+                 "``results/corpus_stats.tsv``.")
+    parts.append(" ".join(notes))
+    return _section("Filter stages", *parts)
+
+
+def _not_run(setup: Mapping, pinned: bool) -> list[str]:
+    from .select.corpora import VARIANTS
+
+    out = []
+    comparison = setup.get("paper_comparison") or {}
+    if not comparison.get("literature") and not comparison.get("methods"):
+        out.append("Comparison with the paper's numbers: not available with this config. ``analysis.literature`` "
+                   "and ``analysis.methods`` are empty (the reported scores belong to the paper's benchmarks; "
+                   "``config/paper.yaml`` has them), so Figure 1 has no literature points and Table 2 no "
+                   "reported rows.")
+    elif not comparison.get("methods"):
+        out.append("Reported scores of other methods (Table 2): none, ``analysis.methods`` is empty.")
+    elif not comparison.get("literature"):
+        out.append("Literature points of Figure 1: none, ``analysis.literature`` is empty.")
+    if pinned:
+        out.append("Teacher smoke test: skipped, ``teacher_selection.pinned`` names the teacher.")
+    variants = (setup.get("corpora") or {}).get("variants") or []
+    missing = [v for v in VARIANTS if v not in variants]
+    if missing:
+        out.append("Corpus variants not built (their rows of the paper's tables stay empty): "
+                   + _listing(f"{_lit(v)} ({VARIANTS[v].paper})" for v in missing) + ".")
+    evaluation = setup.get("evaluation") or {}
+    defaults = {"base": True, "teachers": False, "smoke": True, "trained": True}
+    names = {"base": "base students", "teachers": "teachers", "smoke": "smoke-test students",
+             "trained": "trained students"}
+    skipped = [k for k, v in defaults.items() if not (evaluation.get("models") or {}).get(k, v)]
+    if skipped:
+        out.append("Not evaluated on the benchmarks (``evaluation.models``): "
+                   + _listing(names[k] for k in skipped) + ".")
+    if not (evaluation.get("out_of_domain") or {}).get("enabled"):
+        out.append("Out-of-domain suites (Table 6): not run, ``evaluation.out_of_domain.enabled`` is false.")
+    return out
+
+
+#: Styles for the page in Snakemake's HTML report (9.x). Its content pane centres what it shows vertically,
+#: so a description taller than the window would lose its top (title, what ran), out of reach of the scroll
+#: bar; and docutils writes the page's title and its sections' titles as h1 alike, so the sections' are made
+#: smaller. The description sits in a 32rem column beside the rule graph, hence tables of few, short columns.
+PAGE_STYLE = """.. raw:: html
+
+   <style>
+   .h-screen.items-center.justify-center { align-items: flex-start; }
+   .prose .document .section > h1 { font-size: 1.5em; margin-top: 1.5em; }
+   </style>"""
+
+
+def _jinja_safe(text: str) -> str:
+    """`snakemake --report` renders the front page with Jinja2 before docutils reads it; text that Jinja2
+    would read as a tag (a name with ``{{`` in it) is kept as it is."""
+    if any(tag in text for tag in ("{{", "{%", "{#")):
+        return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}\n"
+    return text
+
+
+def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[str, Mapping],
+               selection_tables: Mapping[str, list[Mapping]],
+               filter_summaries: Mapping[tuple[str, str], list[Mapping]],
+               corpus_stats: Mapping[tuple[str, str, str], Mapping],
+               decontamination: Mapping[str, Mapping]) -> str:
+    """The report's front page (RST): what ran, the decontamination, the smoke test's choice, the filter
+    stages, where the scores are, and what did not run.
+
+    setup: `front_page_setup(config)`. configfiles: `config_file_labels(...)` (empty for the embedded
+    default). selections: student -> results/selection/<student>/teacher.json. selection_tables: student ->
+    rows of results/selection/<student>/scores.tsv (teacher, score, one column per metric). filter_summaries:
+    (teacher, domain) -> rows of its summary.tsv. corpus_stats: (student, teacher, corpus) -> the corpus's
+    stats.json. decontamination: domain -> {loaded, kept, excluded, matches: {benchmark: [contamination]}}.
+    """
+    domains = list(setup.get("seeds") or decontamination)
+    chosen = {s: sel["teacher"] for s, sel in selections.items()}
+    pinned = bool((setup.get("teacher_selection") or {}).get("pinned"))
+    stages = {key: filter_stages(rows) for key, rows in filter_summaries.items()}
+    seeds_kept = {d: decontamination[d]["kept"] for d in decontamination}
+    title = "DED: data-efficient distillation of reasoning"
+    intro = ("A reproduction of arXiv 2508.09883 as a Snakemake workflow: seed questions → teacher samples → "
+             "quality and correctness filter → teacher smoke test → question compression → diversity → training → "
+             "evaluation. This page is written by rule ``front_page`` from the run's own records "
+             f"(``{FRONT_PAGE}``); the results are in the menu on the left.")
+    scores = _section(
+        "Scores, tables and figures",
+        "Every evaluated model (base students, smoke-test students, trained students) on every benchmark: "
+        "Scores_ (``results/scores.tsv``, one row per model, benchmark and metric; ``results/scores_summary.csv`` "
+        "and ``results/scores.md``, one row per model). The paper's Tables 1-7 and Figures 1, 3 and 4 are under "
+        "their own entries in the menu; each caption ends with what ran.")
+    not_run = _not_run(setup, pinned)
+    parts = [f"{'=' * len(title)}\n{title}\n{'=' * len(title)}", intro,
+             _what_ran(setup, configfiles, chosen, pinned),
+             _decontamination(setup, decontamination),
+             _smoke_test(setup, selections, selection_tables),
+             _filter(setup, chosen, domains, stages, corpus_stats, seeds_kept),
+             scores,
+             _section("Not run", "\n".join(f"- {line}" for line in not_run) if not_run
+                      else "Every stage and comparison of the paper ran."),
+             PAGE_STYLE]
+    return _jinja_safe("\n\n".join(parts) + "\n")

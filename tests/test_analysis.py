@@ -446,7 +446,8 @@ def test_report_captions_render_and_say_what_ran(configfile):
         methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
         in_domain=list(cfg["benchmarks"]))
     wildcards = {"student": student, "teacher": teacher, "corpus": "math-right_hard_diverse"}
-    captions = sorted((ROOT / "report").glob("*.rst"))
+    # report/workflow.rst is the report's front page before rule front_page has run, not a caption
+    captions = sorted(c for c in (ROOT / "report").glob("*.rst") if c.name != "workflow.rst")
     # every caption a rule names exists, and every caption is named by a rule
     named = set()
     for rules in (ROOT / "rules").glob("*.smk"):

@@ -103,14 +103,15 @@ DOMAINS = ("math", "code")
 
 def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tuple]]:
     """Jobs that follow retraining `corpora` of smol on `teacher`'s corpora: their evaluation, the scores,
-    the tables and figures that read the scores, Figure 4 when the DED corpus is among them."""
+    the tables and figures that read the scores, the report's front page (it is written after the scores),
+    Figure 4 when the DED corpus is among them."""
     jobs = [job("train_student", student="smol", teacher=teacher, corpus=c) for c in corpora]
     for c in corpora:
         for b in BENCHMARKS:
             model = f"trained/smol/{teacher}/{c}"
             jobs += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
         jobs.append(job("ood_eval", model=f"trained/smol/{teacher}/{c}"))  # Table 6's generated suite
-    jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("all")]
+    jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("front_page"), job("all")]
     if corpus_stats:
         jobs.append(job("corpus_stats"))
     if "math-right_hard_diverse" in corpora:  # analysis.tables.ded_corpus: the run Figure 4 analyses
@@ -169,6 +170,9 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     assert "ded_ood_wordmath" in table6 and "ded_ood_choice" in table6 and "not run" not in table6
     figures = list((r / "analysis").rglob("*.png"))
     assert len(figures) >= 3 and all(f.stat().st_size > 10_000 for f in figures)
+    # the report's front page names the chosen teacher and why
+    front = (r / "report/front_page.rst").read_text()
+    assert f"``smol`` ← ``{chosen}`` (by the smoke test)" in front and f"``{chosen}`` (chosen)" in front
 
 
 def test_rerun_does_nothing(finished_run):
