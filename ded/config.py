@@ -24,6 +24,7 @@ def check_references(config: dict) -> None:
             f"config: teacher_selection.pinned = {pinned!r} is not a key of `teachers` "
             f"(known: {', '.join(sorted(config.get('teachers', {}))) or 'none'})")
     check_no_parallel_size(config)
+    check_keep_below_samples(config)
 
 
 def check_no_parallel_size(config: dict) -> None:
@@ -40,3 +41,21 @@ def check_no_parallel_size(config: dict) -> None:
                 f"config: {where}.tensor_parallel_size is set, but the tensor-parallel size is the job's GPU "
                 f"count (the `gpu` resource; profiles/slurm sets it per rule): remove the key and set the "
                 f"rule's gpu instead, e.g. --set-resources 'generate_eval:gpu=4'")
+
+
+#: Corpus variants that keep P of each question's M samples (mixed is half of the DED corpora).
+_PICKS_P_OF_M = ("right_hard_diverse", "longest", "shortest", "mixed")
+
+
+def check_keep_below_samples(config: dict) -> None:
+    """P < M while a variant picks P of the M samples: with P >= M every verified sample is kept, so
+    the DED, longest and shortest corpora are one corpus and diversity selects nothing."""
+    variants = (config.get("corpora") or {}).get("variants") or []
+    picking = [v for v in variants if v in _PICKS_P_OF_M]
+    m = (config.get("sampling") or {}).get("samples_per_question")
+    p = (config.get("diversity") or {}).get("keep")
+    if picking and isinstance(m, int) and isinstance(p, int) and p >= m:
+        raise ConfigError(
+            f"config: diversity.keep = {p} (P) is not below sampling.samples_per_question = {m} (M), so "
+            f"every verified sample is kept and {', '.join(picking)} select nothing: lower diversity.keep "
+            f"or raise sampling.samples_per_question (config/paper.yaml samples 8 and keeps 4)")

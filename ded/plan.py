@@ -32,7 +32,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 #: Defaults of other stages' keys, as their schemas give them (used when the
 #: schema in use does not define the key yet).
 FALLBACK_DEFAULTS = {
-    "sampling.samples_per_question": 4,
+    "sampling.samples_per_question": 8,
     "teachers.*.backend": "hf",
     "teachers.*.max_tokens": 512,
     "compression.samples": 8,

@@ -125,7 +125,7 @@ def describe_run(config: Mapping, configfiles: Iterable[str], chosen: Mapping[st
                       teachers={only["teacher"]: config["teachers"][only["teacher"]]})
     files = list(configfiles)
     pinned = (config.get("teacher_selection") or {}).get("pinned")
-    per_teacher = (config.get("sampling") or {}).get("samples_per_question", 4)
+    per_teacher = (config.get("sampling") or {}).get("samples_per_question", 8)
     chosen_text = ""
     if chosen:
         parts = []
@@ -175,7 +175,7 @@ def front_page_setup(config: Mapping) -> dict:
         "seeds": dict(section("seeds")),
         "benchmarks": {b: {k: spec[k] for k in _BENCHMARK_KEYS if k in spec}
                        for b, spec in section("benchmarks").items()},
-        "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 4)},
+        "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 8)},
         "teacher_selection": {"pinned": section("teacher_selection").get("pinned")},
         "decontamination": dict(section("decontamination")),
         "filter": {"max_response_tokens": section("filter").get("max_response_tokens")},
@@ -323,7 +323,7 @@ def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stage
             corpus_stats: Mapping[tuple[str, str, str], Mapping], seeds_kept: Mapping[str, int]) -> str:
     from .select.corpora import DED_VARIANT, corpus_name
 
-    per_question = (setup.get("sampling") or {}).get("samples_per_question", 4)
+    per_question = (setup.get("sampling") or {}).get("samples_per_question", 8)
     limit = (setup.get("filter") or {}).get("max_response_tokens")
     threshold = (setup.get("compression") or {}).get("threshold")
     keep = (setup.get("diversity") or {}).get("keep")

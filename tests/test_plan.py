@@ -68,7 +68,7 @@ def test_defaults_come_from_the_schema_then_the_fallbacks():
         schema_default(SCHEMA, "plan.no_such_key")
     s = Settings({"sampling": {"samples_per_question": 16}}, SCHEMA)
     assert s.get("sampling.samples_per_question") == 16
-    assert Settings({}, {}).get("sampling.samples_per_question") == 4
+    assert Settings({}, {}).get("sampling.samples_per_question") == 8
     assert Settings({}, {}).get("teachers.t.max_tokens", "teachers.*.max_tokens") == 512
     with pytest.raises(PlanError, match="no default for config key plan.gpu"):
         Settings({}, {}).get("plan.gpu")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -384,6 +385,44 @@ def test_ded_corpus_and_length_ablations():
     assert ids(rows) == [("math2", 0), ("math2", 3), ("math4", 2)]  # "x", then the 3-word tie to id 0
     rows, _ = build("longest", length_by="chars")
     assert ids(rows) == [("math2", 1), ("math2", 2), ("math4", 2)]
+
+
+def test_paper_shape_ded_longest_and_shortest_corpora_differ():
+    """With paper.yaml's M and P, each question has more verified samples than P, so diversity and
+    length pick different sets (with P >= M they would all be every verified sample)."""
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    m, p = paper["sampling"]["samples_per_question"], paper["diversity"]["keep"]
+    rng = random.Random(0)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    qs = [f"q{i}" for i in range(6)]
+    problems = [problem(q) for q in qs]
+    samples = []
+    for q in qs:
+        for s in range(m):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 40)))
+            samples.append(sample(q, s, text, tokens=len(text.split())))
+    verdicts = [v(q, s, "wrong" if s == 0 else "correct") for q in qs for s in range(m)]  # M - 1 verified
+    rates = [rate(q, 0.25) for q in qs]
+    settings = dataclasses.replace(CorpusSettings.from_config(paper, workers=1), unit="char")  # no tokenizer here
+    built = {}
+    for variant in ("right_hard_diverse", "longest", "shortest"):
+        rows, stats = build_corpus(variant, teacher="T", domain="math", samples=samples, verdicts=verdicts,
+                                   problems=problems, pass_rates=rates, settings=settings)
+        assert stats["rows"] == len(qs) * p
+        built[variant] = set(ids(rows))
+    assert len(set(map(frozenset, built.values()))) == 3, built
+
+
+def test_config_refuses_keep_not_below_samples():
+    from ded.config import ConfigError, check_keep_below_samples
+
+    for name in ("config.yaml", "paper.yaml"):
+        check_keep_below_samples(yaml.safe_load((ROOT / "config" / name).read_text()))
+    config = {"sampling": {"samples_per_question": 4}, "diversity": {"keep": 4},
+              "corpora": {"variants": ["full", "right_hard_diverse"]}}
+    with pytest.raises(ConfigError, match=r"diversity.keep = 4 .*sampling.samples_per_question = 4"):
+        check_keep_below_samples(config)
+    check_keep_below_samples(dict(config, corpora={"variants": ["full", "right", "right_hard"]}))  # nothing picks P
 
 
 def test_mixed_takes_half_of_each_domain_by_question():
