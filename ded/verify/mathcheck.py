@@ -12,7 +12,10 @@ limits (`task_limits`) catch what never comes back.
 Verdicts: correct, wrong (including an answer with no final answer in it: the
 model did not deliver one), unparseable (the verifier cannot read the gold or
 the answer as math: a parse error, a recursion limit, or math-verify keeping
-only the text), timeout (parsing or comparison used up its CPU time).
+only the text), timeout (parsing or comparison used up its CPU time). An answer
+whose final answer equals the gold as text (math-verify's normalised text of
+each) is correct whatever else the check would say: `12:00`, or a list of
+equations, parse to nothing or to nothing comparable, yet an identical answer is right.
 unparseable and timeout are undecided (`ded.verify.UNDECIDED`). Reasons name
 the configured budget, never a measured time, so reruns give the same bytes.
 """
@@ -25,6 +28,7 @@ import signal
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from ..errors import DedError
 from ..think import last_boxed
@@ -42,6 +46,13 @@ WALL_PER_CPU = 4
 
 class GoldError(DedError, ValueError):
     """The gold answer itself cannot be parsed."""
+
+
+class Gold(NamedTuple):
+    """A parsed gold: math-verify's expressions (possibly none) and its text reading (or None)."""
+
+    forms: list
+    text: str | None
 
 
 class CpuTimeLimit(BaseException):
@@ -162,18 +173,40 @@ def gold_candidates(gold: str) -> list[str]:
     return [f"${g}$", f"\\boxed{{{g}}}", g]
 
 
-def parse_gold(gold: str, timeout_s: float = PARSE_TIMEOUT_S) -> list:
-    """Parse a gold answer once, in `timeout_s` CPU seconds for all attempts together; raise
-    GoldError if nothing parses, CpuTimeLimit when the budget runs out. Main thread only."""
+_SPACE = re.compile(r"\s+")
+_SPACE_AT_SYMBOL = re.compile(r" (?=\W)|(?<=\W) ")
+
+
+def as_text(s: str | None) -> str | None:
+    """A text reading compared as text: whitespace squeezed, and dropped next to a symbol
+    ('12 : 00' is '12:00'); kept between letters or digits ('\\pi x', '1 2'). None if empty."""
+    if s is None:
+        return None
+    s = _SPACE_AT_SYMBOL.sub("", _SPACE.sub(" ", s).strip())
+    return s or None
+
+
+def _split(parsed: list) -> tuple[list, str | None]:
+    """math-verify's result as (expressions, text reading): with fallback_mode='first_match' the
+    strings in it are its normalised text of the final answer (without $ or \\boxed{})."""
+    texts = [t for t in parsed if isinstance(t, str)]
+    return [t for t in parsed if not isinstance(t, str)], as_text(texts[-1]) if texts else None
+
+
+def parse_gold(gold: str, timeout_s: float = PARSE_TIMEOUT_S) -> Gold:
+    """Parse a gold answer once, in `timeout_s` CPU seconds for all attempts together: its
+    expressions from the first form of it that yields any, and its text from the first that has
+    one. Raise GoldError if it yields neither (or is nested too deeply), CpuTimeLimit when the
+    budget runs out. Main thread only."""
     mv = _mv()
     failure = None
+    gold_text = None
     with cpu_budget(timeout_s):
         for text in gold_candidates(gold):
             for config in ([mv.LatexExtractionConfig()], [mv.LatexExtractionConfig(), mv.ExprExtractionConfig()]):
                 _Recursion.reset()
                 try:
-                    # no_fallback: a gold that yields only an unparsed string (e.g. '\\frac{') cannot be checked.
-                    parsed = mv.parse(text, extraction_config=config, fallback_mode="no_fallback",
+                    parsed = mv.parse(text, extraction_config=config, fallback_mode="first_match",
                                       parsing_timeout=None, raise_on_error=True)
                 except RecursionError:
                     _Recursion.count += 1
@@ -184,8 +217,12 @@ def parse_gold(gold: str, timeout_s: float = PARSE_TIMEOUT_S) -> list:
                 # the later forms return (a bare number picked out of the text).
                 if _Recursion.count:
                     raise GoldError(f"gold answer {gold[:80]!r} is nested too deeply to parse")
-                if parsed:
-                    return parsed
+                forms, read = _split(parsed)
+                gold_text = gold_text or read
+                if forms:
+                    return Gold(forms, gold_text)
+    if gold_text:
+        return Gold([], gold_text)
     raise GoldError(f"gold answer {gold[:80]!r} does not parse" + (f" ({failure})" if failure else ""))
 
 
@@ -196,9 +233,9 @@ def _shown(x) -> str:
         return type(x).__name__
 
 
-def check_math(gold_parsed: list, answer: str, *, parse_timeout_s: float = PARSE_TIMEOUT_S,
+def check_math(gold: Gold, answer: str, *, parse_timeout_s: float = PARSE_TIMEOUT_S,
                verify_timeout_s: float = VERIFY_TIMEOUT_S) -> tuple[str, str, str | None]:
-    """(verdict, reason, extracted answer) of one answer against an already parsed gold, with
+    """(verdict, reason, extracted answer) of one answer against a gold from `parse_gold`, with
     `parse_timeout_s` CPU seconds to parse the answer and `verify_timeout_s` to compare. Main thread only."""
     mv = _mv()
     _Recursion.reset()
@@ -214,18 +251,31 @@ def check_math(gold_parsed: list, answer: str, *, parse_timeout_s: float = PARSE
     if not parsed:
         return "wrong", "no answer found", None
     shown = _shown(parsed[-1])
+    maths, answer_text = _split(parsed)
+    verdict = _compare(mv, gold.forms, maths, shown, verify_timeout_s)
+    # An answer whose final answer (math-verify's text of it: the last \boxed{} first), or whole text,
+    # is the gold's text is right whatever the parser makes of the two; prose that merely contains
+    # the gold is not. Checked last, so that what the math says is correct keeps its reason.
+    if verdict[0] != "correct" and gold.text is not None and gold.text in (answer_text, as_text(answer)):
+        return "correct", "matches the gold answer as text", shown
+    return verdict
+
+
+def _compare(mv, gold_forms: list, maths: list, shown: str, verify_timeout_s: float) -> tuple[str, str, str]:
+    """check_math's verdict from the expressions of the gold and of the answer."""
     if _Recursion.count:
         return "unparseable", "the answer is nested too deeply to parse", shown
+    if not gold_forms:
+        return "unparseable", "the gold answer can be read only as text, which the answer does not match", shown
     # Strings are what math-verify keeps of text it could not parse; no string equals a parsed gold.
     # Text that is not math (a truncated \frac{, prose) is the answer's failure, a decided one; only
     # a parser giving up on well-formed input (recursion, above) leaves the verdict open.
-    maths = [t for t in parsed if not isinstance(t, str)]
     if not maths:
         return "wrong", "the answer could not be read as math", shown
     failed = None
     try:
         with cpu_budget(verify_timeout_s):
-            for g in gold_parsed:
+            for g in gold_forms:
                 for t in maths:
                     try:
                         if mv.verify(g, t, timeout_seconds=None, raise_on_error=True):
