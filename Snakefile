@@ -36,6 +36,7 @@ include: "rules/select.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/analysis.smk"
+include: "rules/paper_compare.smk"
 include: "rules/report.smk"
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import subprocess
 import sys
-from pathlib import Path
 
 from . import __version__
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, describe, one_line
@@ -46,16 +44,9 @@ field (exit status 2); --debug shows the Python traceback instead."""
 
 def git_commit() -> str | None:
     """`git describe --always --dirty` of the workflow's checkout; None without git or a checkout."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / ".git").exists():  # an installed copy: describing an enclosing repository would mislead
-        return None
-    try:
-        proc = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
-                              text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = proc.stdout.strip()
-    return commit if proc.returncode == 0 and commit else None
+    from .provenance import workflow_commit
+
+    return workflow_commit()["describe"]
 
 
 def version_text() -> str:

@@ -18,6 +18,11 @@ def check_references(config: dict) -> None:
                 raise ConfigError(
                     f"config: {section}.{name}.model = {spec.get('model')!r} is not a key of `models` "
                     f"(known: {', '.join(sorted(models)) or 'none'})")
+    judge = (config.get("filter") or {}).get("judge")
+    if judge and judge.get("model") not in models:
+        raise ConfigError(
+            f"config: filter.judge.model = {judge.get('model')!r} is not a key of `models` "
+            f"(known: {', '.join(sorted(models)) or 'none'})")
     pinned = (config.get("teacher_selection") or {}).get("pinned")
     if pinned is not None and pinned not in config.get("teachers", {}):
         raise ConfigError(
@@ -35,6 +40,9 @@ def check_no_parallel_size(config: dict) -> None:
               "evaluation.out_of_domain.model_args": (evaluation.get("out_of_domain") or {}).get("model_args")}
     for name, spec in (config.get("teachers") or {}).items():
         places[f"teachers.{name}.engine_args"] = spec.get("engine_args")
+    judge = (config.get("filter") or {}).get("judge")
+    if judge:
+        places["filter.judge.engine_args"] = judge.get("engine_args")
     for where, options in places.items():
         if options and "tensor_parallel_size" in options:
             raise ConfigError(

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from .errors import DedError
+from .provenance import file_sha256, note_source, resolve_hub_revision
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,26 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tok.save_pretrained(str(out_dir))
-    info = {"source": "gguf", "gguf": gguf.name, "dtype": dtype,
+    return {"source": "gguf", "gguf": gguf.name, "dtype": dtype,
             "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def _distribution_version(package: str) -> str | None:
+    """Version of the installed distribution that ships import package `package`."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    for dist in packages_distributions().get(package, [package]):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def _recorded(info: dict, out_dir: Path) -> dict:
+    """`info` written into the model folder (ded_source.json) and into the job's provenance."""
     (out_dir / "ded_source.json").write_text(json.dumps(info, indent=2) + "\n")
+    note_source({"kind": "model", **info})
     return info
 
 
@@ -74,7 +92,11 @@ def prepare_model(source: dict, out_dir: str | Path) -> dict:
     if "gguf_package" in source:
         gguf = find_gguf(source["gguf_package"], source.get("gguf_file"))
         log.info("converting %s", gguf)
-        return convert_gguf(gguf, out_dir, source.get("dtype", "float32"))
+        info = convert_gguf(gguf, out_dir, source.get("dtype", "float32"))
+        # the package's version is the weights' revision; its file's hash pins them whatever the version says
+        info.update(package=source["gguf_package"], package_version=_distribution_version(source["gguf_package"]),
+                    sha256=file_sha256(gguf))
+        return _recorded(info, out_dir)
     if "path" in source:
         src = Path(source["path"]).expanduser()
         if not (src / "config.json").exists():
@@ -83,15 +105,19 @@ def prepare_model(source: dict, out_dir: str | Path) -> dict:
             shutil.rmtree(out_dir) if out_dir.is_dir() and not out_dir.is_symlink() else out_dir.unlink()
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         out_dir.symlink_to(src.resolve(), target_is_directory=True)
-        return {"source": "path", "path": str(src)}
+        info = {"source": "path", "path": str(src)}
+        note_source({"kind": "model", **info})  # the user's folder: nothing is written into it
+        return info
     if "hub" in source:
         from huggingface_hub import snapshot_download
 
+        # fetch the commit the revision points at now, and record it: a branch moves, a commit does not
+        resolved = resolve_hub_revision(source["hub"], source.get("revision"), "model")
         try:
-            snapshot_download(repo_id=source["hub"], revision=source.get("revision"), local_dir=str(out_dir))
+            snapshot_download(repo_id=source["hub"], revision=resolved or source.get("revision"),
+                              local_dir=str(out_dir))
         except Exception as exc:  # the hub client raises many kinds; name the model
             raise ModelSourceError(f"could not fetch '{source['hub']}' from the Hugging Face hub: {exc}") from exc
-        info = {"source": "hub", "hub": source["hub"], "revision": source.get("revision")}
-        (out_dir / "ded_source.json").write_text(json.dumps(info, indent=2) + "\n")
-        return info
+        info = {"source": "hub", "hub": source["hub"], "revision": source.get("revision"), "resolved_revision": resolved}
+        return _recorded(info, out_dir)
     raise ModelSourceError(f"model source {source!r} names none of gguf_package, path, hub")

@@ -9,6 +9,12 @@ throughputs of a reference-size model on the GPU named there). A model of
 another size scales the throughput inversely with its parameter count: decode
 reads every parameter per token and training costs FLOPs in proportion.
 
+Which jobs run comes from the job lists the rules themselves expand
+(ded/jobs.py, `job_lists`): a stage has one row per group of alike jobs, and
+`jobs_per_rule` equals the job counts of a dry run (tests/test_plan.py).
+Before the teacher smoke test has chosen, one chosen teacher per student is
+assumed; with teacher_selection.pinned there is no smoke test.
+
 Samples drawn through an OpenAI-compatible endpoint (backend `openai`, or a
 model with `materialize: false`) cost no GPU-hours of this workflow's jobs;
 they are counted as API tokens.
@@ -19,13 +25,18 @@ their schema; the numbers are estimates for planning, not promises.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import jobs
 from .errors import DedError
+from .evaluate.plan import evaluated_models
 from .io import read_yaml
+from .select.common import SelectionError
+from .select.corpora import DED_VARIANT, parse_corpus_name
 
 SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 
@@ -55,6 +66,7 @@ FALLBACK_DEFAULTS = {
     "evaluation.out_of_domain.tasks": [],
     "analysis.tables.ded_corpus": "math-right_hard_diverse",
     "analysis.pca.max_tokens": 2048,
+    "analysis.entropy.max_tokens": 2048,
 }
 
 SECONDS_PER_HOUR = 3600.0
@@ -76,6 +88,8 @@ class Row:
     api: bool = False
     #: GPU-hours of the largest job of the group, when its jobs differ in size.
     max_job_hours: float | None = None
+    #: The rule of these jobs, when not the stage's (sample_teacher_api beside sample_teacher).
+    rule: str | None = None
 
     @property
     def hours_per_job(self) -> float:
@@ -102,6 +116,10 @@ class Stage:
     @property
     def gpu_hours(self) -> float:
         return sum(r.gpu_hours for r in self.rows)
+
+    @property
+    def jobs(self) -> int:
+        return sum(r.jobs for r in self.rows)
 
     @property
     def tokens(self) -> int:
@@ -199,30 +217,122 @@ def example_tokens(mean_prompt_tokens: int, mean_output_tokens: int, cutoff_len:
     return min(mean_prompt_tokens + mean_output_tokens, cutoff_len)
 
 
-def corpus_rows(variant: str, questions: int, samples_per_question: int, keep: int,
-                verified_fraction: float, kept_question_fraction: float) -> float:
-    """Expected rows of a corpus variant (ded/select/corpora.py), from the plan's fractions.
+def answered_fraction(verified_fraction: float, samples_per_question: int) -> float:
+    """Expected fraction of questions with at least one verified sample, if samples passed independently."""
+    return 1.0 - (1.0 - verified_fraction) ** samples_per_question
 
-    A per-domain variant ("math-right") counts like its variant.
+
+def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_question: int, keep: int,
+                verified_fraction: float, kept_question_fraction: float) -> float:
+    """Expected rows of a corpus (named as in ded/select/corpora.py) from its domain's questions and the fractions.
+
+    full: one sample per question; right: one verified sample per question that has one; right_hard: one
+    per question left after compression; the DED corpus, longest and shortest: P (diversity.keep) per
+    compressed question; mixed: half of each domain's DED corpus.
     """
-    base = variant.split("-", 1)[1] if "-" in variant else variant
-    sampled = questions * samples_per_question
+    try:
+        variant, domain = parse_corpus_name(corpus)
+    except SelectionError as e:
+        raise PlanError(f"plan: {e}") from None
+    if variant == "mixed":
+        return sum(corpus_rows(f"{d}-{DED_VARIANT}", questions_by_domain, samples_per_question, keep,
+                               verified_fraction, kept_question_fraction) / 2 for d in questions_by_domain)
+    if domain not in questions_by_domain:
+        raise PlanError(f"plan: corpus {corpus!r} names domain {domain!r}, which is not a key of `seeds`")
+    questions = questions_by_domain[domain]
     kept = questions * kept_question_fraction
     rows = {
-        "full": sampled,
-        "right": sampled * verified_fraction,
-        "right_hard": sampled * verified_fraction * kept_question_fraction,
-        "right_hard_diverse": kept * keep,
+        "full": questions,
+        "right": questions * answered_fraction(verified_fraction, samples_per_question),
+        "right_hard": kept,
+        DED_VARIANT: kept * keep,
         "longest": kept * keep,
         "shortest": kept * keep,
-        "mixed": kept * keep / 2,
     }
-    if base not in rows:
-        raise PlanError(f"plan: unknown corpus variant {variant!r} in corpora.variants")
-    return rows[base]
+    return rows[variant]
 
 
 # --- the workflow's jobs -----------------------------------------------------------
+
+#: Stand-in for the teacher a student's smoke test will choose (unknown before the select_teacher checkpoint).
+UNCHOSEN = "*"
+#: Teacher backends whose sampling runs no model in the job (rule sample_teacher_api in rules/sample.smk).
+NO_GPU_BACKENDS = ("openai", "corpus")
+
+
+def with_defaults(config: dict, schema: dict | None) -> dict:
+    """A copy of `config` with the schema's defaults filled in, as Snakemake's `validate` leaves the rules' config."""
+    config = copy.deepcopy(config)
+    _fill_defaults(config, schema or {})
+    return config
+
+
+def _fill_defaults(instance: Any, schema: dict) -> None:
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for item in instance:
+            _fill_defaults(item, schema["items"])
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties") or {}
+    for key, sub in properties.items():
+        if not isinstance(sub, dict):
+            continue
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in properties:
+                _fill_defaults(value, extra)
+
+
+def chosen_teachers(config: dict) -> dict[str, str]:
+    """{student: its teacher}: the pinned one, else UNCHOSEN (one teacher per student, chosen by the smoke test)."""
+    pinned = jobs.pinned_teacher(config)
+    return {s: pinned or UNCHOSEN for s in config["students"]}
+
+
+def sampled_without_gpu(config: dict, teacher: str) -> bool:
+    """Whether the teacher's sampling jobs are rule sample_teacher_api (no model in the job)."""
+    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
+
+
+def _same_run(run: tuple, runs: set, chosen: dict[str, str]) -> bool:
+    s, t, c = run
+    return (s, t, c) in runs or (chosen.get(s) == UNCHOSEN and (s, UNCHOSEN, c) in runs)
+
+
+def job_lists(config: dict) -> dict[str, list[dict[str, str]]]:
+    """{rule: wildcards of each of its jobs} for every GPU rule the plan costs, from the job lists the rules
+    themselves expand (ded/jobs.py). `config` has its defaults filled in (with_defaults).
+
+    Before the select_teacher checkpoint the chosen teacher is unknown: unpinned, the trained models are
+    `trained/<student>/*/<corpus>`, one chosen teacher per student.
+    """
+    chosen = chosen_teachers(config)
+    trained = jobs.trained_triples(config, chosen)
+    analysed = jobs.analysis_runs(config, lambda: trained)
+    pca = jobs.pca_runs(config, lambda: analysed)
+    known = set(trained)
+    # A Figure 4 run outside the trained runs (analysis.pca.runs) trains a model of its own.
+    train = trained + [r for r in dict.fromkeys(map(tuple, pca)) if not _same_run(r, known, chosen)]
+    built = jobs.corpus_jobs(config, train + [tuple(r) for r in analysed])
+    smoke = jobs.smoke_pairs(config)
+    sampling = [(t, d) for t in config["teachers"] for d in config["seeds"]]
+    models = evaluated_models(config, smoke=smoke, trained=trained)
+    return {
+        "sample_teacher": [{"teacher": t, "domain": d} for t, d in sampling if not sampled_without_gpu(config, t)],
+        "sample_teacher_api": [{"teacher": t, "domain": d} for t, d in sampling if sampled_without_gpu(config, t)],
+        "train_smoke": [{"student": s, "teacher": t} for s, t in smoke],
+        "sample_student": [{"student": s, "domain": d} for s, d in jobs.passrate_jobs(config, built)],
+        "train_student": [{"student": s, "teacher": t, "corpus": c} for s, t, c in train],
+        "generate_eval": [{"model": m, "benchmark": b} for m, b in jobs.evaluation_jobs(config, smoke, trained)],
+        "ood_eval": [{"model": m} for m in jobs.ood_models(config, models)],
+        "token_entropy": [{"teacher": t, "domain": d} for t, d in jobs.entropy_corpora(config)],
+        "pca_shift": [{"student": s, "teacher": t, "corpus": c} for s, t, c in pca],
+    }
 
 
 def dataset_size(spec: dict, kind: str, name: str, sizes: dict[str, int]) -> int:
@@ -241,8 +351,10 @@ def is_api_model(s: Settings, model: str) -> bool:
 
 
 def is_api_teacher(s: Settings, teacher: str) -> bool:
+    """Whether the teacher costs no GPU-hours of this workflow: served by an endpoint, replayed, or not local."""
     spec = s.config["teachers"][teacher]
-    return s.get(f"teachers.{teacher}.backend", "teachers.*.backend") == "openai" or is_api_model(s, spec["model"])
+    return (s.get(f"teachers.{teacher}.backend", "teachers.*.backend") in NO_GPU_BACKENDS
+            or is_api_model(s, spec["model"]))
 
 
 def params_of(s: Settings, model: str) -> float:
@@ -257,6 +369,10 @@ def _train_hours(s: Settings, tokens: int, model: str) -> float:
     return gpu_hours(tokens, s.plan("training_tokens_per_gpu_s"), params_of(s, model), s.plan("reference_params_b"))
 
 
+def _forward_hours(s: Settings, tokens: int, model: str) -> float:
+    return gpu_hours(tokens, s.plan("forward_tokens_per_gpu_s"), params_of(s, model), s.plan("reference_params_b"))
+
+
 def questions_by_domain(s: Settings) -> dict[str, int]:
     sizes = s.plan("dataset_sizes")
     return {d: dataset_size(spec, "seeds", d, sizes) for d, spec in s.config["seeds"].items()}
@@ -266,109 +382,159 @@ def seed_questions(s: Settings) -> int:
     return sum(questions_by_domain(s).values())
 
 
-def _sampling_row(s: Settings, name: str, model: str, samples: int, max_tokens: int | None, api: bool) -> Row:
-    """One sampling job per seed domain, as the rules split them."""
+def _group(job_list: list[dict[str, str]], key) -> dict[Any, list[dict[str, str]]]:
+    """Jobs grouped by key(job), in first-seen order."""
+    groups: dict[Any, list[dict[str, str]]] = {}
+    for job in job_list:
+        groups.setdefault(key(job), []).append(job)
+    return groups
+
+
+def _sampling_row(s: Settings, name: str, model: str, domains: list[str], samples: int, max_tokens: int | None,
+                  api: bool, rule: str | None = None) -> Row:
+    """The sampling jobs of one model, one per seed domain, as the rules split them."""
     by_domain = questions_by_domain(s)
-    tokens = {d: generation_tokens(q, samples, s.plan("mean_output_tokens"), max_tokens) for d, q in by_domain.items()}
+    tokens = {d: generation_tokens(by_domain[d], samples, s.plan("mean_output_tokens"), max_tokens) for d in domains}
     hours = {d: 0.0 if api else _gen_hours(s, t, model) for d, t in tokens.items()}
-    return Row(name, len(by_domain), f"{sum(by_domain.values())} q x {samples} samples", sum(tokens.values()),
-               sum(hours.values()), api, max(hours.values(), default=0.0))
+    questions = sum(by_domain[d] for d in domains)
+    return Row(name, len(domains), f"{questions} q x {samples} samples", sum(tokens.values()),
+               sum(hours.values()), api, max(hours.values(), default=0.0), rule)
 
 
-def teacher_sampling(s: Settings) -> Stage:
+def teacher_sampling(s: Settings, planned: dict) -> Stage:
     stage = Stage("teacher sampling", "sample_teacher")
     m = s.get("sampling.samples_per_question")
-    for teacher, spec in s.config["teachers"].items():
-        max_tokens = s.get(f"teachers.{teacher}.max_tokens", "teachers.*.max_tokens")
-        stage.rows.append(_sampling_row(s, teacher, spec["model"], m, max_tokens, is_api_teacher(s, teacher)))
+    for rule in ("sample_teacher", "sample_teacher_api"):
+        for teacher, group in _group(planned[rule], lambda j: j["teacher"]).items():
+            max_tokens = s.get(f"teachers.{teacher}.max_tokens", "teachers.*.max_tokens")
+            stage.rows.append(_sampling_row(s, teacher, s.config["teachers"][teacher]["model"],
+                                            [j["domain"] for j in group], m, max_tokens, is_api_teacher(s, teacher),
+                                            None if rule == stage.rule else rule))
     return stage
 
 
-def student_sampling(s: Settings) -> Stage:
+def student_sampling(s: Settings, planned: dict) -> Stage:
     stage = Stage("student pass rates (question compression)", "sample_student")
     k = s.get("compression.samples")
-    for student, spec in s.config["students"].items():
-        stage.rows.append(_sampling_row(s, student, spec["model"], k, None, False))
+    for student, group in _group(planned["sample_student"], lambda j: j["student"]).items():
+        stage.rows.append(_sampling_row(s, student, s.config["students"][student]["model"],
+                                        [j["domain"] for j in group], k, None, False))
     return stage
 
 
-def smoke_training(s: Settings) -> Stage:
+def smoke_rows(s: Settings) -> float:
+    """Rows of a smoke-test corpus: one verified sample of every seed question that has one, all domains."""
+    answered = answered_fraction(s.plan("verified_fraction"), s.get("sampling.samples_per_question"))
+    return seed_questions(s) * answered
+
+
+def smoke_training(s: Settings, planned: dict) -> Stage:
     stage = Stage("teacher smoke test (quick distillation)", "train_smoke")
-    questions = seed_questions(s)
-    rows = questions * s.plan("verified_fraction")
+    rows = smoke_rows(s)
     per_row = example_tokens(s.plan("mean_prompt_tokens"), s.plan("mean_output_tokens"),
                              s.get("train.smoke.cutoff_len"))
     epochs = s.get("train.smoke.num_train_epochs")
     tokens = training_tokens(rows, per_row, epochs, s.get("train.smoke.max_steps"),
                              s.get("train.smoke.global_batch_size"))
-    teachers = len(s.config["teachers"])
-    for student, spec in s.config["students"].items():
-        stage.rows.append(Row(f"{student} <- each teacher", teachers, f"{rows:.0f} rows x {epochs:g} ep",
-                              tokens * teachers, _train_hours(s, tokens, spec["model"]) * teachers))
+    for student, group in _group(planned["train_smoke"], lambda j: j["student"]).items():
+        n = len(group)
+        label = f"{student} <- each teacher" if n == len(s.config["teachers"]) else f"{student} <- {n} teachers"
+        stage.rows.append(Row(label, n, f"{rows:.0f} rows x {epochs:g} ep", tokens * n,
+                              _train_hours(s, tokens, s.config["students"][student]["model"]) * n))
     return stage
 
 
-def final_training(s: Settings) -> Stage:
+def _corpus_label(corpora: list[str]) -> str:
+    """One corpus name, or '{math,code}-right' for a per-domain variant's corpora."""
+    if len(corpora) == 1:
+        return corpora[0]
+    variant = corpora[0].split("-", 1)[1]
+    return "{" + ",".join(c.split("-", 1)[0] for c in corpora) + "}-" + variant
+
+
+def final_training(s: Settings, planned: dict) -> Stage:
     stage = Stage("training on the corpora (one chosen teacher per student)", "train_student")
-    questions = seed_questions(s)
+    by_domain = questions_by_domain(s)
+    chosen = chosen_teachers(s.config)
     per_row = example_tokens(s.plan("mean_prompt_tokens"), s.plan("mean_output_tokens"), s.get("train.cutoff_len"))
     epochs = s.get("train.num_train_epochs")
-    for student, spec in s.config["students"].items():
-        for variant in s.get("corpora.variants"):
-            rows = corpus_rows(variant, questions, s.get("sampling.samples_per_question"), s.get("diversity.keep"),
-                               s.plan("verified_fraction"), s.plan("kept_question_fraction"))
-            tokens = training_tokens(rows, per_row, epochs, s.get("train.max_steps"), s.get("train.global_batch_size"))
-            stage.rows.append(Row(f"{student} / {variant}", 1, f"{rows:.0f} rows x {epochs:g} ep", tokens,
-                                  _train_hours(s, tokens, spec["model"])))
+    groups = _group(planned["train_student"], lambda j: (j["student"], j["teacher"], parse_corpus_name(j["corpus"])[0]))
+    for (student, teacher, _), group in groups.items():
+        model = s.config["students"][student]["model"]
+        corpora = [j["corpus"] for j in group]
+        rows = [corpus_rows(c, by_domain, s.get("sampling.samples_per_question"), s.get("diversity.keep"),
+                            s.plan("verified_fraction"), s.plan("kept_question_fraction")) for c in corpora]
+        tokens = [training_tokens(r, per_row, epochs, s.get("train.max_steps"), s.get("train.global_batch_size"))
+                  for r in rows]
+        hours = [_train_hours(s, t, model) for t in tokens]
+        label = f"{student} / {_corpus_label(corpora)}" + ("" if teacher == chosen[student] else f" <- {teacher}")
+        stage.rows.append(Row(label, len(group), f"{sum(rows):.0f} rows x {epochs:g} ep", sum(tokens), sum(hours),
+                              max_job_hours=max(hours)))
     return stage
 
 
-def evaluated_models(s: Settings) -> list[tuple[str, int, str, bool]]:
-    """(evaluation path fragment, how many models, base model, through an API), grouped by kind and student."""
-    students, teachers = s.config["students"], s.config["teachers"]
-    out = []
-    if s.get("evaluation.models.base"):
-        out += [(f"base/{st}", 1, spec["model"], False) for st, spec in students.items()]
-    if s.get("evaluation.models.teachers"):
-        out += [(f"teacher/{t}", 1, spec["model"], is_api_teacher(s, t)) for t, spec in teachers.items()]
-    if s.get("evaluation.models.smoke"):
-        out += [(f"smoke/{st}/*", len(teachers), spec["model"], False) for st, spec in students.items()]
-    if s.get("evaluation.models.trained"):
-        variants = len(s.get("corpora.variants"))
-        out += [(f"trained/{st}/*/*", variants, spec["model"], False) for st, spec in students.items()]
-    return out
+def _model_group(model: str) -> str:
+    """The row an evaluated model counts in: base/<s>, teacher/<t>, smoke/<s>/*, trained/<s>/<t>/*."""
+    kind, *parts = model.split("/")
+    if kind == "smoke":
+        return f"smoke/{parts[0]}/*"
+    if kind == "trained":
+        return f"trained/{parts[0]}/{parts[1]}/*"
+    return model
 
 
-def evaluation(s: Settings) -> Stage:
+def _model_of(s: Settings, model: str) -> tuple[str, bool]:
+    """(base model key, reached through an API) of an evaluated model's path fragment."""
+    kind, name, *_ = model.split("/")
+    if kind == "teacher":
+        return s.config["teachers"][name]["model"], is_api_teacher(s, name)
+    return s.config["students"][name]["model"], False
+
+
+def evaluation(s: Settings, planned: dict) -> Stage:
     stage = Stage("evaluation generations", "generate_eval")
     sizes = s.plan("dataset_sizes")
-    per_benchmark = []  # one generate_eval job per model and benchmark
-    samples_total = 0
+    tokens, samples = {}, {}  # per benchmark: one generate_eval job per model and benchmark
     for name, spec in s.config["benchmarks"].items():
         n = dataset_size(spec, "benchmarks", name, sizes)
-        samples = s.get(f"benchmarks.{name}.samples", "benchmarks.*.samples")
+        samples[name] = n * s.get(f"benchmarks.{name}.samples", "benchmarks.*.samples")
         max_tokens = s.get(f"benchmarks.{name}.max_tokens", "benchmarks.*.max_tokens")
-        per_benchmark.append(generation_tokens(n, samples, s.plan("mean_output_tokens"), max_tokens))
-        samples_total += n * samples
-    per_model = sum(per_benchmark)
-    for fragment, count, model, api in evaluated_models(s):
-        hours = 0.0 if api else _gen_hours(s, per_model, model) * count
-        largest = 0.0 if api else _gen_hours(s, max(per_benchmark, default=0), model)
-        stage.rows.append(Row(fragment, count * len(per_benchmark), f"{samples_total} samples per model",
-                              per_model * count, hours, api, largest))
+        tokens[name] = generation_tokens(samples[name], 1, s.plan("mean_output_tokens"), max_tokens)
+    for group_name, group in _group(planned["generate_eval"], lambda j: _model_group(j["model"])).items():
+        model, api = _model_of(s, group_name)
+        hours = [0.0 if api else _gen_hours(s, tokens[j["benchmark"]], model) for j in group]
+        n_models = len({j["model"] for j in group})
+        stage.rows.append(Row(group_name, len(group),
+                              f"{n_models} model{'s' if n_models > 1 else ''}, "
+                              f"{sum(samples[j['benchmark']] for j in group)} samples",
+                              sum(tokens[j["benchmark"]] for j in group), sum(hours), api, max(hours)))
     return stage
 
 
-def analysis(s: Settings) -> Stage:
+def entropy_scorer(s: Settings, teacher: str) -> str:
+    """Base model that scores a teacher's corpus (analysis.entropy.scoring_model, rules/analysis.smk)."""
+    entropy = (s.config.get("analysis") or {}).get("entropy") or {}
+    if entropy.get("scoring_model") == "teacher":
+        return s.config["teachers"][teacher]["model"]
+    student = entropy.get("student") or next(iter(s.config["students"]))
+    return s.config["students"][student]["model"]
+
+
+def analysis(s: Settings, planned: dict) -> Stage:
+    """Figure 3: every kept sample of a teacher's corpus scored by a forward pass, one job per (teacher, domain)."""
     stage = Stage("token entropy of the teachers' corpora", "token_entropy")
-    questions = seed_questions(s)
+    by_domain = questions_by_domain(s)
     m = s.get("sampling.samples_per_question")
-    rows = questions * m * s.plan("verified_fraction")
-    tokens = int(rows * (s.plan("mean_prompt_tokens") + s.plan("mean_output_tokens")))
-    hours = gpu_hours(tokens, s.plan("forward_tokens_per_gpu_s"), s.plan("reference_params_b"),
-                      s.plan("reference_params_b"))
-    for teacher in s.config["teachers"]:
-        stage.rows.append(Row(teacher, 1, f"{rows:.0f} rows, forward only", tokens, hours))
+    scored = s.get("analysis.entropy.max_tokens")
+    for teacher, group in _group(planned["token_entropy"], lambda j: j["teacher"]).items():
+        # Response tokens scored per row: the first analysis.entropy.max_tokens of a sample the teacher cut at its own.
+        response = min(s.plan("mean_output_tokens"), scored,
+                       s.get(f"teachers.{teacher}.max_tokens", "teachers.*.max_tokens") or scored)
+        rows = [by_domain[j["domain"]] * m * s.plan("verified_fraction") for j in group]
+        tokens = [int(r * (s.plan("mean_prompt_tokens") + response)) for r in rows]
+        hours = [_forward_hours(s, t, entropy_scorer(s, teacher)) for t in tokens]
+        stage.rows.append(Row(teacher, len(group), f"{sum(rows):.0f} rows, forward only", sum(tokens), sum(hours),
+                              max_job_hours=max(hours)))
     return stage
 
 
@@ -385,53 +551,31 @@ def ood_examples(task: str, settings: dict, limit: float | None) -> tuple[int, i
     return examples, examples * int(spec["forward_tokens"]), examples * int(spec["generated_tokens"])
 
 
-def ood_evaluation(s: Settings) -> Stage:
+def ood_evaluation(s: Settings, planned: dict) -> Stage:
     """lm-eval's out-of-domain suites (Table 6): one ood_eval job per evaluated model with a local folder.
 
     A task costs its examples' prompt tokens at the forward throughput (log-likelihoods and prefill) plus
     their generated tokens at the generation throughput (plan.ood_tasks).
     """
     stage = Stage("out-of-domain suites (lm-eval)", "ood_eval")
-    ood = s.config.get("evaluation", {}).get("out_of_domain") or {}
-    if not ood.get("enabled"):
+    if not planned["ood_eval"]:
         return stage
+    ood = s.config.get("evaluation", {}).get("out_of_domain") or {}
     sizes = s.plan("ood_tasks")
     forward = generated = examples = 0
     for task in ood.get("tasks") or s.default("evaluation.out_of_domain.tasks"):
         n, f, g = ood_examples(task["name"], sizes, ood.get("limit"))
         examples, forward, generated = examples + n, forward + f, generated + g
-    ref = s.plan("reference_params_b")
-    for fragment, count, model, _ in evaluated_models(s):
-        if is_api_model(s, model):
-            continue  # lm-eval needs the weights: a model that is not materialised has no ood_eval job
-        per_model = (gpu_hours(forward, s.plan("forward_tokens_per_gpu_s"), params_of(s, model), ref)
-                     + gpu_hours(generated, s.plan("generation_tokens_per_gpu_s"), params_of(s, model), ref))
-        stage.rows.append(Row(fragment, count, f"{examples} examples per model", (forward + generated) * count,
+    for group_name, group in _group(planned["ood_eval"], lambda j: _model_group(j["model"])).items():
+        model, _ = _model_of(s, group_name)
+        per_model = _forward_hours(s, forward, model) + _gen_hours(s, generated, model)
+        count = len(group)
+        stage.rows.append(Row(group_name, count, f"{examples} examples per model", (forward + generated) * count,
                               per_model * count, max_job_hours=per_model))
     return stage
 
 
-def pca_runs(s: Settings) -> dict[str, int]:
-    """Trained runs per student whose hidden states Figure 4 compares (rules/analysis.smk's analysis_pca_runs)."""
-    analysis = s.config.get("analysis") or {}
-    pca = analysis.get("pca") or {}
-    if pca.get("runs") is not None:
-        runs = [r.split("/") for r in pca["runs"]]
-    else:
-        ded = (analysis.get("tables") or {}).get("ded_corpus") or s.default("analysis.tables.ded_corpus")
-        if analysis.get("runs") is not None:
-            runs = [r.split("/") for r in analysis["runs"] if r.split("/")[2] == ded]
-        else:
-            variants = s.get("corpora.variants")
-            built = set(variants) | {f"{d}-{v}" for d in s.config["seeds"] for v in variants}
-            runs = [[student, "*", ded] for student in s.config["students"]] if ded in built else []
-    counts: dict[str, int] = {}
-    for student, *_ in runs:
-        counts[student] = counts.get(student, 0) + 1
-    return counts
-
-
-def pca_shift(s: Settings) -> Stage:
+def pca_shift(s: Settings, planned: dict) -> Stage:
     """Figure 4: hidden states of the base and the trained student on every benchmark's prompts (forward only)."""
     stage = Stage("PCA centroid shift (Figure 4)", "pca_shift")
     pca = (s.config.get("analysis") or {}).get("pca") or {}
@@ -444,10 +588,9 @@ def pca_shift(s: Settings) -> Stage:
         n = dataset_size(s.config["benchmarks"][name], "benchmarks", name, sizes)
         prompts += n if max_prompts is None else min(n, int(max_prompts))
     per_run = 2 * prompts * min(s.plan("mean_prompt_tokens"), int(max_tokens))  # base and trained model
-    for student, runs in pca_runs(s).items():
-        model = s.config["students"][student]["model"]
-        hours = gpu_hours(per_run, s.plan("forward_tokens_per_gpu_s"), params_of(s, model),
-                          s.plan("reference_params_b"))
+    for student, group in _group(planned["pca_shift"], lambda j: j["student"]).items():
+        runs = len(group)
+        hours = _forward_hours(s, per_run, s.config["students"][student]["model"])
         stage.rows.append(Row(student, runs, f"{prompts} prompts x 2 models", per_run * runs, hours * runs,
                               max_job_hours=hours))
     return stage
@@ -458,9 +601,24 @@ STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, ev
 
 
 def compute_plan(config: dict, schema: dict | None = None) -> list[Stage]:
-    """Every GPU stage of the workflow with its jobs' tokens and GPU-hours."""
+    """Every GPU stage of the workflow with its jobs' tokens and GPU-hours.
+
+    The jobs are the rules' own job lists (job_lists); a stage groups them into rows.
+    """
+    config = with_defaults(config, schema)
     s = Settings(config, schema)
-    return [stage(s) for stage in STAGES]
+    planned = job_lists(config)
+    return [stage(s, planned) for stage in STAGES]
+
+
+def jobs_per_rule(stages: list[Stage]) -> dict[str, int]:
+    """{rule: jobs the plan counts}, every stage's rule included (0 when it plans none)."""
+    counts = {st.rule: 0 for st in stages}
+    for st in stages:
+        for r in st.rows:
+            rule = r.rule or st.rule
+            counts[rule] = counts.get(rule, 0) + r.jobs
+    return counts
 
 
 # --- the SLURM profile ------------------------------------------------------------------
@@ -543,17 +701,19 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
                  f"training {plan_settings['training_tokens_per_gpu_s']:g} tok/s, "
                  f"forward {plan_settings['forward_tokens_per_gpu_s']:g} tok/s; "
                  f"mean response {plan_settings['mean_output_tokens']} tokens (config `plan:`).")
-    width = max([len(r.job) + len(f" (x{r.jobs})") for st in stages for r in st.rows] + [10])
+    width = max([len(r.job) + len(f" (x{r.jobs})") + (len(r.rule) + 3 if r.rule else 0)
+                 for st in stages for r in st.rows] + [10])
     for st in stages:
         lines.append("")
         lines.append(f"{st.name} [{st.rule}]")
         lines.append(f"  {'job':<{width}}  {'work':<28} {'tokens':>9} {'GPU-h':>10}")
         for r in st.rows:
             hours = "API" if r.api else f"{r.gpu_hours:,.1f}"
-            job = r.job if r.jobs == 1 else f"{r.job} (x{r.jobs})"
+            job = (r.job if r.jobs == 1 else f"{r.job} (x{r.jobs})") + (f" [{r.rule}]" if r.rule else "")
             lines.append(f"  {job:<{width}}  {r.detail:<28} {_fmt_tokens(r.tokens):>9} {hours:>10}")
         api = f"  (+{_fmt_tokens(st.api_tokens)} tokens through APIs)" if st.api_tokens else ""
-        lines.append(f"  {'stage total':<{width}}  {'':<28} {_fmt_tokens(st.tokens):>9} {st.gpu_hours:>10,.1f}{api}")
+        count = f"{st.jobs} jobs"
+        lines.append(f"  {'stage total':<{width}}  {count:<28} {_fmt_tokens(st.tokens):>9} {st.gpu_hours:>10,.1f}{api}")
         if st.gpus_per_job:
             note = (f"  profile: {st.gpus_per_job} GPU(s) per job; longest job about "
                     f"{st.longest_job_hours:,.1f} h wall-clock")

@@ -162,7 +162,9 @@ VERDICT = Schema(
         "reason": Field(STR, doc="human-readable detail"),
         "keep": Field((bool,), doc="whether the sample passes every check"),
         "checks": Field(DICT, required=False, doc=(
-            "per-check details (format, length, answer); no measured times (a program's CPU and wall time "
+            "per-check details (format, length, answer, and judge for an answer the LLM judge decided: "
+            "trigger, the rules' verdict and reason, model, prompt, output, decision YES/NO/null, verdict); "
+            "no measured times (a program's CPU and wall time "
             "go to the verifying job's log, see ded.verify.verify_samples), so the same samples give the same "
             "bytes; files written before may hold answer.cpu_s and answer.wall_s")),
     },

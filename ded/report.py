@@ -19,6 +19,7 @@ the run's records: `front_page` turns the loaded records into its RST.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -159,6 +160,14 @@ FRONT_PAGE = "results/report/front_page.rst"
 _BENCHMARK_KEYS = ("loader", "path", "subset", "split", "n", "seed", "samples")
 
 
+def _judge_setup(judge: Mapping | None) -> dict | None:
+    if not judge:
+        return None
+    from .verify.judge import DEFAULT_DECIDES
+
+    return {"model": judge["model"], "decides": list(judge.get("decides") or DEFAULT_DECIDES)}
+
+
 def front_page_setup(config: Mapping) -> dict:
     """The settings the front page describes: the rule's `setup` param. Just those, so the page is rewritten
     when one of them changes, and not when a setting it does not name does (worker counts, batch sizes)."""
@@ -178,7 +187,8 @@ def front_page_setup(config: Mapping) -> dict:
         "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 8)},
         "teacher_selection": {"pinned": section("teacher_selection").get("pinned")},
         "decontamination": dict(section("decontamination")),
-        "filter": {"max_response_tokens": section("filter").get("max_response_tokens")},
+        "filter": {"max_response_tokens": section("filter").get("max_response_tokens"),
+                   "judge": _judge_setup(section("filter").get("judge"))},
         "compression": {"threshold": section("compression").get("threshold")},
         "diversity": {"keep": section("diversity").get("keep")},
         "corpora": {"variants": list(section("corpora").get("variants") or [])},
@@ -328,9 +338,12 @@ def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stage
     threshold = (setup.get("compression") or {}).get("threshold")
     keep = (setup.get("diversity") or {}).get("keep")
     variants = (setup.get("corpora") or {}).get("variants") or []
+    judge = (setup.get("filter") or {}).get("judge")
+    judged = (f" by rules, then by the LLM judge ``{judge['model']}`` on the answers routed to it "
+              f"(``filter.judge.decides``: {', '.join(judge['decides'])})" if judge else "")
     intro = ("How many of the chosen teacher's samples (or questions) each stage of the pipeline kept, per domain. "
              "Format: one <think> pair and an answer, not cut off; length: at most "
-             f"{_n(limit)} tokens of the student's tokenizer; correctness: the answer verified; compression: "
+             f"{_n(limit)} tokens of the student's tokenizer; correctness: the answer verified{judged}; compression: "
              f"questions the student solves at most {_n(threshold)} of the time; diversity: the DED corpus "
              f"(``{DED_VARIANT}``), at most {_n(keep)} most diverse correct samples per question.")
     parts = [intro]
@@ -422,6 +435,45 @@ PAGE_STYLE = """.. raw:: html
    </style>"""
 
 
+def _source_row(source: Mapping) -> list[str]:
+    """(kind, what, revision) of a model or dataset a job read (ded.provenance.note_source)."""
+    if source.get("hub"):
+        what = source["hub"] + "".join(f" {k}={source[k]}" for k in ("subset", "split") if source.get(k))
+        asked = source.get("revision") or "main"
+        resolved = source.get("resolved_revision")
+        revision = f"{asked} → {resolved[:12]}" if resolved else f"{asked} (not resolved: hub not reached)"
+    elif source.get("package"):
+        what = f"{source['package']} {source.get('package_version') or '?'}"
+        revision = (source.get("sha256") or "—")[:19]
+    else:
+        what = source.get("path") or "—"
+        revision = (source.get("sha256") or "a local folder")[:19]
+    return [source.get("kind", "—"), what, revision]
+
+
+def _provenance(provenance: Mapping | None) -> str:
+    if not provenance:
+        return ""
+    workflow = provenance.get("workflow") or {}
+    if workflow.get("commit"):
+        commit = f"``{workflow['commit'][:12]}``" + (
+            " with uncommitted changes to tracked files" if workflow.get("dirty") else ", a clean tree")
+    else:
+        commit = "not known (not run from a git checkout)"
+    packages = ", ".join(f"{name} {v}" for name, v in (provenance.get("packages") or {}).items())
+    sources = {json.dumps(s, sort_keys=True): s for s in provenance.get("sources") or []}
+    table = rst_table(["Kind", "Model or dataset", "Revision"], [_source_row(s) for s in sources.values()]) \
+        if sources else ""
+    return _section(
+        "Provenance",
+        f"- **Workflow commit:** {commit}\n- **Python:** {provenance.get('python', '—')}\n"
+        f"- **Packages:** {packages or '—'}",
+        table,
+        "Every job records its own beside its log (``logs/<rule>/….provenance.json``): the commit, its "
+        "environment's package versions, a hash of the config values it read, and the exact revision or content "
+        "hash of each model and dataset it read.")
+
+
 def _jinja_safe(text: str) -> str:
     """`snakemake --report` renders the front page with Jinja2 before docutils reads it; text that Jinja2
     would read as a tag (a name with ``{{`` in it) is kept as it is."""
@@ -434,15 +486,16 @@ def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[st
                selection_tables: Mapping[str, list[Mapping]],
                filter_summaries: Mapping[tuple[str, str], list[Mapping]],
                corpus_stats: Mapping[tuple[str, str, str], Mapping],
-               decontamination: Mapping[str, Mapping]) -> str:
+               decontamination: Mapping[str, Mapping], provenance: Mapping | None = None) -> str:
     """The report's front page (RST): what ran, the decontamination, the smoke test's choice, the filter
-    stages, where the scores are, and what did not run.
+    stages, where the scores are, what did not run, and where it all came from.
 
     setup: `front_page_setup(config)`. configfiles: `config_file_labels(...)` (empty for the embedded
     default). selections: student -> results/selection/<student>/teacher.json. selection_tables: student ->
     rows of results/selection/<student>/scores.tsv (teacher, score, one column per metric). filter_summaries:
     (teacher, domain) -> rows of its summary.tsv. corpus_stats: (student, teacher, corpus) -> the corpus's
     stats.json. decontamination: domain -> {loaded, kept, excluded, matches: {benchmark: [contamination]}}.
+    provenance: {workflow, python, packages, sources} (ded.provenance; sources from the data jobs' records).
     """
     domains = list(setup.get("seeds") or decontamination)
     chosen = {s: sel["teacher"] for s, sel in selections.items()}
@@ -469,5 +522,6 @@ def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[st
              scores,
              _section("Not run", "\n".join(f"- {line}" for line in not_run) if not_run
                       else "Every stage and comparison of the paper ran."),
+             _provenance(provenance),
              PAGE_STYLE]
     return _jinja_safe("\n\n".join(parts) + "\n")

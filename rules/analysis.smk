@@ -23,6 +23,8 @@ ANALYSIS_PATHS = dict(
 )
 ANALYSIS_TABLES = [f"table{i}" for i in range(1, 8)]
 
+from ded import jobs as ded_jobs
+
 
 def analysis_cfg(*keys):
     """A value of the `analysis` config section (schema defaults applied by validation)."""
@@ -32,13 +34,9 @@ def analysis_cfg(*keys):
     return node
 
 
-def analysis_domains():
-    return analysis_cfg("entropy", "domains") or list(config["seeds"])
-
-
 def analysis_entropy_corpora():
     """(teacher, domain) of every scored corpus, in one order for the inputs and the labels of entropy_figure."""
-    return [(t, d) for t in config["teachers"] for d in analysis_domains()]
+    return ded_jobs.entropy_corpora(config)
 
 
 def analysis_entropy_student():
@@ -64,11 +62,7 @@ def analysis_scoring_model(wildcards):
 def analysis_runs():
     """Trained runs as (student, teacher, corpus): analysis.runs, else every corpus variant of each student's
     chosen teacher (common.smk's trained_triples(), which reads the teacher-selection checkpoint)."""
-    runs = analysis_cfg("runs")
-    if runs is None:
-        provider = globals().get("trained_triples")
-        runs = provider() if provider else []
-    return [tuple(r.split("/")) if isinstance(r, str) else tuple(r) for r in runs]
+    return ded_jobs.analysis_runs(config, globals().get("trained_triples") or list)
 
 
 def analysis_chosen():
@@ -101,11 +95,7 @@ def analysis_selection_files():
 
 
 def analysis_pca_runs():
-    runs = analysis_cfg("pca", "runs")
-    if runs is not None:
-        return [tuple(r.split("/")) for r in runs]
-    ded = analysis_cfg("tables", "ded_corpus")
-    return [r for r in analysis_runs() if r[2] == ded]
+    return ded_jobs.pca_runs(config, analysis_runs)
 
 
 def analysis_pca_benchmarks():

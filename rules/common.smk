@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
+from ded import jobs as ded_jobs
 from ded.config import check_references
 from ded.report import config_file_labels, describe_run
 from ded.sandbox import UNCONFINED_ENV
@@ -106,12 +107,17 @@ def eval_model_dir(model):
     raise ValueError(f"unknown evaluated model '{model}'")
 
 
-BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "n", "seed")
+BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "revision", "n", "seed")
+
+
+def without_unset_revision(spec):
+    """`spec` less a null `revision`, so adding that key reloaded no data of an existing run."""
+    return {k: v for k, v in spec.items() if not (k == "revision" and v is None)}
 
 
 def benchmark_source(benchmark):
     spec = config["benchmarks"][benchmark]
-    return {k: v for k, v in spec.items() if k in BENCHMARK_SOURCE_KEYS}
+    return without_unset_revision({k: v for k, v in spec.items() if k in BENCHMARK_SOURCE_KEYS})
 
 
 # ---------------------------------------------------------------- selection
@@ -125,9 +131,8 @@ def smoke_score_files(wildcards):
     """Scores the smoke test ranks teachers by; none when the config pins a teacher."""
     if config["teacher_selection"]["pinned"]:
         return []
-    benchmarks = sorted({m["benchmark"] for m in selection_metrics()})
     models = [f"smoke/{wildcards.student}/{t}" for t in config["teachers"]]
-    return expand(PATHS["eval_scores"], model=models, benchmark=benchmarks)
+    return expand(PATHS["eval_scores"], model=models, benchmark=ded_jobs.smoke_eval_benchmarks(config))
 
 
 def chosen_teacher(student):
@@ -195,14 +200,12 @@ def corpus_inputs(wildcards):
 
 
 def smoke_pairs():
-    if config["teacher_selection"]["pinned"]:
-        return []
-    return [(s, t) for s in config["students"] for t in config["teachers"]]
+    return ded_jobs.smoke_pairs(config)
 
 
 def trained_triples():
     """(student, chosen teacher, corpus) for every corpus variant; needs the selection checkpoint."""
-    return [(s, chosen_teacher(s), c) for s in config["students"] for c in CORPORA]
+    return ded_jobs.trained_triples(config, {s: chosen_teacher(s) for s in config["students"]})
 
 
 def data_targets():
@@ -221,7 +224,7 @@ def eval_targets():
     models = evaluated_models(config, smoke=smoke_pairs(), trained=trained_triples())
     paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])
     if config["evaluation"]["out_of_domain"]["enabled"]:
-        paths += [f"results/eval/{m}/ood/scores.tsv" for m in models if eval_model_dir(m)]
+        paths += [f"results/eval/{m}/ood/scores.tsv" for m in ded_jobs.ood_models(config, models)]
     return paths
 
 
@@ -237,4 +240,4 @@ def static_targets():
 
 def selected_targets(wildcards):
     """Targets that depend on the chosen teachers (read from the selection checkpoint)."""
-    return [PATHS["scores"]] + analysis_targets()
+    return [PATHS["scores"]] + analysis_targets() + paper_comparison_targets()

@@ -21,7 +21,7 @@ rule load_seeds:
         seeds=PATHS["seeds_raw"],
         excluded=PATHS["seeds_excluded"],
     params:
-        spec=lambda w: config["seeds"][w.domain],
+        spec=lambda w: without_unset_revision(config["seeds"][w.domain]),
         domain=lambda w: w.domain,
     conda:
         "../envs/data.yaml"

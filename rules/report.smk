@@ -16,6 +16,21 @@ def front_page_description():
     return os.path.abspath(FRONT_PAGE) if os.path.exists(FRONT_PAGE) else "report/workflow.rst"
 
 
+def front_page_source_records():
+    """The provenance records of the jobs that read models and datasets (scripts/_common.py writes one
+    beside each log): where the front page finds which revisions were read."""
+    from snakemake.io import strip_wildcard_constraints
+
+    def log_of(rule, **values):
+        return expand(strip_wildcard_constraints(rule.rule.log[0]), **values)
+
+    logs = (log_of(rules.prepare_model, model=materialized_models())
+            + log_of(rules.load_seeds, domain=config["seeds"])
+            + log_of(rules.load_benchmark, benchmark=config["benchmarks"])
+            + log_of(rules.warmstart_corpus, teacher=config["teachers"]))
+    return [os.path.splitext(path)[0] + ".provenance.json" for path in logs]
+
+
 def front_page_corpus_stats(wildcards):
     """The stats of every corpus of the chosen teachers (read from the selection checkpoint)."""
     return [FRONT_PAGE_CORPUS_STATS.format(student=s, teacher=t, corpus=c) for s, t, c in trained_triples()]
@@ -38,6 +53,7 @@ rule front_page:
     params:
         setup=front_page_setup(config),
         configfiles=RUN_CONFIGFILES,
+        source_records=front_page_source_records(),
     log:
         "logs/report/front_page.log",
     benchmark:

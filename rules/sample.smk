@@ -3,6 +3,28 @@
 # a local model from resources/models/, an API or corpus teacher from no folder
 # (teacher_model_dir in common.smk). vLLM's tensor parallelism spans the GPUs of
 # the job's `gpu` resource (the script reads it; see profiles/slurm).
+#
+# Two rules, one recipe: sample_teacher runs the teacher inside the job (hf,
+# vllm) and gets the profile's GPUs; sample_teacher_api only talks to an
+# OpenAI-compatible endpoint or replays a corpus, so it is a rule of its own
+# that the profile gives no GPU and little memory. Resources are set per rule
+# name, so this split is what lets the profile stay the one place that sizes
+# the GPU teachers' jobs.
+
+import re
+
+#: Teacher backends that run no model inside the sampling job.
+NO_GPU_BACKENDS = ("openai", "corpus")
+
+
+def api_teacher(teacher):
+    """Whether the teacher is served from outside the job (an endpoint, or a corpus of traces)."""
+    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
+
+
+def teacher_pattern(teachers):
+    """A wildcard constraint matching exactly these teacher names (nothing when there are none)."""
+    return "|".join(re.escape(t) for t in teachers) or "(?!)"
 
 
 def sample_targets():
@@ -15,6 +37,8 @@ rule sample_teacher:
         model=lambda w: teacher_model_dir(w.teacher),
     output:
         PATHS["samples"],
+    wildcard_constraints:
+        teacher=teacher_pattern(t for t in config["teachers"] if not api_teacher(t)),
     params:
         teacher=lambda w: config["teachers"][w.teacher],
         samples_per_question=config["sampling"]["samples_per_question"],
@@ -37,3 +61,16 @@ rule sample_teacher:
         "benchmarks/sample_teacher/{teacher}/{domain}.tsv"
     script:
         "../scripts/sample_teacher.py"
+
+
+# The same job for teachers behind an endpoint (backend openai) or replayed from
+# a corpus: no model folder, and a profile entry of its own without GPUs.
+use rule sample_teacher as sample_teacher_api with:
+    input:
+        problems=PATHS["seeds"],
+    wildcard_constraints:
+        teacher=teacher_pattern(t for t in config["teachers"] if api_teacher(t)),
+    log:
+        "logs/sample_teacher_api/{teacher}/{domain}.log",
+    benchmark:
+        "benchmarks/sample_teacher_api/{teacher}/{domain}.tsv"

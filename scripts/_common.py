@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
 import sys
 from pathlib import Path
@@ -19,7 +21,23 @@ def setup(snakemake) -> logging.Logger:
     sys.path.insert(0, snakemake.scriptdir + "/..")
     log = logging.getLogger(f"ded.rule.{snakemake.rule}")
     sys.excepthook = _named_failure(log, sys.excepthook)
+    if log_path:
+        atexit.register(_write_provenance, snakemake, Path(log_path).with_suffix(".provenance.json"), log)
     return log
+
+
+def _write_provenance(snakemake, path: Path, log: logging.Logger) -> None:
+    """The job's provenance (ded/provenance.py) beside its log, at exit, so it lists every model and
+    dataset the job read; a failed job keeps one too."""
+    try:
+        from ded.io import atomic_path
+        from ded.provenance import job_provenance
+
+        record = job_provenance(snakemake.rule, dict(snakemake.wildcards.items()), dict(snakemake.params.items()))
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - provenance must never turn a finished job into a failed one
+        log.warning("could not write %s: %s", path, exc)
 
 
 def _named_failure(log: logging.Logger, fallback):

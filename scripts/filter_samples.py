@@ -11,9 +11,16 @@ problems = read_index(snakemake.input.problems, "problem")
 
 judge = None
 if settings.get("judge"):
+    from ded.generate import allocation_options  # noqa: E402
     from ded.verify.judge import judge_from_config  # noqa: E402
 
-    judge = judge_from_config(settings["judge"], snakemake.config)
+    # The judge's model folder is the rule's `judge` input when the model is materialised (hf, vllm).
+    judge_dir = snakemake.input.get("judge") or None
+    if judge_dir is not None and not isinstance(judge_dir, str):
+        judge_dir = str(judge_dir[0]) if len(judge_dir) else None
+    allocation = allocation_options({}, snakemake.resources.get("gpu", 0), snakemake.threads)
+    spec = settings["judge"] | dict(snakemake.params.judge_run)  # + how calls are made (run-only params)
+    judge = judge_from_config(spec, snakemake.config, model_dir=judge_dir, backend_options=allocation)
 
 timings: list[dict] = []
 verdicts = verify_samples(

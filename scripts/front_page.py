@@ -6,6 +6,7 @@ import csv  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ded.io import atomic_path, iter_records, read_json, read_records  # noqa: E402
+from ded.provenance import job_provenance  # noqa: E402
 from ded.report import front_page  # noqa: E402
 
 
@@ -40,9 +41,15 @@ for path in inp.contamination:  # results/data/decontamination/<domain>/<benchma
     matches = decontamination[Path(path).parent.name].setdefault("matches", {})
     matches[Path(path).stem] = read_records(path, "contamination")
 
+# This job's own commit and packages, and the models and datasets the data jobs read (a job run before
+# provenance was recorded has no record: it is left out).
+provenance = job_provenance(snakemake.rule, {}, {})
+for path in snakemake.params.source_records:
+    if Path(path).exists():
+        provenance["sources"] += read_json(path, "job provenance").get("sources", [])
 text = front_page(snakemake.params.setup, list(snakemake.params.configfiles), selections=selections,
                   selection_tables=tables, filter_summaries=summaries, corpus_stats=stats,
-                  decontamination=decontamination)
+                  decontamination=decontamination, provenance=provenance)
 with atomic_path(snakemake.output[0]) as tmp:
     Path(tmp).write_text(text, encoding="utf-8")
 log.info("front page written: %d lines", text.count("\n"))

@@ -72,7 +72,9 @@ def test_version_without_git_is_the_version_alone(monkeypatch):
     def no_git(*args, **kwargs):
         raise FileNotFoundError("git")
 
-    monkeypatch.setattr(cli.subprocess, "run", no_git)
+    from ded import provenance
+
+    monkeypatch.setattr(provenance.subprocess, "run", no_git)
     assert cli.version_text() == f"ded {ded.__version__}"
 
 

@@ -148,6 +148,35 @@ def test_gives_up_after_max_retries(server):
     assert len(script.calls) == 3
 
 
+def test_timeout_follows_max_tokens_unless_set(server, monkeypatch):
+    """Without timeout_s a call may last a floor plus its max_tokens at a slow pace, so a 16k-32k-token
+    reasoning reply is not cut off: the same slow reply times out under a short budget and arrives under
+    a long one. A set timeout_s holds whatever the budget."""
+    from ded.generate import openai_backend
+    from ded.generate.openai_backend import TIMEOUT_FLOOR_S, TIMEOUT_TOKENS_PER_S, call_timeout_s
+
+    assert call_timeout_s(512) >= TIMEOUT_FLOOR_S >= 600
+    assert call_timeout_s(16384) >= 16384 / TIMEOUT_TOKENS_PER_S >= 1600  # a 10 tokens/s reply fits
+    assert call_timeout_s(32768) - call_timeout_s(16384) == 16384 / TIMEOUT_TOKENS_PER_S
+    assert call_timeout_s(32768, 120) == 120.0
+
+    # Scaled down: a floor of 0.1 s plus 100 tokens/s, against the server's 1 s reply.
+    monkeypatch.setattr(openai_backend, "TIMEOUT_FLOOR_S", 0.1)
+    monkeypatch.setattr(openai_backend, "TIMEOUT_TOKENS_PER_S", 100.0)
+
+    def request(max_tokens):
+        return Request(tuple(build_messages(_problem(0))), SamplingParams(max_tokens=max_tokens, seed=5))
+
+    short = Scripted(["slow"] * 3)
+    with pytest.raises(GenerationError, match="gave up after 1 attempts; last: timed out"):
+        OpenAIBackend(server(short), "m", max_retries=0).generate([request(32)])  # 0.42 s
+    [completions] = OpenAIBackend(server(Scripted(["slow"])), "m", max_retries=0).generate([request(300)])  # 3.1 s
+    assert completions[0].raw_text.startswith("The answer is")
+    fixed = Scripted(["slow"] * 3)
+    with pytest.raises(GenerationError, match="timed out"):
+        OpenAIBackend(server(fixed), "m", timeout_s=0.3, max_retries=0).generate([request(300)])
+
+
 def test_failed_calls_write_nothing_and_rerun_retries_only_them(server, tmp_path):
     problems = [_problem(i) for i in range(4)]
     spec = {"backend": "openai", "max_retries": 1, "timeout_s": 5}

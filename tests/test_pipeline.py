@@ -103,7 +103,8 @@ DOMAINS = ("math", "code")
 
 def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tuple]]:
     """Jobs that follow retraining `corpora` of smol on `teacher`'s corpora: their evaluation, the scores,
-    the tables and figures that read the scores, the report's front page (it is written after the scores),
+    the tables and figures that read the scores, the comparison with the paper (in the default it only says
+    it does not apply, but it reads the scores too), the report's front page (it is written after the scores),
     Figure 4 when the DED corpus is among them."""
     jobs = [job("train_student", student="smol", teacher=teacher, corpus=c) for c in corpora]
     for c in corpora:
@@ -111,7 +112,8 @@ def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tupl
             model = f"trained/smol/{teacher}/{c}"
             jobs += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
         jobs.append(job("ood_eval", model=f"trained/smol/{teacher}/{c}"))  # Table 6's generated suite
-    jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("front_page"), job("all")]
+    jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("paper_comparison"),
+             job("front_page"), job("all")]
     if corpus_stats:
         jobs.append(job("corpus_stats"))
     if "math-right_hard_diverse" in corpora:  # analysis.tables.ded_corpus: the run Figure 4 analyses
@@ -173,6 +175,11 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     # the report's front page names the chosen teacher and why
     front = (r / "report/front_page.rst").read_text()
     assert f"``smol`` ← ``{chosen}`` (by the smoke test)" in front and f"``{chosen}`` (chosen)" in front
+    # every job's provenance beside its log; the models' package versions reach the front page
+    records = [json.loads(p.read_text()) for p in (finished_run / "logs/prepare_model").glob("*.provenance.json")]
+    assert records and all(s["package_version"] and s["sha256"] for r in records for s in r["sources"])
+    assert all(r["workflow"]["commit"] for r in records) or not (finished_run / ".git").exists()  # a copy: no git
+    assert "Provenance" in front and records[0]["sources"][0]["package"] in front
 
 
 def test_rerun_does_nothing(finished_run):
@@ -237,9 +244,9 @@ def test_adding_a_teacher_adds_only_its_jobs(finished_run):
     """A third candidate teacher: its own chain up to its smoke-test scores, plus the rules that read every
     teacher: select_teacher (ranks all smoke-test scores; its params list the teachers) and entropy_figure
     (Figure 3 draws every teacher's corpus). Behind the checkpoint, which reruns, wait collect_scores
-    (scores.tsv holds every smoke model's scores), paper_tables and figure1 (they read scores.tsv) and, should
-    the new teacher win, its corpora, training and evaluation, and the smoke model's out-of-domain run (asked
-    for by collect_scores): a dry run cannot plan those yet."""
+    (scores.tsv holds every smoke model's scores), paper_tables, figure1 and paper_comparison (they read
+    scores.tsv) and, should the new teacher win, its corpora, training and evaluation, and the smoke model's
+    out-of-domain run (asked for by collect_scores): a dry run cannot plan those yet."""
     def add_teacher(c):
         c["teachers"]["third"] = copy.deepcopy(c["teachers"]["terse"])
 

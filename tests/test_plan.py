@@ -1,16 +1,20 @@
-"""The compute plan's arithmetic (ded/plan.py) and its command line."""
+"""The compute plan's arithmetic (ded/plan.py), its job counts against a dry run's, and its command line."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import _copy_workflow, _dry_run, _offline_env, job_counts, planned_jobs
 
 from ded import plan_cli
+from ded.jobs import smoke_eval_benchmarks
 from ded.plan import (
     PlanError, Row, Settings, Stage, attach_profile, compute_plan, corpus_rows, dataset_size, duration_hours,
-    example_tokens, format_plan, generation_tokens, gpu_hours, load_config, schema_default, training_tokens,
+    example_tokens, format_plan, generation_tokens, gpu_hours, job_lists, jobs_per_rule, load_config,
+    schema_default, training_tokens, with_defaults,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +44,22 @@ def test_training_tokens_from_epochs_or_steps():
     assert example_tokens(400, 8000, 4096) == 4096
 
 
-def test_corpus_rows_per_variant():
-    args = dict(questions=1000, samples_per_question=8, keep=4, verified_fraction=0.5, kept_question_fraction=0.25)
-    assert corpus_rows("full", **args) == 8000
-    assert corpus_rows("right", **args) == 4000
-    assert corpus_rows("right_hard", **args) == 1000
-    assert corpus_rows("right_hard_diverse", **args) == 1000  # 250 questions x P=4
-    assert corpus_rows("longest", **args) == corpus_rows("shortest", **args) == 1000
-    assert corpus_rows("mixed", **args) == 500
-    assert corpus_rows("math-right", **args) == 4000
-    with pytest.raises(PlanError, match="unknown corpus variant 'widest'"):
+def test_corpus_rows_per_corpus_from_its_domains_questions():
+    args = dict(questions_by_domain={"math": 1000, "code": 200}, samples_per_question=2, keep=4,
+                verified_fraction=0.5, kept_question_fraction=0.25)
+    assert corpus_rows("math-full", **args) == 1000  # one sample per question
+    assert corpus_rows("code-full", **args) == 200
+    assert corpus_rows("math-right", **args) == 750  # one verified sample per question with one: 1 - 0.5^2
+    assert corpus_rows("math-right_hard", **args) == 250  # one per question left after compression
+    assert corpus_rows("math-right_hard_diverse", **args) == 1000  # 250 questions x P=4
+    assert corpus_rows("math-longest", **args) == corpus_rows("math-shortest", **args) == 1000
+    assert corpus_rows("mixed", **args) == (1000 + 200) / 2  # half of each domain's DED corpus
+    with pytest.raises(PlanError, match="'widest' is not a corpus name"):
         corpus_rows("widest", **args)
+    with pytest.raises(PlanError, match="'full' is not a corpus name"):
+        corpus_rows("full", **args)  # a per-domain variant needs its domain
+    with pytest.raises(PlanError, match="domain 'chem'"):
+        corpus_rows("chem-full", **args)
 
 
 def test_dataset_size_names_the_key_it_cannot_size():
@@ -118,22 +127,49 @@ def test_compute_plan_by_hand():
 
     smoke = stages["train_smoke"].rows[0]
     assert smoke.jobs == 2  # one per teacher
-    assert smoke.tokens == 2 * 15 * 1600  # 30 q x 0.5 verified, 1 epoch, prompt + response
+    # one verified sample of each of 30 q that has one (1 - 0.5^2 with M = 2), 1 epoch, prompt + response
+    assert smoke.tokens == 2 * int(30 * 0.75 * 1600)
     assert smoke.gpu_hours == pytest.approx(smoke.tokens / (2 * 700 * HOUR))
 
     train = {r.job: r for r in stages["train_student"].rows}
-    assert train["s / full"].tokens == 30 * 2 * 1600 * 2
-    assert train["s / right_hard_diverse"].tokens == 15 * 2 * 1600 * 2
+    assert set(train) == {"s / {math,code}-full", "s / {math,code}-right_hard_diverse"}  # no mixed among variants
+    full = train["s / {math,code}-full"]
+    assert full.jobs == 2 and full.tokens == 30 * 1600 * 2  # one sample of each of 10 + 20 q, 2 epochs
+    assert full.max_job_hours == pytest.approx(20 * 1600 * 2 / (2 * 700 * HOUR))  # the code corpus
+    assert train["s / {math,code}-right_hard_diverse"].tokens == 15 * 2 * 1600 * 2  # half the q x P = 2
 
     evaluation = {r.job: r for r in stages["generate_eval"].rows}
     per_model = 30 * 4 * 1500  # AIME's 30 questions (plan.dataset_sizes) x 4 samples
     assert evaluation["base/s"].tokens == per_model
     assert evaluation["teacher/r"].api and evaluation["teacher/t"].gpu_hours == pytest.approx(per_model / gen)
-    assert evaluation["trained/s/*/*"].jobs == 2 and evaluation["trained/s/*/*"].tokens == 2 * per_model
-    assert not any(j.startswith("smoke/") for j in evaluation)
+    assert evaluation["trained/s/*/*"].jobs == 4 and evaluation["trained/s/*/*"].tokens == 4 * per_model
+    # evaluation.models.smoke is off, but the teacher choice still scores each smoke model on its benchmarks
+    assert evaluation["smoke/s/*"].jobs == 2
 
-    entropy = stages["token_entropy"].rows
-    assert [r.tokens for r in entropy] == [30 * 2 * 0.5 * 1600] * 2
+    entropy = {r.job: r for r in stages["token_entropy"].rows}
+    assert entropy["t"].jobs == 2  # one job per (teacher, domain)
+    assert entropy["t"].tokens == 30 * 2 * 0.5 * (100 + 1000)  # responses cut at the teacher's max_tokens
+    assert entropy["r"].tokens == 30 * 2 * 0.5 * (100 + 1500)
+    assert entropy["t"].gpu_hours == pytest.approx(entropy["t"].tokens / (2 * 4000 * HOUR))  # scored by the 16B s
+
+    counts = jobs_per_rule(list(stages.values()))
+    assert counts == {"sample_teacher": 4, "train_smoke": 2, "sample_student": 2, "train_student": 4,
+                      "generate_eval": 9, "ood_eval": 0, "token_entropy": 4, "pca_shift": 1}
+
+
+def test_a_pinned_teacher_plans_no_smoke_test_and_trains_on_it():
+    config = _tiny_config()
+    config["teacher_selection"] = {"pinned": "t"}
+    config["corpora"]["variants"].append("mixed")
+    config["teachers"]["r"].update(backend="openai", api_base="http://x/v1")
+    stages = {st.rule: st for st in compute_plan(config, SCHEMA)}
+    counts = jobs_per_rule(list(stages.values()))
+    assert counts["train_smoke"] == 0 and stages["train_smoke"].rows == []
+    assert counts["train_student"] == 5  # two domains x two per-domain variants, and mixed
+    assert counts["sample_teacher"] == counts["sample_teacher_api"] == 2  # r is sampled through an endpoint
+    assert {r.job for r in stages["train_student"].rows} == {
+        "s / {math,code}-full", "s / {math,code}-right_hard_diverse", "s / mixed"}
+    assert {r.job for r in stages["generate_eval"].rows} == {"base/s", "teacher/t", "teacher/r", "trained/s/t/*"}
 
 
 def test_ood_eval_by_hand():
@@ -146,7 +182,7 @@ def test_ood_eval_by_hand():
     per_16b = forward / (2 * 4000 * HOUR) + generated / (2 * 1200 * HOUR)
     assert rows["base/s"].tokens == forward + generated and rows["base/s"].gpu_hours == pytest.approx(per_16b)
     assert rows["teacher/t"].gpu_hours == pytest.approx(2 * per_16b)  # 32B: half the speed
-    assert rows["trained/s/*/*"].jobs == 2 and rows["trained/s/*/*"].gpu_hours == pytest.approx(2 * per_16b)
+    assert rows["trained/s/*/*"].jobs == 4 and rows["trained/s/*/*"].gpu_hours == pytest.approx(4 * per_16b)
     assert rows["trained/s/*/*"].hours_per_job == pytest.approx(per_16b)
 
     config["evaluation"]["out_of_domain"]["limit"] = 0.5
@@ -173,6 +209,11 @@ def test_pca_shift_by_hand():
     assert (row.jobs, row.tokens) == (2, 2 * 2 * 8 * 64)
     config["analysis"] = {"tables": {"ded_corpus": "math-right"}}  # not among corpora.variants: no PCA job
     assert {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"].rows == []
+    config["analysis"] = {"pca": {"runs": ["s/t/math-right_hard_diverse"]}}
+    config["teacher_selection"] = {"pinned": "r"}  # a run of another teacher than the pinned one trains its own model
+    stages = {st.rule: st for st in compute_plan(config, SCHEMA)}
+    assert jobs_per_rule(list(stages.values()))["train_student"] == 4 + 1
+    assert "s / math-right_hard_diverse <- t" in {r.job for r in stages["train_student"].rows}
 
 
 def test_duration_hours_reads_profile_values():
@@ -227,3 +268,93 @@ def test_cli_names_a_mistyped_plan_key(tmp_path, capsys):
     assert plan_cli.main(["plan", "--configfile", str(path), "--no-profile"]) == 2
     err = capsys.readouterr().err
     assert "plan.generation_tokens_per_gpu_s" in err and "'fast'" in err
+
+
+# --- the plan against the DAG ------------------------------------------------------------------------------
+
+#: Rules the plan costs (every GPU rule of the paper setup, and the endpoint teachers' sampling).
+PLANNED_RULES = ("sample_teacher", "sample_teacher_api", "sample_student", "train_smoke", "train_student",
+                 "generate_eval", "ood_eval", "token_entropy", "pca_shift")
+PINNED_TEACHER = "qwq-32b"
+
+
+def _paper_dry_run(tmp_path_factory, pinned: str | None) -> tuple[dict, dict, list]:
+    """(validated config, the dry run's job counts per rule, its (rule, wildcards) jobs) of config/paper.yaml."""
+    tmp = tmp_path_factory.mktemp("plan-dag")
+    (tmp / "wf").mkdir()
+    workflow = _copy_workflow(tmp / "wf")
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    paper["teacher_selection"]["pinned"] = pinned
+    path = tmp / "paper.yaml"
+    path.write_text(yaml.safe_dump(paper))
+    proc = _dry_run(workflow, "--configfile", str(path), env=_offline_env(tmp))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    config, schema = load_config(path)
+    return with_defaults(config, schema), job_counts(proc.stdout), planned_jobs(proc.stdout)
+
+
+def _job_set(wildcards: list[dict]) -> Counter:
+    return Counter(frozenset(w.items()) for w in wildcards)
+
+
+@pytest.fixture(scope="module")
+def pinned_dag(tmp_path_factory):
+    return _paper_dry_run(tmp_path_factory, PINNED_TEACHER)
+
+
+@pytest.fixture(scope="module")
+def unpinned_dag(tmp_path_factory):
+    return _paper_dry_run(tmp_path_factory, None)
+
+
+def test_plan_counts_the_jobs_of_a_pinned_paper_dry_run(pinned_dag):
+    """A pinned teacher makes the whole DAG known: the plan's jobs per rule are the dry run's, job by job."""
+    config, counts, dag_jobs = pinned_dag
+    assert PINNED_TEACHER in config["teachers"]
+    plan = jobs_per_rule(compute_plan(config, SCHEMA))
+    assert {r: plan.get(r, 0) for r in PLANNED_RULES} == {r: counts.get(r, 0) for r in PLANNED_RULES}
+    assert plan["train_student"] == 39  # 3 students x (6 per-domain variants x math, code + mixed)
+    assert plan["train_smoke"] == 0  # pinned: no smoke test
+    planned = job_lists(config)
+    for rule in PLANNED_RULES:
+        assert _job_set(planned[rule]) == _job_set([w for r, w in dag_jobs if r == rule]), rule
+
+
+def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_dag):
+    """Unpinned, a dry run lists only the jobs up to the select_teacher checkpoint; the plan counts the rest too.
+
+    Known before the checkpoint, and equal job by job: teacher sampling (both rules), the smoke training
+    runs, token entropy (it scores every teacher's corpus), and each smoke model's evaluation on the
+    benchmarks the teacher choice reads (teacher_selection.metrics).
+
+    Hidden by the checkpoint, and counted by the plan with one chosen teacher per student: training on the
+    corpora (train_student, `trained/<student>/*/<corpus>`), the student pass rates (sample_student: only
+    build_corpus reads them), the base, trained and smoke models' evaluation on every benchmark
+    (collect_scores asks for them), the out-of-domain suites and Figure 4 (pca_shift).
+    """
+    config, counts, dag_jobs = unpinned_dag
+    planned = job_lists(config)
+    plan = jobs_per_rule(compute_plan(config, SCHEMA))
+    for rule in ("sample_teacher", "sample_teacher_api", "train_smoke", "token_entropy"):
+        assert plan.get(rule, 0) == counts.get(rule, 0), rule
+        assert _job_set(planned[rule]) == _job_set([w for r, w in dag_jobs if r == rule]), rule
+    assert plan["train_smoke"] == 3 * 4  # every student with every teacher
+
+    selection = set(smoke_eval_benchmarks(config))
+    assert selection and selection < set(config["benchmarks"])
+    smoke_evals = [w for w in planned["generate_eval"] if w["model"].startswith("smoke/")]
+    dag_evals = [w for r, w in dag_jobs if r == "generate_eval"]
+    assert _job_set([w for w in smoke_evals if w["benchmark"] in selection]) == _job_set(dag_evals)
+    # the rest of each smoke model's benchmarks comes after the checkpoint (evaluation.models.smoke)
+    later = [w for w in smoke_evals if w["benchmark"] not in selection]
+    assert len(later) == 3 * 4 * len(set(config["benchmarks"]) - selection)
+
+    for rule in ("train_student", "sample_student", "ood_eval", "pca_shift"):
+        assert rule not in counts and plan[rule] > 0, rule
+    assert plan["train_student"] == 39
+    assert {w["teacher"] for w in planned["train_student"]} == {"*"}  # the choice, unknown before the checkpoint
+    # ... and the plan's totals are the pinned DAG's, plus the smoke test and its evaluations
+    pinned = dict(config, teacher_selection=dict(config["teacher_selection"], pinned=PINNED_TEACHER))
+    pinned_plan = jobs_per_rule(compute_plan(pinned, SCHEMA))
+    assert plan["generate_eval"] == pinned_plan["generate_eval"] + len(smoke_evals)
+    assert plan["ood_eval"] == pinned_plan["ood_eval"] + 3 * 4

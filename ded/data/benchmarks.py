@@ -139,7 +139,7 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
         return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name, phrasing="benchmark")
     if "path" not in spec:
         raise ConfigError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
-    rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test")),
+    rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test"), spec.get("revision")),
                         f"{loader} benchmark problems")
     if loader == "aime":
         records = aime_problems(rows, name)

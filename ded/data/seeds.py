@@ -154,7 +154,7 @@ def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
         return procedural_problems(domain, spec.get("n") or 32, seed, source=f"proc-{domain}"), []
     if "path" not in spec:
         raise ConfigError(f"config: seeds.{domain}.path is required for source '{source}'")
-    rows = require_rows(read_rows(spec["path"], split=spec.get("split", "train")), f"{source} seed questions")
+    rows = require_rows(read_rows(spec["path"], split=spec.get("split", "train"), revision=spec.get("revision")), f"{source} seed questions")
     excluded: list[dict] = []
     if source == "s1k":
         records = s1k_problems(rows)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import DedError
 from ..io import RecordError, decode_line, parse_line, read_json
+from ..provenance import file_sha256, note_source, resolve_hub_revision
 
 
 class DataSourceError(DedError, RuntimeError):
@@ -36,25 +37,32 @@ class Rows(list):
         return RecordError(self.source, None, field, message, record=index)
 
 
-def read_rows(path: str, subset: str | None = None, split: str = "train") -> Rows:
-    """Rows of a local file, or of a hub dataset when `path` is not a local file."""
+def read_rows(path: str, subset: str | None = None, split: str = "train", revision: str | None = None) -> Rows:
+    """Rows of a local file, or of a hub dataset (at `revision`, else its main branch) when `path` is not
+    a local file. The job's provenance records the file's hash or the hub commit that was read."""
     local = Path(path).expanduser()
     if local.is_dir():
         raise DataSourceError(f"{path}: is a directory, expected a .json, .jsonl or .parquet file")
     if local.exists():
-        return _read_local(local, path)
+        rows = _read_local(local, path)
+        note_source({"kind": "dataset", "path": path, "sha256": file_sha256(local)})
+        return rows
     if local.suffix in {".json", ".jsonl", ".parquet"} or path.startswith((".", "/", "~")):
         raise DataSourceError(f"data file '{path}' not found")
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - datasets is in the CPU install
         raise DataSourceError(f"'{path}' is not a local file and the `datasets` package is missing") from exc
+    # load the commit the revision points at now, and record it: a branch moves, a commit does not
+    resolved = resolve_hub_revision(path, revision, "dataset")
     try:
-        ds = datasets.load_dataset(path, subset, split=split)
+        ds = datasets.load_dataset(path, subset, split=split, revision=resolved or revision)
     except Exception as exc:  # hub and cache errors come in many classes; name the dataset
         raise DataSourceError(
             f"could not load dataset '{path}' (subset={subset}, split={split}) from the Hugging Face hub "
             f"or its cache: {exc}") from exc
+    note_source({"kind": "dataset", "hub": path, "subset": subset, "split": split, "revision": revision,
+                 "resolved_revision": resolved, "fingerprint": getattr(ds, "_fingerprint", None)})
     return Rows((dict(r) for r in ds), f"{path} (subset={subset}, split={split})")
 
 

@@ -110,7 +110,8 @@ def add_parser(sub) -> None:
     p.add_argument("--concurrency", type=int,
                    help="API calls in flight at once (openai) " + _spec_default("concurrency"))
     p.add_argument("--timeout-s", dest="timeout_s", type=float,
-                   help="seconds before an API call times out and is retried (openai) " + _spec_default("timeout_s"))
+                   help="seconds before an API call times out and is retried (openai) (default: the "
+                        "--teacher-spec value, else 600 + max_tokens / 10, time for a slow 10 tokens/s reply)")
     p.add_argument("--max-retries", dest="max_retries", type=int,
                    help="retries of a failed API call, with exponential backoff (openai) "
                         + _spec_default("max_retries"))

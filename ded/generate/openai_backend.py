@@ -32,9 +32,23 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 
+#: Without a `timeout_s` in the teacher spec, one call may last TIMEOUT_FLOOR_S (connection, the
+#: server's queue, the prompt) plus its max_tokens at TIMEOUT_TOKENS_PER_S, a slow stream's pace: a
+#: 16k-token reasoning reply then has about 37 minutes, a 32k one 65, where a fixed 600 s would cut
+#: them off and retry them from scratch.
+TIMEOUT_FLOOR_S = 600.0
+TIMEOUT_TOKENS_PER_S = 10.0
+
 
 class RetryableError(GenerationError):
     pass
+
+
+def call_timeout_s(max_tokens: int | None, timeout_s: float | None = None) -> float:
+    """Seconds one call may take: `timeout_s` when set, else a floor plus the reply at a slow pace."""
+    if timeout_s is not None:
+        return float(timeout_s)
+    return TIMEOUT_FLOOR_S + max(0, int(max_tokens or 0)) / TIMEOUT_TOKENS_PER_S
 
 
 def request_body(req: Request, model: str, extra: dict | None = None) -> dict[str, Any]:
@@ -109,7 +123,7 @@ class OpenAIBackend(Backend):
     name = "openai"
 
     def __init__(self, api_base: str, model: str, *, api_key_env: str | None = None, concurrency: int = 8,
-                 timeout_s: float = 600.0, max_retries: int = 6, backoff_s: float = 1.0,
+                 timeout_s: float | None = None, max_retries: int = 6, backoff_s: float = 1.0,
                  max_backoff_s: float = 60.0, extra_body: dict | None = None, prefill_think: bool = False):
         import httpx
 
@@ -140,7 +154,9 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         # A server whose template opens <think> returns text that starts inside the reasoning.
         self.prefill_think = prefill_think
-        self.client = httpx.Client(timeout=httpx.Timeout(float(timeout_s)), headers=headers,
+        #: None: each call's timeout follows its max_tokens (call_timeout_s)
+        self.timeout_s = None if timeout_s is None else float(timeout_s)
+        self.client = httpx.Client(timeout=httpx.Timeout(call_timeout_s(None, self.timeout_s)), headers=headers,
                                    limits=httpx.Limits(max_connections=self.concurrency))
         self._httpx = httpx
 
@@ -160,12 +176,13 @@ class OpenAIBackend(Backend):
     def call(self, req: Request) -> list[Completion]:
         """One request, with retries; raises GenerationError when every attempt failed."""
         body = request_body(req, self.model, self.extra_body)
+        timeout = self._httpx.Timeout(call_timeout_s(req.params.max_tokens, self.timeout_s))
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             retry_after = None
             t0 = time.perf_counter()
             try:
-                resp = self.client.post(self.url, json=body)
+                resp = self.client.post(self.url, json=body, timeout=timeout)
                 elapsed = time.perf_counter() - t0
                 if resp.status_code in RETRY_STATUS:
                     retry_after = resp.headers.get("retry-after")

@@ -46,7 +46,7 @@ TEACHER_DEFAULTS: dict[str, Any] = {
     "api_model": None,
     "api_extra_body": {},
     "concurrency": 8,
-    "timeout_s": 600.0,
+    "timeout_s": None,  # follows max_tokens (openai_backend.call_timeout_s)
     "max_retries": 6,
     "corpus_path": None,
     "corpus_fields": {},

@@ -20,16 +20,20 @@ def generation_spec(model_name: str, config: dict) -> dict:
 
 
 def make_generate(model_name: str, config: dict, *, max_new_tokens: int = 1024, model_dir: str | None = None,
-                  batch_size: int = 8, backend_options: dict | None = None) -> Callable[[list[str]], list[str]]:
+                  batch_size: int = 8, backend_options: dict | None = None,
+                  spec: dict | None = None) -> Callable[[list[str]], list[str]]:
     """Greedy generate(prompts) -> texts; each prompt is one user message. The backend starts on first use.
 
+    spec: how to reach the model (teacher keys: backend, api_base, ...); None uses `generation_spec`.
     Texts come back normalised ('<think>reasoning</think>answer' when the model
     or API reasons), so a caller can read what follows </think>.
     """
     from .runner import make_backend
 
-    settings = teacher_settings(generation_spec(model_name, config), where=f"models.{model_name}")
-    if model_dir is None and config["models"][model_name].get("materialize", True):
+    settings = teacher_settings(spec if spec is not None else generation_spec(model_name, config),
+                                where=f"models.{model_name}")
+    if model_dir is None and settings["backend"] in ("hf", "vllm") and config["models"][model_name].get(
+            "materialize", True):
         model_dir = str(Path("resources/models") / model_name)
     state: dict = {}
 

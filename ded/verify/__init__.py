@@ -12,7 +12,12 @@
    - choice: option letter                   -> correct | wrong | unparseable
    - tests:  the sandbox on the last ```python block -> accepted | wrong_answer | time_limit |
              memory_limit | runtime_error | compile_error | output_limit | no_code | infra_error
-   - none:   the LLM judge when given (correct | wrong | undecided), else undecided
+   - none:   undecided (no rule can check it)
+5. the LLM judge, when given, on the answers its `decides` hands it (`ded.verify.judge`): no checkable
+   gold, an answer the rules could not read (unparseable, timeout), and optionally a math or choice
+   answer the rules found `wrong` (a second opinion). Its YES makes the sample correct, its NO wrong;
+   a reply with neither leaves the rules' verdict. The record's `checks.judge` keeps the trigger,
+   the rules' verdict and reason, the judge's model, its prompt, its reply and its decision.
 
 An answer with nothing to compare (no final expression, no option letter) is
 `wrong`; `unparseable` is kept for what the verifier itself cannot read (a
@@ -68,7 +73,8 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
 
     problems: question id -> problem record. tokenizer: a Hugging Face tokenizer folder for the
     length check (without one, the sample's completion_tokens is used). judge: None, a
-    `ded.verify.judge.Judge`, or a generate(prompts) -> texts callable, used for gold_kind 'none'.
+    `ded.verify.judge.Judge` (its `decides` says which answers it decides), or a generate(prompts) ->
+    texts callable (a Judge with the default `decides`).
     float_tolerance: default absolute/relative tolerance on real-number tokens of program output
     (a problem's meta.float_tolerance overrides it; None compares tokens exactly).
     lenient: read answers with `ded.think.lenient_answer` and do not reject cut responses
@@ -119,21 +125,40 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
         _verify_code(by_kind["tests"], samples, problems, answers, workers, float_tolerance, python, finish,
                      timings, bar)
     for i in by_kind.get("none", []):
-        if judge is None:
-            finish(i, "undecided", "no rule can check this answer and no judge is configured", {"kind": "none"})
-    if judge is not None and by_kind.get("none"):
-        idx = by_kind["none"]
-        results = judge.judge([(problems[samples[i]["question_id"]], answers[i]) for i in idx])
-        for i, r in zip(idx, results):
-            finish(i, r["verdict"], r["reason"], {"kind": "judge", "prompt": r["prompt"], "output": r["output"],
-                                                  "verdict": r["verdict"]})
+        finish(i, "undecided", "no rule can check this answer" + ("" if judge else " and no judge is configured"),
+               {"kind": "none"})
     bar.update(len(by_kind.get("none", [])))
     bar.close()
     unknown = [i for i, r in enumerate(out) if r is None]
     for i in unknown:
         kind = problems[samples[i]["question_id"]].get("gold_kind")
         raise ValueError(f"problem {samples[i]['question_id']}: unknown gold_kind {kind!r}")
+    if judge is not None:
+        _judge(judge, sorted(answers), samples, problems, answers, out)
     return out  # type: ignore[return-value]
+
+
+def _judge(judge, idx, samples, problems, answers, out) -> None:
+    """The judge decides the answers its `decides` routes to it; their records take its verdict
+    (the rules' stands when it gives none) and keep what it was asked and said under checks.judge."""
+    routed = [(i, t) for i in idx
+              if (t := judge.trigger(problems[samples[i]["question_id"]], out[i]["verdict"])) is not None]
+    if not routed:
+        return
+    log.info("the judge (%s) decides %d answer(s): %s", judge.model or "a generate callable", len(routed),
+             ", ".join(f"{n} {t}" for t, n in sorted(Counter(t for _, t in routed).items())))
+    results = judge.judge([(problems[samples[i]["question_id"]], answers[i]) for i, _ in routed])
+    for (i, trigger), r in zip(routed, results):
+        rules = out[i]
+        checks = dict(rules["checks"])
+        checks["judge"] = {"trigger": trigger, "rules": {"verdict": rules["verdict"], "reason": rules["reason"]},
+                           "model": judge.model, "prompt": r["prompt"], "output": r["output"],
+                           "decision": r["decision"], "verdict": r["verdict"]}
+        if r["decision"] is None:
+            verdict, reason = rules["verdict"], f"{rules['reason']}; judge ({trigger}): {r['reason']}"
+        else:
+            verdict, reason = r["verdict"], f"judge ({trigger}) said {r['decision']}; rules: {rules['reason']}"
+        out[i] = _record(samples[i], verdict, reason, checks)
 
 
 def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_timeout_s, finish, bar) -> None:

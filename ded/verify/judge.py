@@ -1,9 +1,27 @@
-"""An LLM judge for answers rules cannot check (gold_kind 'none': proofs, open answers).
+"""The LLM judge of the quality filter: it decides what the rules cannot.
 
-Off by default. The caller provides `generate(prompts: list[str]) -> list[str]`
-(any generation backend wrapped as such); the judge builds one prompt per
-answer, calls it once for the whole batch, and parses a YES/NO verdict from
-the last such word of each reply (after </think> when the judge reasons).
+The paper verifies samples "via rule verification and LLM-as-a-judge". The
+rules (math-verify, option letters, the sandboxed tests) run first; the judge
+then decides the answers the config hands it (`filter.judge.decides`), each
+for one reason (`trigger`):
+
+- no_gold      the problem has nothing a rule can check against: gold_kind
+               none (proofs, open answers), a math or choice problem without a
+               gold, a code problem without tests;
+- unparseable  the rules could not read or compare the answer (verdict
+               unparseable, or timeout: math-verify ran out of time);
+- wrong        a second opinion on a math or choice answer the rules found
+               different from the gold (math-verify misses some equivalent
+               forms). Programs that failed their tests are never overridden.
+
+`judge_trigger` is that routing, a pure function. The caller provides
+`generate(prompts: list[str]) -> list[str]` (any generation backend wrapped as
+such); the judge builds one prompt per answer, calls it once per batch, and
+parses a YES/NO decision from the reply (after </think> when the judge
+reasons). A YES makes the sample `correct`, a NO `wrong`; a reply with neither
+leaves the rules' verdict. Every judged verdict record keeps, under
+`checks.judge`, the trigger, the rules' verdict and reason, the judge's model,
+its prompt, its reply and the parsed decision.
 """
 
 from __future__ import annotations
@@ -16,6 +34,17 @@ from ..redact import config_secrets, redact, redact_error
 from ..think import CLOSE
 
 Generate = Callable[[list[str]], list[str]]
+
+#: Reasons the judge may be asked to decide an answer (`filter.judge.decides`; see the module doc).
+TRIGGERS = ("no_gold", "unparseable", "wrong")
+#: What the judge decides when the config does not say (mirrors config/schema.yaml).
+DEFAULT_DECIDES = ("no_gold", "unparseable")
+#: Rule verdicts that mean "the rules could not read or compare the answer" (trigger `unparseable`).
+#: Not infra_error: a broken sandbox is fixed, not judged.
+RULES_UNDECIDED = frozenset({"unparseable", "timeout"})
+#: Gold kinds whose rule verdict `wrong` the judge may overturn (trigger `wrong`): a compared value,
+#: never a program that failed its tests.
+SECOND_OPINION_KINDS = frozenset({"math", "choice"})
 
 TEMPLATE = """You are grading a student's answer to a problem. Decide whether the answer is correct and complete.
 {reference_block}
@@ -35,12 +64,50 @@ _VERDICT = re.compile(r"\bVERDICT\s*:\s*\**\s*(YES|NO)\b", re.I)
 _WORD = re.compile(r"\b(YES|NO)\b")
 
 
+def has_gold(problem: dict) -> bool:
+    """Whether a rule has something to check an answer against: a gold for math and choice, tests for code."""
+    kind = problem.get("gold_kind")
+    if kind in ("math", "choice"):
+        return bool(problem.get("gold"))
+    if kind == "tests":
+        return bool(problem.get("tests"))
+    return False
+
+
+def judge_trigger(problem: dict, rules_verdict: str, decides=DEFAULT_DECIDES) -> str | None:
+    """Why the judge decides this answer ('no_gold', 'unparseable' or 'wrong'), or None when the rules'
+    verdict stands. `rules_verdict` is what the answer check said (format, truncation and length
+    failures never reach the judge: call this only for answers that reached the answer check)."""
+    if "no_gold" in decides and not has_gold(problem):
+        return "no_gold"
+    if "unparseable" in decides and rules_verdict in RULES_UNDECIDED:
+        return "unparseable"
+    if "wrong" in decides and rules_verdict == "wrong" and problem.get("gold_kind") in SECOND_OPINION_KINDS:
+        return "wrong"
+    return None
+
+
+def check_decides(decides) -> tuple[str, ...]:
+    unknown = [d for d in decides if d not in TRIGGERS]
+    if unknown:
+        raise ValueError(f"filter.judge.decides: {unknown} not among {list(TRIGGERS)}")
+    return tuple(decides)
+
+
 @dataclass
 class Judge:
     generate: Generate
     template: str = TEMPLATE
     max_answer_chars: int = 12000  # long answers are cut in the middle to bound the prompt
     batch_size: int = 64
+    decides: tuple[str, ...] = DEFAULT_DECIDES
+    model: str | None = None  # the `models` key that judges, for the records
+
+    def __post_init__(self) -> None:
+        self.decides = check_decides(self.decides)
+
+    def trigger(self, problem: dict, rules_verdict: str) -> str | None:
+        return judge_trigger(problem, rules_verdict, self.decides)
 
     def prompt(self, problem: dict, answer: str) -> str:
         ref = problem.get("gold") or (problem.get("meta") or {}).get("reference")
@@ -49,7 +116,8 @@ class Judge:
                                     reference_block=block)
 
     def judge(self, items: list[tuple[dict, str]]) -> list[dict]:
-        """[(problem, answer)] -> [{verdict: correct|wrong|undecided, reason, prompt, output}]."""
+        """[(problem, answer)] -> [{verdict: correct|wrong|undecided, decision: YES|NO|None, reason, prompt,
+        output}]."""
         prompts = [self.prompt(p, a) for p, a in items]
         outputs: list[str] = []
         for i in range(0, len(prompts), self.batch_size):
@@ -63,7 +131,7 @@ class Judge:
             word = parse_verdict(text)
             verdict = {"YES": "correct", "NO": "wrong"}.get(word, "undecided")
             reason = f"judge said {word}" if word else "judge reply has no YES/NO verdict"
-            out.append({"verdict": verdict, "reason": reason, "prompt": prompt, "output": text})
+            out.append({"verdict": verdict, "decision": word, "reason": reason, "prompt": prompt, "output": text})
         return out
 
 
@@ -96,20 +164,35 @@ def as_judge(judge) -> Judge | None:
     raise TypeError(f"judge must be a Judge or a generate(prompts) -> texts callable, got {type(judge).__name__}")
 
 
-def judge_from_config(spec: dict, config: dict) -> Judge:
-    """A Judge from the `filter.judge` config section. The generation stage owns the backends:
-    it must provide `ded.generate.make_generate(model_name, config, max_new_tokens=...)`
-    returning a generate(prompts) -> texts callable."""
-    try:
-        from ..generate import make_generate  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise NotImplementedError(
-            "config filter.judge is set, but ded.generate.make_generate(model, config, max_new_tokens) "
-            f"is not available to build the judge's backend ({exc}); set filter.judge to null") from exc
+#: filter.judge keys that say how to reach the judge's model (teacher keys of the same meaning; see
+#: config/schema.yaml). With `backend` null the judge is reached as `ded.generate.simple.generation_spec`
+#: says (the first teacher on its model, else the evaluation backend) and these keys are ignored.
+GENERATION_KEYS = ("backend", "system_prompt", "chat_template", "prefill_think", "engine_args", "api_base",
+                   "api_key_env", "api_model", "api_extra_body", "concurrency", "timeout_s", "max_retries")
+
+
+def judge_generation_spec(spec: dict, config: dict) -> dict:
+    """The generation spec (teacher keys) that reaches the judge's model."""
+    from ..generate.simple import generation_spec
+
+    if not spec.get("backend"):
+        return generation_spec(spec["model"], config)
+    return {"model": spec["model"]} | {k: spec[k] for k in GENERATION_KEYS if spec.get(k) is not None}
+
+
+def judge_from_config(spec: dict, config: dict, *, model_dir: str | None = None,
+                      backend_options: dict | None = None) -> Judge:
+    """A Judge from the `filter.judge` config section, over `ded.generate.make_generate` (greedy, each
+    prompt one user message). model_dir: the judge model's local folder (hf and vllm backends);
+    backend_options: the job's allocation (`ded.generate.allocation_options`)."""
+    from ..generate import make_generate
+
     if spec["model"] not in config.get("models", {}):
         raise ValueError(f"config: filter.judge.model = {spec['model']!r} is not a key of `models`")
-    gen = make_generate(spec["model"], config, max_new_tokens=spec.get("max_new_tokens", 1024))
-    return Judge(generate=redacting(gen, config_secrets(config)), max_answer_chars=spec.get("max_answer_chars", 12000))
+    gen = make_generate(spec["model"], config, max_new_tokens=spec.get("max_new_tokens", 1024), model_dir=model_dir,
+                        backend_options=backend_options, spec=judge_generation_spec(spec, config))
+    return Judge(generate=redacting(gen, config_secrets(config)), max_answer_chars=spec.get("max_answer_chars", 12000),
+                 decides=tuple(spec.get("decides", DEFAULT_DECIDES)), model=spec["model"])
 
 
 def redacting(generate: Generate, secrets) -> Generate:
