@@ -67,3 +67,42 @@ def check_keep_below_samples(config: dict) -> None:
             f"config: diversity.keep = {p} (P) is not below sampling.samples_per_question = {m} (M), so "
             f"every verified sample is kept and {', '.join(picking)} select nothing: lower diversity.keep "
             f"or raise sampling.samples_per_question (config/paper.yaml samples 8 and keeps 4)")
+
+
+#: subset key -> the config section it narrows.
+SUBSET_SECTIONS = {"students": "students", "teachers": "teachers", "domains": "seeds", "benchmarks": "benchmarks"}
+
+
+def apply_subset(config: dict) -> dict:
+    """Narrow `config` in place to its `subset` (a part of a study, e.g. one paper table): only the named
+    students, teachers, seed domains and benchmarks stay, the teacher-selection metrics of dropped benchmarks
+    go, and so do the models nothing kept uses (they would be downloaded for nothing). A config file
+    layered on top can name a subset, since `--configfile` merges dicts but cannot remove their keys.
+    Returns `config`."""
+    subset = config.get("subset") or {}
+    if not any(subset.get(key) is not None for key in SUBSET_SECTIONS):
+        return config
+    for key, section in SUBSET_SECTIONS.items():
+        names = subset.get(key)
+        if names is None:
+            continue
+        have = config.get(section) or {}
+        unknown = [n for n in names if n not in have]
+        if unknown:
+            raise ConfigError(f"config: subset.{key} names {', '.join(map(repr, unknown))}, not a key of "
+                              f"`{section}` (known: {', '.join(sorted(have)) or 'none'})")
+        config[section] = {n: have[n] for n in names}
+    selection = config.get("teacher_selection") or {}
+    if selection.get("metrics"):
+        kept = [m for m in selection["metrics"] if m.get("benchmark") in config["benchmarks"]]
+        if not kept and not selection.get("pinned") and len(config["teachers"]) > 1:
+            raise ConfigError("config: subset.benchmarks leaves none of teacher_selection.metrics to choose a "
+                              "teacher by: keep one of their benchmarks or pin the teacher "
+                              "(teacher_selection.pinned)")
+        selection["metrics"] = kept
+    used = {spec["model"] for section in ("students", "teachers") for spec in config[section].values()}
+    judge = (config.get("filter") or {}).get("judge")
+    if judge:
+        used.add(judge["model"])
+    config["models"] = {m: spec for m, spec in (config.get("models") or {}).items() if m in used}
+    return config

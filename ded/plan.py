@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import jobs
+from .config import apply_subset
 from .errors import DedError
 from .evaluate.plan import evaluated_models
 from .io import read_yaml
@@ -605,7 +606,7 @@ def compute_plan(config: dict, schema: dict | None = None) -> list[Stage]:
 
     The jobs are the rules' own job lists (job_lists); a stage groups them into rows.
     """
-    config = with_defaults(config, schema)
+    config = apply_subset(with_defaults(config, schema))  # as rules/common.smk does
     s = Settings(config, schema)
     planned = job_lists(config)
     return [stage(s, planned) for stage in STAGES]
@@ -667,10 +668,17 @@ def attach_profile(stages: list[Stage], profile: dict) -> list[Stage]:
 # --- loading and printing ------------------------------------------------------------
 
 
-def load_config(configfile: Path, schema_path: Path = SCHEMA) -> tuple[dict, dict]:
-    """The config (validated against the schema) and the schema, whose defaults Settings reads."""
+def load_config(configfiles: Path | list[Path], schema_path: Path = SCHEMA) -> tuple[dict, dict]:
+    """The config (validated against the schema) and the schema, whose defaults Settings reads. Several
+    files are merged in order as Snakemake merges --configfile (dicts key by key, other values replaced)."""
+    from snakemake.utils import update_config
+
     schema = read_yaml(schema_path, "config schema")
-    config = read_yaml(configfile, "YAML config") or {}
+    configfiles = [configfiles] if isinstance(configfiles, (str, Path)) else list(configfiles)
+    config: dict = {}
+    for path in configfiles:
+        update_config(config, read_yaml(path, "YAML config") or {})
+    configfile = " + ".join(str(p) for p in configfiles)
     try:
         import jsonschema
     except ImportError:  # the CPU install has it; a bare env may not

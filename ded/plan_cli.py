@@ -23,13 +23,13 @@ def _shown(path: str) -> str:
 
 
 def run(args) -> int:
-    config, schema = load_config(Path(args.configfile), Path(args.schema))
+    config, schema = load_config([Path(p) for p in args.configfile], Path(args.schema))
     stages = compute_plan(config, schema)
     if args.profile:
         attach_profile(stages, read_yaml(args.profile, "SLURM profile") or {})
     settings = Settings(config, schema)
     print(format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
-                      title=f"Compute plan for {args.configfile}"
+                      title=f"Compute plan for {' + '.join(args.configfile)}"
                       + (f" with the resources of {_shown(args.profile)}" if args.profile else "")))
     return 0
 
@@ -38,8 +38,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("plan", help="estimate GPU-hours per stage from a config's token counts",
                        description=__doc__ + "\n\nAssumptions (throughputs, mean lengths) are the config's "
                        "`plan:` section; see config/schema.yaml.")
-    p.add_argument("--configfile", default=str(ROOT / "config" / "config.yaml"),
-                   help="workflow config (default: the embedded config/config.yaml)")
+    p.add_argument("--configfile", nargs="+", default=[str(ROOT / "config" / "config.yaml")],
+                   help="workflow config files, merged in order as Snakemake merges them, e.g. config/paper.yaml "
+                        "config/subsets/table3.yaml (default: the embedded config/config.yaml)")
     p.add_argument("--schema", default=str(SCHEMA), help="config schema (default: config/schema.yaml)")
     p.add_argument("--profile", default=str(DEFAULT_PROFILE) if DEFAULT_PROFILE.exists() else None,
                    help="SLURM profile whose GPUs per job and runtimes are compared with the estimates "

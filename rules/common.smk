@@ -9,12 +9,13 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from ded import jobs as ded_jobs
-from ded.config import check_references
+from ded.config import apply_subset, check_references
 from ded.report import config_file_labels, describe_run
 from ded.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
 
+apply_subset(config)  # before anything reads the sections it narrows
 check_references(config)
 
 # Jobs inherit the environment (a cluster job re-reads this file first), so the

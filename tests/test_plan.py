@@ -358,3 +358,39 @@ def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_da
     pinned_plan = jobs_per_rule(compute_plan(pinned, SCHEMA))
     assert plan["generate_eval"] == pinned_plan["generate_eval"] + len(smoke_evals)
     assert plan["ood_eval"] == pinned_plan["ood_eval"] + 3 * 4
+
+
+@pytest.mark.parametrize("subset", ["table3", "table4"])
+def test_subset_configs_plan_what_their_dry_run_runs(tmp_path, subset):
+    """A subset config layered on paper.yaml: the workflow and the plan narrow the study alike."""
+    (tmp_path / "wf").mkdir()
+    workflow = _copy_workflow(tmp_path / "wf")
+    files = [ROOT / "config/paper.yaml", ROOT / f"config/subsets/{subset}.yaml"]
+    proc = _dry_run(workflow, "--configfile", *map(str, files), env=_offline_env(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    config, schema = load_config(files)
+    stages = compute_plan(config, schema)
+    counts = job_counts(proc.stdout)
+    plan = jobs_per_rule(stages)
+    assert {r: plan.get(r, 0) for r in PLANNED_RULES} == {r: counts.get(r, 0) for r in PLANNED_RULES}
+    assert plan["train_student"] == 4 and plan["train_smoke"] == 0 and counts["prepare_model"] == 2
+    whole = sum(st.gpu_hours for st in compute_plan(*load_config(ROOT / "config/paper.yaml")))
+    assert 0 < sum(st.gpu_hours for st in stages) < whole / 10
+
+
+def test_a_subset_names_what_it_keeps():
+    from ded.config import ConfigError, apply_subset
+
+    config, _ = load_config([ROOT / "config/paper.yaml", ROOT / "config/subsets/table3.yaml"])
+    apply_subset(config)
+    assert list(config["students"]) == ["r1-distill-qwen-32b"] and list(config["seeds"]) == ["math"]
+    assert sorted(config["models"]) == ["qwen2.5-72b-instruct", "qwq-32b", "r1-distill-qwen-32b"]  # judge kept
+    assert [m["benchmark"] for m in config["teacher_selection"]["metrics"]] == ["aime24", "aime25", "math500"]
+    config, _ = load_config(ROOT / "config/paper.yaml")
+    config["subset"] = {"teachers": ["qwq-32b", "gpt-5"]}
+    with pytest.raises(ConfigError, match=r"subset.teachers names 'gpt-5', not a key of `teachers`"):
+        apply_subset(config)
+    config, _ = load_config(ROOT / "config/paper.yaml")
+    config["subset"] = {"benchmarks": ["gpqa_diamond"]}
+    with pytest.raises(ConfigError, match="teacher_selection.pinned"):
+        apply_subset(config)
