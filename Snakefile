@@ -37,6 +37,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/analysis.smk"
 include: "rules/paper_compare.smk"
+include: "rules/validate.smk"
 include: "rules/report.smk"
 
 

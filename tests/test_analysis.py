@@ -444,7 +444,9 @@ def test_report_captions_render_and_say_what_ran(configfile):
         benchmarks=list(cfg["benchmarks"]), max_prompts=4, plot_layer=-1, layers="all",
         settings={**cfg["analysis"]["tables"], "benchmarks": list(cfg["benchmarks"]), "ood_benchmarks": None},
         methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
-        in_domain=list(cfg["benchmarks"]), paper_values=cfg["paper_values"], differs=[])
+        in_domain=list(cfg["benchmarks"]), paper_values=cfg["paper_values"], differs=[],
+        m=cfg["sampling"]["samples_per_question"], keep=cfg["diversity"]["keep"],
+        threshold=cfg["compression"]["threshold"])
     wildcards = {"student": student, "teacher": teacher, "corpus": "math-right_hard_diverse"}
     # report/workflow.rst is the report's front page before rule front_page has run, not a caption
     captions = sorted(c for c in (ROOT / "report").glob("*.rst") if c.name != "workflow.rst")

@@ -114,8 +114,8 @@ def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tupl
         jobs.append(job("ood_eval", model=f"trained/smol/{teacher}/{c}"))  # Table 6's generated suite
     jobs += [job("collect_scores"), job("paper_tables"), job("figure1"), job("paper_comparison"),
              job("front_page"), job("all")]
-    if corpus_stats:
-        jobs.append(job("corpus_stats"))
+    if corpus_stats:  # the corpora were rebuilt: their statistics and the checks between stages follow
+        jobs += [job("corpus_stats"), job("validate_run")]
     if "math-right_hard_diverse" in corpora:  # analysis.tables.ded_corpus: the run Figure 4 analyses
         jobs.append(job("pca_shift", student="smol", teacher=teacher, corpus="math-right_hard_diverse"))
     return jobs

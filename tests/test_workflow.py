@@ -142,7 +142,7 @@ def test_paper_dry_run_with_a_pinned_teacher_plans_every_stage(workflow_copy, tm
     assert counts["token_entropy"] == len(teachers) * len(paper["seeds"])
     assert counts["pca_shift"] == len(students) and counts["select_teacher"] == len(students)
     for rule in ("collect_scores", "corpus_stats", "paper_tables", "figure1", "paper_comparison", "entropy_figure",
-                 "front_page", "all"):
+                 "front_page", "validate_run", "all"):
         assert counts[rule] == 1, rule
     # Pinned: no smoke test, and the checkpoint no longer hides the rest of the DAG.
     assert "train_smoke" not in counts and "smoke_corpus" not in counts
