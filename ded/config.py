@@ -30,6 +30,7 @@ def check_references(config: dict) -> None:
             f"(known: {', '.join(sorted(config.get('teachers', {}))) or 'none'})")
     check_no_parallel_size(config)
     check_keep_below_samples(config)
+    check_benchmark_windows(config)
 
 
 def check_no_parallel_size(config: dict) -> None:
@@ -49,6 +50,22 @@ def check_no_parallel_size(config: dict) -> None:
                 f"config: {where}.tensor_parallel_size is set, but the tensor-parallel size is the job's GPU "
                 f"count (the `gpu` resource; profiles/slurm sets it per rule): remove the key and set the "
                 f"rule's gpu instead, e.g. --set-resources 'generate_eval:gpu=4'")
+
+
+def check_benchmark_windows(config: dict) -> None:
+    """LiveCodeBench's window and exclusions: real days, start before end, and only on that loader."""
+    from .data.livecodebench import DateWindow, exclusions
+
+    for name, spec in (config.get("benchmarks") or {}).items():
+        where = f"config: benchmarks.{name}"
+        if spec.get("loader") != "livecodebench":
+            for key in ("start_date", "end_date", "exclude"):
+                if spec.get(key):
+                    raise ConfigError(f"{where}.{key} applies to the livecodebench loader only, "
+                                      f"not {spec.get('loader')!r}")
+            continue
+        DateWindow.from_spec(spec, where)
+        exclusions(spec, where)
 
 
 #: Corpus variants that keep P of each question's M samples (mixed is half of the DED corpora).

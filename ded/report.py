@@ -103,7 +103,10 @@ def _benchmark_problems(spec: Mapping) -> str:
     if str(spec.get("loader", "")).startswith("procedural"):
         return f"{spec.get('n')} generated problems (seed {spec.get('seed', 0)})"
     n = spec.get("n")
-    return f"{n} problems drawn from {_dataset(spec)}" if n else f"all problems of {_dataset(spec)}"
+    where = _dataset(spec)
+    if spec.get("start_date") or spec.get("end_date"):
+        where += f" with contest dates {spec.get('start_date') or '…'} to {spec.get('end_date') or '…'}"
+    return f"{n} problems drawn from {where}" if n else f"all problems of {where}"
 
 
 def _samples(n) -> str:
@@ -158,6 +161,8 @@ EMBEDDED_DEFAULT = "config/config.yaml"
 FRONT_PAGE = "results/report/front_page.rst"
 #: The keys of a benchmark spec the front page names (what defines its problems, and the samples per problem).
 _BENCHMARK_KEYS = ("loader", "path", "subset", "split", "n", "seed", "samples")
+#: LiveCodeBench's contest-date window: named only when set, so a config without one keeps its setup.
+_BENCHMARK_WINDOW = ("start_date", "end_date")
 
 
 def _judge_setup(judge: Mapping | None) -> dict | None:
@@ -182,7 +187,8 @@ def front_page_setup(config: Mapping) -> dict:
                          "warm_start": {"style": (spec.get("warm_start") or {}).get("style")}}
                      for t, spec in section("teachers").items()},
         "seeds": dict(section("seeds")),
-        "benchmarks": {b: {k: spec[k] for k in _BENCHMARK_KEYS if k in spec}
+        "benchmarks": {b: {k: spec[k] for k in _BENCHMARK_KEYS + _BENCHMARK_WINDOW if spec.get(k) or
+                           (k in spec and k in _BENCHMARK_KEYS)}
                        for b, spec in section("benchmarks").items()},
         "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 8)},
         "teacher_selection": {"pinned": section("teacher_selection").get("pinned")},

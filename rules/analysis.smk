@@ -115,10 +115,14 @@ def analysis_corpus_files(wildcards):
 
 
 def analysis_table_settings():
-    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, Table 6's suites from
-    evaluation.out_of_domain.tasks when that is enabled."""
+    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, per-difficulty columns
+    for its livecodebench benchmarks, Table 6's suites from evaluation.out_of_domain.tasks when that is
+    enabled."""
     settings = dict(analysis_cfg("tables"))
     settings["benchmarks"] = settings.get("benchmarks") or list(config["benchmarks"])
+    if settings.get("by_difficulty") is None:
+        settings["by_difficulty"] = [b for b in settings["benchmarks"]
+                                     if config["benchmarks"].get(b, {}).get("loader") == "livecodebench"]
     ood = config.get("evaluation", {}).get("out_of_domain", {})
     if settings.get("ood_benchmarks") is None and ood.get("enabled"):
         settings["ood_benchmarks"] = [t["name"] for t in ood.get("tasks", [])]

@@ -108,7 +108,11 @@ def eval_model_dir(model):
     raise ValueError(f"unknown evaluated model '{model}'")
 
 
-BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "revision", "n", "seed")
+#: What defines a benchmark's problems: changing one reloads them (rule load_benchmark's `spec`).
+BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "revision", "n", "seed",
+                         "start_date", "end_date", "errata", "exclude")
+#: Keys only the livecodebench loader reads (ded/data/livecodebench.py).
+LIVECODEBENCH_SOURCE_KEYS = ("start_date", "end_date", "errata", "exclude")
 
 
 def without_unset_revision(spec):
@@ -117,8 +121,14 @@ def without_unset_revision(spec):
 
 
 def benchmark_source(benchmark):
+    """The keys of BENCHMARK_SOURCE_KEYS the benchmark's loader reads, less a null date window and an
+    empty `exclude`, so adding those keys reloaded no data of an existing run."""
     spec = config["benchmarks"][benchmark]
-    return without_unset_revision({k: v for k, v in spec.items() if k in BENCHMARK_SOURCE_KEYS})
+    lcb = spec["loader"] == "livecodebench"
+    return without_unset_revision({
+        k: v for k, v in spec.items()
+        if k in BENCHMARK_SOURCE_KEYS and (lcb or k not in LIVECODEBENCH_SOURCE_KEYS)
+        and not (k in ("start_date", "end_date", "exclude") and not v)})
 
 
 # ---------------------------------------------------------------- selection

@@ -54,7 +54,8 @@ PAPER_CONFIGFILE = "config/paper.yaml"
 #: it changes no score, or not by design.
 STUDENT_KEYS = ("model",)
 TEACHER_KEYS = ("model", "temperature", "top_p", "max_tokens")
-BENCHMARK_KEYS = ("loader", "path", "subset", "split", "n", "samples", "temperature", "top_p", "max_tokens")
+BENCHMARK_KEYS = ("loader", "path", "subset", "split", "start_date", "end_date", "n", "samples", "temperature",
+                  "top_p", "max_tokens")
 OOD_TASK_KEYS = ("num_fewshot",)
 SEED_KEYS = ("source", "path", "n")
 GLOBAL_KEYS = (

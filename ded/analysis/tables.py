@@ -56,7 +56,10 @@ DEFAULTS = {
     "domain_corpora": {"math": "math-right_hard_diverse", "code": "code-right_hard_diverse", "mixed": "mixed"},
     "length_corpora": {"longest": "math-longest", "shortest": "math-shortest"},
     "decimals": 1,
+    "by_difficulty": None,
 }
+#: Difficulties first in this order in per-difficulty columns; others follow alphabetically.
+DIFFICULTY_ORDER = ("easy", "medium", "hard")
 
 
 class TableInputError(DedError, ValueError):
@@ -193,6 +196,19 @@ def _accuracy_cells(idx: Scores, model: str | None, benchmarks: Sequence[str], t
     return cells
 
 
+def _difficulty_cells(idx: Scores, model: str | None, benchmarks: Sequence[str]) -> dict:
+    """`<b>:<difficulty> pass@1 (%)` for each per-difficulty row (`<b>:<difficulty>`, ded/evaluate/metrics.py)
+    of each benchmark b in `benchmarks` that the scores table has; not part of any average."""
+    scored = idx.benchmarks()
+    rank = {d: i for i, d in enumerate(DIFFICULTY_ORDER)}
+    cells = {}
+    for b in benchmarks:
+        slices = [x for x in scored if x.startswith(f"{b}:")]
+        for x in sorted(slices, key=lambda x: (rank.get(x.split(":", 1)[1], len(rank)), x)):
+            cells[f"{x} pass@1 (%)"] = idx.accuracy(model, x) if model else None
+    return cells
+
+
 def _corpus_cells(idx: Scores, student, teacher, corpus) -> dict:
     st = idx.corpus(student, teacher, corpus)
     return {"corpus rows": st.get("rows"), "corpus questions": st.get("questions")}
@@ -298,10 +314,12 @@ def _pairs(idx: Scores, corpora: Sequence[str]) -> list[tuple[str, str]]:
 
 def table_stage_ablation(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None, domain: str,
                          settings: Mapping | None = None) -> pd.DataFrame:
-    """Tables 3 (math) and 4 (code): one row per corpus stage, full -> right -> right_hard -> right_hard_diverse."""
+    """Tables 3 (math) and 4 (code): one row per corpus stage, full -> right -> right_hard -> right_hard_diverse.
+    Table 4 adds the per-difficulty pass@1 of the benchmarks of `settings["by_difficulty"]`."""
     s = _settings(settings)
     idx = Scores(scores, corpus_stats)
     bench = _benchmarks(idx, s)
+    split = list(s.get("by_difficulty") or []) if domain == "code" else []
     corpora = [f"{domain}-{stage}" for stage, _ in STAGES]
     rows = []
     for student, teacher in _pairs(idx, corpora):
@@ -310,7 +328,8 @@ def table_stage_ablation(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None
             present = bool(idx.of_kind("trained", student=student, teacher=teacher, corpus=corpus))
             rows.append({"student": student, "teacher": teacher, "stage": label, "corpus": corpus,
                          **_corpus_cells(idx, student, teacher, corpus),
-                         **_accuracy_cells(idx, model if present else None, bench, tokens=True)})
+                         **_accuracy_cells(idx, model if present else None, bench, tokens=True),
+                         **_difficulty_cells(idx, model if present else None, split)})
     return _finish(rows)
 
 
@@ -324,17 +343,19 @@ def table4_code_stages(scores, corpus_stats=None, settings=None) -> pd.DataFrame
 
 def table5_domains(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None = None,
                    settings: Mapping | None = None) -> pd.DataFrame:
-    """Math-only, code-only and mixed training corpora, beside the base student."""
+    """Math-only, code-only and mixed training corpora, beside the base student; then the per-difficulty
+    pass@1 of the benchmarks of `settings["by_difficulty"]`."""
     s = _settings(settings)
     idx = Scores(scores, corpus_stats)
     bench = _benchmarks(idx, s)
+    split = list(s.get("by_difficulty") or [])
     domain_corpora = s["domain_corpora"]
     rows = []
     pairs = _pairs(idx, list(domain_corpora.values()))
     for student in dict.fromkeys(p[0] for p in pairs):
         base = f"base/{student}" if idx.of_kind("base", student=student) else None
         rows.append({"student": student, "teacher": "", "training data": "none (base)", "corpus": "",
-                     "corpus rows": 0, **_accuracy_cells(idx, base, bench)})
+                     "corpus rows": 0, **_accuracy_cells(idx, base, bench), **_difficulty_cells(idx, base, split)})
         for st, teacher in pairs:
             if st != student:
                 continue
@@ -343,7 +364,9 @@ def table5_domains(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None = Non
                 rows.append({"student": student, "teacher": teacher, "training data": label, "corpus": corpus,
                              "corpus rows": idx.corpus(student, teacher, corpus).get("rows"),
                              **_accuracy_cells(idx, f"trained/{student}/{teacher}/{corpus}" if present else None,
-                                               bench)})
+                                               bench),
+                             **_difficulty_cells(idx, f"trained/{student}/{teacher}/{corpus}" if present else None,
+                                                 split)})
     return _finish(rows)
 
 

@@ -3,7 +3,13 @@
 AIME 2024/2025, MATH-500, GPQA-Diamond (options shuffled with a fixed seed:
 public copies keep the right answer first), LiveCodeBench
 `code_generation_lite` (private tests decoded without unpickling arbitrary
-objects), and procedural held-out benchmarks for the embedded default.
+objects; a release, a contest-date window and LiveCodeBench's errata, see
+ded/data/livecodebench.py), and procedural held-out benchmarks for the
+embedded default.
+
+`load_benchmark_excluded` also returns the problems the loader left out, as
+EXCLUDED records (id, reason): LiveCodeBench problems outside the window or
+in its errata.
 """
 
 from __future__ import annotations
@@ -14,11 +20,16 @@ import json
 import pickle
 import random
 import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Mapping
 
 from ..config import ConfigError
+from .livecodebench import DateWindow, contest_day, excluded_reason, exclusions, read_release, release_files
 from .procedural import procedural_problems
 from .seeds import subsample
-from .sources import NUMBER, Rows, check_pairs, optional, read_rows, require, require_rows, stable_id
+from .sources import (NUMBER, DataSourceError, Rows, check_pairs, optional, read_rows, require, require_rows,
+                      stable_id)
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -109,8 +120,28 @@ def _tests(row: dict, key: str, rows: Rows, index: int, decode) -> list[dict]:
 
 
 def livecodebench_problems(rows: Rows, name: str) -> list[dict]:
-    out = []
+    """Every row of a LiveCodeBench source as a problem (no window, no exclusions)."""
+    return select_livecodebench(rows, name)[0]
+
+
+def select_livecodebench(rows: Rows, name: str, window: DateWindow | None = None,
+                         exclude: Mapping[str, str] | None = None) -> tuple[list[dict], list[dict]]:
+    """(problems, excluded): the rows whose contest day is in `window` and whose question_id or title is
+    not in `exclude` (id -> reason); each row left out is an EXCLUDED record with its reason. A row is
+    checked against the window before its tests are decoded."""
+    out, excluded = [], []
+    exclude = exclude or {}
     for i, row in enumerate(rows, 1):
+        if window is not None:
+            why = window.exclusion(contest_day(row, rows, i))
+            if why:
+                excluded.append({"id": str(row.get("question_id") or row.get("question_title") or i),
+                                 "reason": why})
+                continue
+        hit = excluded_reason(row, exclude)
+        if hit:
+            excluded.append({"id": hit[0], "reason": hit[1]})
+            continue
         content = require(row, ("question_content",), rows, i)
         title = optional(row, "question_title", rows, i) or ""
         public = _tests(row, "public_test_cases", rows, i, json.loads)
@@ -127,18 +158,65 @@ def livecodebench_problems(rows: Rows, name: str) -> list[dict]:
                     "meta": {"source_id": row.get("question_id"), "platform": row.get("platform"),
                              "contest_date": str(row.get("contest_date")), "func_name": meta.get("func_name"),
                              "n_public": len(public), "n_private": len(private)}})
-    return out
+    return out, excluded
+
+
+def _livecodebench(name: str, spec: dict) -> tuple[list[dict], list[dict]]:
+    """A LiveCodeBench benchmark: a local file, or a release of a hub dataset in the code_generation_lite
+    layout (`subset` is the version tag), narrowed to `start_date`..`end_date` less the errata and
+    `exclude`."""
+    where = f"config: benchmarks.{name}"
+    window = DateWindow.from_spec(spec, where)
+    exclude = exclusions(spec, where)
+    path = spec["path"]
+    local = Path(path).expanduser()
+    if local.exists() or local.suffix in {".json", ".jsonl", ".parquet"} or path.startswith((".", "/", "~")):
+        sources = iter([require_rows(read_rows(path, spec.get("subset"), spec.get("split", "test"),
+                                               spec.get("revision")), "livecodebench benchmark problems")])
+    else:
+        if spec.get("split", "test") != "test":
+            raise ConfigError(f"{where}.split: LiveCodeBench releases have one split, 'test', "
+                              f"not {spec['split']!r}")
+        try:
+            release_files(spec.get("subset"))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.subset: {exc}") from None
+        sources = read_release(path, spec.get("subset"), spec.get("revision"))
+    records, excluded, read = [], [], []
+    for rows in sources:  # one file at a time: only the rows kept stay in memory
+        got, left = select_livecodebench(rows, name, window, exclude)
+        records += got
+        excluded += left
+        read.append(rows.source)
+        del rows  # before the next file is read
+    if not records:
+        what = "; ".join(f"{n} {reason}" for reason, n in Counter(e["reason"] for e in excluded).most_common())
+        raise DataSourceError(f"{', '.join(read)}: no LiveCodeBench problem left" + (f" ({what})" if what else ""))
+    return records, excluded
 
 
 def load_benchmark(name: str, spec: dict) -> list[dict]:
+    return load_benchmark_excluded(name, spec)[0]
+
+
+def load_benchmark_excluded(name: str, spec: dict) -> tuple[list[dict], list[dict]]:
+    """(problems, excluded) of one benchmark of the config; excluded are EXCLUDED records (id, reason)."""
     loader = spec["loader"]
     seed = spec.get("seed", 0)
+    if loader != "livecodebench":
+        for key in ("start_date", "end_date", "exclude"):
+            if spec.get(key):
+                raise ConfigError(f"config: benchmarks.{name}.{key} applies to the livecodebench loader only, "
+                                  f"not '{loader}'")
     if loader in ("procedural_math", "procedural_code"):
         domain = "math" if loader == "procedural_math" else "code"
         # Seeds use seed s and benchmarks a disjoint stream, so held-out problems are fresh.
-        return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name, phrasing="benchmark")
+        return procedural_problems(domain, spec.get("n") or 16, 10_000 + seed, source=name, phrasing="benchmark"), []
     if "path" not in spec:
         raise ConfigError(f"config: benchmarks.{name}.path is required for loader '{loader}'")
+    if loader == "livecodebench":
+        records, excluded = _livecodebench(name, spec)
+        return subsample(records, spec.get("n"), seed), excluded
     rows = require_rows(read_rows(spec["path"], spec.get("subset"), spec.get("split", "test"), spec.get("revision")),
                         f"{loader} benchmark problems")
     if loader == "aime":
@@ -147,8 +225,15 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
         records = math500_problems(rows, name)
     elif loader == "gpqa":
         records = gpqa_problems(rows, name, seed)
-    elif loader == "livecodebench":
-        records = livecodebench_problems(rows, name)
     else:
         raise ConfigError(f"config: benchmarks.{name}.loader: unknown loader '{loader}'")
-    return subsample(records, spec.get("n"), seed)
+    return subsample(records, spec.get("n"), seed), []
+
+
+def difficulty_counts(records: list[dict]) -> dict[str, int]:
+    """Problems per difficulty ('none' for problems without one): easy, medium, hard first, then the
+    others in alphabetical order."""
+    counts = Counter(str(r.get("difficulty")) if r.get("difficulty") not in (None, "") else "none"
+                     for r in records)
+    order = {"easy": 0, "medium": 1, "hard": 2}
+    return {k: counts[k] for k in sorted(counts, key=lambda k: (order.get(k.lower(), 3), k))}

@@ -30,14 +30,18 @@ def _load_seeds(args):
 
 def _load_benchmark(args):
     from ..io import dumps
-    from .benchmarks import load_benchmark
+    from .benchmarks import load_benchmark_excluded
 
     require_path(args, not args.loader.startswith("procedural"), f"--loader {args.loader}")
-    spec = {"loader": args.loader, "n": args.n, "seed": args.seed, "subset": args.subset, "split": args.split}
+    spec = {"loader": args.loader, "n": args.n, "seed": args.seed, "subset": args.subset, "split": args.split,
+            "start_date": args.start_date, "end_date": args.end_date}
     if args.path:
         spec["path"] = args.path
-    for r in load_benchmark(args.name, spec):
+    records, excluded = load_benchmark_excluded(args.name, spec)
+    for r in records:
         print(dumps(r))
+    for e in excluded:
+        print(f"excluded {e['id']}: {e['reason']}", file=sys.stderr)
 
 
 def _problems(path: str) -> list[dict]:
@@ -88,8 +92,11 @@ def add_parser(sub) -> None:
                    help="reader of the dataset's layout; procedural_* generate held-out problems (no file)")
     b.add_argument("--path", help="local .json/.jsonl/.parquet file or Hugging Face dataset id "
                                   "(required unless the loader is procedural_*)")
-    b.add_argument("--subset", help="dataset configuration, when --path is a hub id")
+    b.add_argument("--subset", help="dataset configuration, when --path is a hub id (livecodebench: the "
+                                    "release, e.g. release_v6)")
     b.add_argument("--split", default="test", help="dataset split, when --path is a hub id (default: %(default)s)")
+    b.add_argument("--start-date", help="livecodebench: keep contests on or after this day (YYYY-MM-DD)")
+    b.add_argument("--end-date", help="livecodebench: keep contests on or before this day (YYYY-MM-DD)")
     b.add_argument("--n", type=at_least(1),
                    help="keep a random N of the problems (default: all; 16 for procedural)")
     b.add_argument("--seed", type=int, default=0,
