@@ -10,6 +10,7 @@
 # GPUs (the `gpu` resource, set per rule in profiles/slurm); the config never
 # sets a tensor-parallel size (ded.config.check_references).
 
+from ded.evaluate.lm_eval_suite import ood_env
 from ded.evaluate.plan import eval_generation_spec, ood_model_dir
 
 
@@ -93,6 +94,12 @@ def ood_suite_settings():
     return settings
 
 
+def ood_conda_env():
+    """ood_eval's conda env, by evaluation.out_of_domain.model_type (ded.evaluate.lm_eval_suite.OOD_ENVS):
+    lm-eval's vllm model needs vllm, which only envs/evaluate_vllm.yaml holds beside lm-eval."""
+    return "../" + ood_env(config["evaluation"]["out_of_domain"])
+
+
 rule ood_tasks:
     output:
         directory(OOD_TASKS_DIR),
@@ -124,7 +131,7 @@ rule ood_eval:
         settings=ood_suite_settings(),
         work_dir="results/.progress/ood/{model}",
     conda:
-        "../envs/evaluate.yaml"
+        ood_conda_env()
     log:
         "logs/ood_eval/{model}.log",
     benchmark:

@@ -35,6 +35,8 @@ LOCK_MARK = "# Locked by `make lock` (scripts/lock_envs.py), not by hand:"
 #: requirements/cpu.lock's version (tests/test_envs.py checks the rest against the lock).
 RELEASED = {
     ("vllm.yaml", "*"): "vllm 0.33.0 pins torch 2.14 and transformers 5.20 itself; the rest of its tree follows vllm",
+    ("evaluate_vllm.yaml", "*"): "vllm 0.33.0 pins torch 2.14 and transformers 5.20 itself; the rest of its tree "
+                                 "follows vllm and lm-eval",
     ("train.yaml", "pillow"): "llamafactory 0.9.5 requires gradio<=5.50.0, which requires pillow<12",
 }
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ded.evaluate.lm_eval_suite import OOD_ENVS, ood_env
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 
@@ -29,6 +31,8 @@ ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 ALLOWED_DIFFERENCES = {
     ("vllm.yaml", "torch"): "vllm 0.33.0 pins torch==2.14.0",
     ("vllm.yaml", "transformers"): "vllm 0.33.0 needs transformers >=5.16.1,<5.21; llamafactory needs <=5.6.0",
+    ("evaluate_vllm.yaml", "torch"): "vllm 0.33.0 pins torch==2.14.0",
+    ("evaluate_vllm.yaml", "transformers"): "vllm 0.33.0 needs transformers >=5.16.1,<5.21",
     ("train.yaml", "pandas"): "llamafactory 0.9.5 requires gradio<=5.50.0, which requires pandas<3",
 }
 
@@ -163,6 +167,33 @@ def rule_envs(smk_text: str) -> dict[str, str | None]:
     return out
 
 
+#: Rules whose `conda:` is computed from the config (not a literal): the env files it can name.
+COMPUTED_ENVS = {"ood_eval": ("ood_conda_env()", ["../" + path for path in OOD_ENVS.values()])}
+
+
+def rule_env_files(smk_text: str) -> dict[str, list[str]]:
+    """rule name -> every env file its `conda:` can name: the literal, or COMPUTED_ENVS' list for a rule
+    whose `conda:` is that call."""
+    out = {}
+    for rule, env in rule_envs(smk_text).items():
+        if env:
+            out[rule] = [env]
+        elif rule in COMPUTED_ENVS and re.search(
+                rf"^\s+conda:\s*\n\s+{re.escape(COMPUTED_ENVS[rule][0])}\s*$", _rule_block(smk_text, rule), re.M):
+            out[rule] = COMPUTED_ENVS[rule][1]
+        else:
+            out[rule] = []
+    return out
+
+
+def _rule_block(smk_text: str, rule: str) -> str:
+    starts = [(m.start(), m.group(1)) for m in _RULE.finditer(smk_text)]
+    for i, (start, name) in enumerate(starts):
+        if name == rule:
+            return smk_text[start:starts[i + 1][0] if i + 1 < len(starts) else len(smk_text)]
+    return ""
+
+
 def test_rule_envs_parser():
     text = 'rule a:\n    output: "x"\n    conda:\n        "../envs/data.yaml"\n    shell: ""\n\n' \
            'checkpoint b:\n    output: "y"\n    shell: ""\n'
@@ -174,9 +205,30 @@ SMK = sorted((ROOT / "rules").glob("*.smk"))
 
 @pytest.mark.parametrize("smk", SMK, ids=[p.name for p in SMK])
 def test_every_rule_names_an_existing_env(smk):
-    for rule, env in rule_envs(smk.read_text()).items():
-        assert env, f"{smk.name}: rule {rule} names no conda env (add `conda: \"../envs/<family>.yaml\"`)"
-        assert (smk.parent / env).resolve().is_file(), f"{smk.name}: rule {rule}: conda env {env} does not exist"
+    for rule, envs in rule_env_files(smk.read_text()).items():
+        assert envs, f"{smk.name}: rule {rule} names no conda env (add `conda: \"../envs/<family>.yaml\"`)"
+        for env in envs:
+            assert (smk.parent / env).resolve().is_file(), f"{smk.name}: rule {rule}: conda env {env} does not exist"
+
+
+def test_ood_eval_env_follows_the_model_type():
+    """lm-eval's vllm model needs vllm: ood_eval runs in the env that holds it beside lm-eval."""
+    assert rule_env_files((ROOT / "rules/evaluate.smk").read_text())["ood_eval"] == [
+        "../envs/evaluate.yaml", "../envs/evaluate_vllm.yaml"]
+    for model_type, needs_vllm in (("hf", False), ("vllm", True)):
+        specs = env_specs(yaml.safe_load((ROOT / ood_env({"model_type": model_type})).read_text()))
+        assert "lm-eval" in specs and ("vllm" in specs) == needs_vllm, model_type
+    for config, env in (("config/config.yaml", "envs/evaluate.yaml"), ("config/paper.yaml", "envs/evaluate_vllm.yaml")):
+        assert ood_env(yaml.safe_load((ROOT / config).read_text())["evaluation"]["out_of_domain"]) == env, config
+    assert ood_env({}) == "envs/evaluate.yaml"  # the schema default, hf
+    evaluate = env_specs(yaml.safe_load((ROOT / "envs/evaluate.yaml").read_text()))
+    vllm = env_specs(yaml.safe_load((ROOT / "envs/vllm.yaml").read_text()))
+    both = env_specs(yaml.safe_load((ROOT / "envs/evaluate_vllm.yaml").read_text()))
+    assert both["lm-eval"] == evaluate["lm-eval"]
+    assert {k: both[k] for k in ("vllm", "torch", "transformers", "python")} == {
+        k: vllm[k] for k in ("vllm", "torch", "transformers", "python")}
+    # lm-eval's minerva_math asserts antlr4-python3-runtime 4.11 when its tasks load.
+    assert both["antlr4-python3-runtime"].startswith("==4.11")
 
 
 # --- every dependency is pinned ------------------------------------------------
@@ -309,16 +361,17 @@ def test_script_packages_follow_project_modules():
 
 @pytest.mark.parametrize("smk", SMK, ids=[p.name for p in SMK])
 def test_each_env_holds_what_its_rules_scripts_import(smk):
-    envs, scripts = rule_envs(smk.read_text()), rule_scripts(smk.read_text())
+    envs, scripts = rule_env_files(smk.read_text()), rule_scripts(smk.read_text())
     for rule, script in scripts.items():
-        if not script or not envs.get(rule):
+        if not script:
             continue
-        env_file = (smk.parent / envs[rule]).resolve()
-        provided = _provided(env_specs(yaml.safe_load(env_file.read_text())))
-        for module in sorted(script_packages((smk.parent / script).resolve())):
-            assert _distribution(module) in provided, (
-                f"{smk.name}: rule {rule} runs {script}, which imports {module} "
-                f"({_distribution(module)}), but {env_file.name} does not install it")
+        for env in envs.get(rule, []):
+            env_file = (smk.parent / env).resolve()
+            provided = _provided(env_specs(yaml.safe_load(env_file.read_text())))
+            for module in sorted(script_packages((smk.parent / script).resolve())):
+                assert _distribution(module) in provided, (
+                    f"{smk.name}: rule {rule} runs {script}, which imports {module} "
+                    f"({_distribution(module)}), but {env_file.name} does not install it")
 
 
 def test_data_env_ships_every_packaged_model():

@@ -489,6 +489,72 @@ def test_lm_eval_commands_group_by_fewshot(tmp_path):
     assert args.model_args == {"pretrained": "models/my student", "tensor_parallel_size": 2}
 
 
+def _ood_of(config_file):
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((ROOT / config_file).read_text())
+    validate(cfg, str(ROOT / "config/schema.yaml"))  # the schema's defaults filled in, as the Snakefile does
+    return cfg["evaluation"]["out_of_domain"]
+
+
+def test_lm_eval_commands_fit_reasoning_students():
+    """config/paper.yaml: chat template, a 32k sampled budget and the <think> part stripped (lm-eval's
+    think_end_token model argument) on every call, as lm-eval's own parser reads them."""
+    from lm_eval._cli.harness import HarnessCLI
+
+    from ded.evaluate.lm_eval_suite import with_allocation
+
+    calls = lm_eval_commands(with_allocation(_ood_of("config/paper.yaml"), 2), "/m", "/w", python="python")
+    assert {t for c in calls for t in c.tasks} >= {"bbh", "mbpp", "gsm8k", "minerva_math", "mmlu"}
+    for call in calls:
+        args = HarnessCLI()._parser.parse_args(list(call.argv[3:]))
+        assert args.apply_chat_template is True, call.tasks
+        assert args.gen_kwargs == {"max_gen_toks": 32768, "temperature": 0.6, "top_p": 0.95, "do_sample": True}
+        assert args.model_args["think_end_token"] == "</think>" and args.model_args["tensor_parallel_size"] == 2
+        assert "enable_thinking" not in args.model_args  # lm-eval refuses it on log-likelihood tasks (mmlu)
+        # the context holds the few-shot prompt and the whole budget (lm-eval would cut the prompt otherwise)
+        assert args.model_args["max_model_len"] > args.gen_kwargs["max_gen_toks"] + 4096
+
+
+def test_lm_eval_commands_of_the_default_stay_short():
+    """The embedded default (a 135M model on CPU, the generated suite) passes none of them: its argv is
+    what it was before these settings existed, so its lm-eval calls and their stamps are unchanged."""
+    settings = _ood_of("config/config.yaml")
+    assert (settings["apply_chat_template"], settings["gen_kwargs"], settings["think_end_token"]) == (False, {}, None)
+    settings["include_path"] = "suite"
+    calls = lm_eval_commands(settings, "/m", "/w", python="python")
+    assert [list(c.argv) for c in calls] == [[
+        "python", "-m", "lm_eval", "run", "--model", "hf", "--model_args", '{"dtype": "float32", "pretrained": "/m"}',
+        "--tasks", "ded_ood_wordmath", "ded_ood_choice", "--batch_size", "8", "--seed", "0",
+        "--output_path", "/w/fewshot-default", "--include_path", "suite", "--device", "cpu"]]
+
+
+def test_lm_eval_reasoning_settings_are_checked(tmp_path):
+    base = {"tasks": [{"name": "gsm8k"}], "gen_kwargs": {"max_gen_toks": 32768}}
+    with pytest.raises(ValueError, match="max_gen_toks = 32768 leaves no room"):
+        lm_eval_commands({**base, "model_type": "vllm", "model_args": {"max_model_len": 16384}}, "m", tmp_path)
+    with pytest.raises(ValueError, match="max_gen_toks = 32768 leaves no room"):
+        lm_eval_commands({**base, "model_args": {"max_length": 32768}}, "m", tmp_path)
+    with pytest.raises(ValueError, match="think_end_token is set both"):
+        lm_eval_commands({**base, "think_end_token": "</think>", "model_args": {"think_end_token": "</s>"}},
+                         "m", tmp_path)
+    # The hf model takes it too (lm-eval's HFLM strips the text up to it).
+    (call,) = lm_eval_commands({**base, "think_end_token": "</think>"}, "m", tmp_path)
+    assert json.loads(call.argv[call.argv.index("--model_args") + 1])["think_end_token"] == "</think>"
+
+
+def test_ood_env_follows_the_model_type():
+    from ded.evaluate.lm_eval_suite import OOD_ENVS, ood_env
+
+    assert ood_env({}) == ood_env({"model_type": "hf"}) == "envs/evaluate.yaml"
+    assert ood_env({"model_type": "vllm"}) == "envs/evaluate_vllm.yaml"
+    assert ood_env(_ood_of("config/paper.yaml")) == "envs/evaluate_vllm.yaml"
+    assert ood_env(_ood_of("config/config.yaml")) == "envs/evaluate.yaml"
+    assert all((ROOT / path).is_file() for path in OOD_ENVS.values())
+    with pytest.raises(ValueError, match="expected hf or vllm"):
+        ood_env({"model_type": "sglang"})
+
+
 def test_lm_eval_settings_errors_name_the_key(tmp_path):
     # Code tasks (mbpp, humaneval) need no setting: tests/test_lm_eval_code.py.
     with pytest.raises(ValueError, match="out_of_domain.tasks is empty"):
