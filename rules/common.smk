@@ -251,4 +251,5 @@ def static_targets():
 
 def selected_targets(wildcards):
     """Targets that depend on the chosen teachers (read from the selection checkpoint)."""
-    return [PATHS["scores"]] + analysis_targets() + paper_comparison_targets() + list(VALIDATION.values())
+    return ([PATHS["scores"]] + analysis_targets() + paper_comparison_targets() + list(VALIDATION.values())
+            + [FRONT_PAGE])
