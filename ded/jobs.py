@@ -30,6 +30,15 @@ def _section(config: Mapping, *keys: str) -> dict:
     return node if isinstance(node, dict) else {}
 
 
+#: Teacher backends that run no model inside the sampling job (rule sample_teacher_api, no GPU).
+NO_GPU_BACKENDS = ("openai", "corpus")
+
+
+def sampled_without_gpu(config: Mapping, teacher: str) -> bool:
+    """Whether the teacher is served from outside its sampling job (an endpoint, or a corpus of traces)."""
+    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
+
+
 def pinned_teacher(config: Mapping) -> str | None:
     """teacher_selection.pinned: the teacher every student trains on without a smoke test, or None."""
     return _section(config, "teacher_selection").get("pinned")

@@ -258,9 +258,6 @@ def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_qu
 #: Stand-in for the teacher a student's smoke test will choose (unknown before the select_teacher checkpoint).
 UNCHOSEN = "*"
 #: Teacher backends whose sampling runs no model in the job (rule sample_teacher_api in rules/sample.smk).
-NO_GPU_BACKENDS = ("openai", "corpus")
-
-
 def with_defaults(config: dict, schema: dict | None) -> dict:
     """A copy of `config` with the schema's defaults filled in, as Snakemake's `validate` leaves the rules' config."""
     config = copy.deepcopy(config)
@@ -295,11 +292,6 @@ def chosen_teachers(config: dict) -> dict[str, str]:
     return {s: pinned or UNCHOSEN for s in config["students"]}
 
 
-def sampled_without_gpu(config: dict, teacher: str) -> bool:
-    """Whether the teacher's sampling jobs are rule sample_teacher_api (no model in the job)."""
-    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
-
-
 def _same_run(run: tuple, runs: set, chosen: dict[str, str]) -> bool:
     s, t, c = run
     return (s, t, c) in runs or (chosen.get(s) == UNCHOSEN and (s, UNCHOSEN, c) in runs)
@@ -324,8 +316,8 @@ def job_lists(config: dict) -> dict[str, list[dict[str, str]]]:
     sampling = [(t, d) for t in config["teachers"] for d in config["seeds"]]
     models = evaluated_models(config, smoke=smoke, trained=trained)
     return {
-        "sample_teacher": [{"teacher": t, "domain": d} for t, d in sampling if not sampled_without_gpu(config, t)],
-        "sample_teacher_api": [{"teacher": t, "domain": d} for t, d in sampling if sampled_without_gpu(config, t)],
+        "sample_teacher": [{"teacher": t, "domain": d} for t, d in sampling if not jobs.sampled_without_gpu(config, t)],
+        "sample_teacher_api": [{"teacher": t, "domain": d} for t, d in sampling if jobs.sampled_without_gpu(config, t)],
         "train_smoke": [{"student": s, "teacher": t} for s, t in smoke],
         "sample_student": [{"student": s, "domain": d} for s, d in jobs.passrate_jobs(config, built)],
         "train_student": [{"student": s, "teacher": t, "corpus": c} for s, t, c in train],
@@ -354,7 +346,7 @@ def is_api_model(s: Settings, model: str) -> bool:
 def is_api_teacher(s: Settings, teacher: str) -> bool:
     """Whether the teacher costs no GPU-hours of this workflow: served by an endpoint, replayed, or not local."""
     spec = s.config["teachers"][teacher]
-    return (s.get(f"teachers.{teacher}.backend", "teachers.*.backend") in NO_GPU_BACKENDS
+    return (s.get(f"teachers.{teacher}.backend", "teachers.*.backend") in jobs.NO_GPU_BACKENDS
             or is_api_model(s, spec["model"]))
 
 

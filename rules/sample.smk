@@ -13,13 +13,10 @@
 
 import re
 
-#: Teacher backends that run no model inside the sampling job.
-NO_GPU_BACKENDS = ("openai", "corpus")
-
 
 def api_teacher(teacher):
-    """Whether the teacher is served from outside the job (an endpoint, or a corpus of traces)."""
-    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
+    """Whether the teacher is served from outside the job (ded.jobs.sampled_without_gpu)."""
+    return ded_jobs.sampled_without_gpu(config, teacher)
 
 
 def teacher_pattern(teachers):

@@ -12,15 +12,13 @@ import base64
 import json
 import math
 import re
-import os
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import served_model
 
 from ded.generate import GenerationError, Request, SamplingParams, build_messages, sample_problems
 from ded.generate.openai_backend import OpenAIBackend, RetryableError, parse_response, request_body
@@ -292,17 +290,8 @@ def test_logprobs_reach_the_records_and_entropy_topk(server, tmp_path, capsys):
 
 def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
     """The backend against a real model behind an HTTP server in another process (ded.generate.serve)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "ded.generate.serve", "--model-path", str(smollm2_dir),
-                             "--model-name", "smol", "--reasoning-parser", "think", "--prefill-think"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = ""
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and "listening on" not in line:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "server exited before it listened"
-        api_base = line.split("listening on ", 1)[1].strip()
+    with served_model("ded.generate.serve", "--model-path", str(smollm2_dir), "--model-name", "smol",
+                      "--reasoning-parser", "think", "--prefill-think") as api_base:
         problems = [_problem(i) for i in range(2)]
         spec = {"backend": "openai", "api_base": api_base, "max_tokens": 8, "temperature": 0.7,
                 "prefill_think": True}
@@ -318,9 +307,6 @@ def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
         again = sample_problems(problems[:1], spec, model_name="smol", n=1, out_path=tmp_path / "o2.jsonl",
                                 progress_path=tmp_path / "p2.jsonl")
         assert again == 1 and read_records(tmp_path / "o2.jsonl")[0]["raw_text"] == recs[0]["raw_text"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 # --- secrets -------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ with a judge served by `python -m ded serve` (the local OpenAI-compatible server
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import served_model
 import yaml
 
 from ded.config import ConfigError, check_references
@@ -245,20 +245,9 @@ def test_judge_model_folder_is_a_filter_input(tmp_path):
 @pytest.fixture
 def served_judge(smollm2_dir):
     """SmolLM2-135M-Instruct behind `python -m ded serve`, as an OpenAI-compatible endpoint on 127.0.0.1."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "ded", "serve", "--model-path", str(smollm2_dir),
-                             "--model-name", "smol-judge", "--batch-size", "4"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = ""
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and "listening on" not in line:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "server exited before it listened"
-        yield line.split("listening on ", 1)[1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with served_model("ded", "serve", "--model-path", str(smollm2_dir), "--model-name", "smol-judge",
+                      "--batch-size", "4") as api_base:
+        yield api_base
 
 
 @pytest.mark.slow
