@@ -5,13 +5,14 @@
 
 import sys
 
-from snakemake.utils import min_version, update_config, validate
+from snakemake.utils import min_version, update_config
 
 min_version("9.0")
 
 sys.path.insert(0, workflow.basedir)
 
 from ded.overrides import typed_overrides
+from ded.settings import resolve_config
 
 
 # The embedded default applies only when no --configfile is given: Snakemake
@@ -24,7 +25,9 @@ if not workflow.overwrite_configfiles:
 
 # Snakemake leaves every scalar inside a nested --config value a string.
 update_config(config, typed_overrides(workflow.config_settings.config))
-validate(config, schema="config/schema.yaml")
+# Validated against config/schema.yaml, every default filled in (per-name entries too):
+# from here on the rules read plain keys; the schema is the only place a default lives.
+resolve_config(config, f"{workflow.basedir}/config/schema.yaml")
 
 
 include: "rules/common.smk"

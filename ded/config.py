@@ -117,6 +117,9 @@ def apply_subset(config: dict) -> dict:
                               "teacher by: keep one of their benchmarks or pin the teacher "
                               "(teacher_selection.pinned)")
         selection["metrics"] = kept
+    compare = ((config.get("analysis") or {}).get("pca") or {}).get("compare") or {}
+    if compare.get("teachers") is not None:  # Figure 4 compares only the teachers the subset keeps
+        compare["teachers"] = [t for t in compare["teachers"] if t in config["teachers"]]
     used = {spec["model"] for section in ("students", "teachers") for spec in config[section].values()}
     judge = (config.get("filter") or {}).get("judge")
     if judge:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
+from .config import ConfigError
 from .evaluate.plan import evaluated_models
 from .select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from .select.teacher import metrics_from_config
@@ -36,7 +37,28 @@ NO_GPU_BACKENDS = ("openai", "corpus")
 
 def sampled_without_gpu(config: Mapping, teacher: str) -> bool:
     """Whether the teacher is served from outside its sampling job (an endpoint, or a corpus of traces)."""
-    return config["teachers"][teacher].get("backend", "hf") in NO_GPU_BACKENDS
+    return config["teachers"][teacher]["backend"] in NO_GPU_BACKENDS
+
+
+#: Config sections whose `shards` split a sampling rule's jobs (ded/generate/shards.py).
+SHARDED_RULES = {"sample_teacher": "sampling", "sample_teacher_api": "sampling", "sample_student": "compression",
+                 "generate_eval": "evaluation"}
+
+
+def shards(config: Mapping, section: str) -> int:
+    """`<section>.shards`: jobs per (teacher, domain), (student, domain) or (model, benchmark); 1 unsharded."""
+    return int(_section(config, section).get("shards") or 1)
+
+
+def sharded(config: Mapping, rule: str, job_list: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rule's jobs with their `shard` wildcard ('k-of-n', ded.generate.shards) when its section is
+    sharded; `job_list` itself when not (no shard wildcard, one job each, as before sharding existed)."""
+    n = shards(config, SHARDED_RULES[rule])
+    if n == 1:
+        return job_list
+    from .generate.shards import shard_names
+
+    return [dict(job, shard=k) for job in job_list for k in shard_names(n)]
 
 
 def pinned_teacher(config: Mapping) -> str | None:
@@ -85,7 +107,7 @@ def local_weights(config: Mapping, model: str) -> bool:
 
 
 def _materialized(config: Mapping, model: str) -> bool:
-    return bool(config["models"][model].get("materialize", True))
+    return bool(config["models"][model]["materialize"])
 
 
 def ood_models(config: Mapping, models: Iterable[str]) -> list[str]:
@@ -124,12 +146,42 @@ def analysis_runs(config: Mapping, trained: Callable[[], Iterable]) -> list[tupl
 
 def pca_runs(config: Mapping, runs: Callable[[], Iterable]) -> list[tuple[str, ...]]:
     """Runs of Figure 4 (one pca_shift job each): analysis.pca.runs, else those of `runs()` (the analysis runs)
-    whose corpus is analysis.tables.ded_corpus."""
+    whose corpus is analysis.tables.ded_corpus; then the runs of the teacher comparison (pca_comparison_runs)."""
     chosen = _section(config, "analysis", "pca").get("runs")
     if chosen is not None:
-        return [_run(r) for r in chosen]
-    ded = _section(config, "analysis", "tables").get("ded_corpus") or DEFAULT_DED_CORPUS
-    return [r for r in map(_run, runs()) if r[2] == ded]
+        own = [_run(r) for r in chosen]
+    else:
+        ded = _section(config, "analysis", "tables").get("ded_corpus") or DEFAULT_DED_CORPUS
+        own = [r for r in map(_run, runs()) if r[2] == ded]
+    return list(dict.fromkeys(own + pca_comparison_runs(config)))
+
+
+#: The corpus part of a Figure 4 run that is a teacher's smoke-test student (results/smoke/<student>/<teacher>).
+SMOKE_RUN = "smoke"
+
+
+def pca_comparison_runs(config: Mapping) -> list[tuple[str, str, str]]:
+    """(student, teacher, corpus) of the runs Figure 4's teacher comparison sets side by side (analysis.pca.compare),
+    from the config alone (no checkpoint). corpus SMOKE_RUN is the teacher's smoke-test student.
+
+    corpus null: the smoke-test students when the smoke test runs, else (a pinned teacher) the DED corpus
+    (analysis.tables.ded_corpus); teachers null: every candidate teacher, or with a pinned teacher and corpus
+    null only the pinned one (the only teacher trained). Runs the workflow does not make anyway are trained."""
+    cmp = _section(config, "analysis", "pca", "compare")
+    pinned = pinned_teacher(config)
+    corpus, teachers = cmp.get("corpus"), cmp.get("teachers")
+    if corpus is None:
+        corpus = (_section(config, "analysis", "tables").get("ded_corpus") or DEFAULT_DED_CORPUS) if pinned \
+            else SMOKE_RUN
+        if teachers is None and pinned:
+            teachers = [pinned]
+    if teachers is None:
+        teachers = list(config["teachers"])
+    unknown = [t for t in teachers if t not in config["teachers"]]
+    if unknown:
+        raise ConfigError(f"config: analysis.pca.compare.teachers names {unknown}, not teachers of `teachers` "
+                         f"({list(config['teachers'])})")
+    return [(s, t, corpus) for s in config["students"] for t in teachers]
 
 
 def entropy_corpora(config: Mapping) -> list[tuple[str, str]]:

@@ -19,15 +19,17 @@ Samples drawn through an OpenAI-compatible endpoint (backend `openai`, or a
 model with `materialize: false`) cost no GPU-hours of this workflow's jobs;
 they are counted as API tokens.
 
-Config keys that other stages define are read with the same defaults as
-their schema; the numbers are estimates for planning, not promises.
+The config is resolved first (ded.settings.resolve_config: validated, every
+default of config/schema.yaml filled in), as the Snakefile resolves it, so the
+plan reads the settings the jobs run with; the numbers are estimates for
+planning, not promises.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,37 +40,9 @@ from .evaluate.plan import evaluated_models
 from .io import read_yaml
 from .select.common import SelectionError
 from .select.corpora import DED_VARIANT, parse_corpus_name
+from .settings import SCHEMA_PATH, resolve_config, schema_default
 
-SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
-
-#: Defaults of other stages' keys, as their schemas give them (used when the
-#: schema in use does not define the key yet).
-FALLBACK_DEFAULTS = {
-    "sampling.samples_per_question": 8,
-    "teachers.*.backend": "hf",
-    "teachers.*.max_tokens": 512,
-    "compression.samples": 8,
-    "diversity.keep": 4,
-    "corpora.variants": ["full", "right", "right_hard", "right_hard_diverse", "longest", "shortest", "mixed"],
-    "train.num_train_epochs": 10,
-    "train.max_steps": None,
-    "train.global_batch_size": 48,
-    "train.cutoff_len": 16384,
-    "train.smoke.num_train_epochs": 1,
-    "train.smoke.max_steps": None,
-    "train.smoke.global_batch_size": 16,
-    "train.smoke.cutoff_len": 4096,
-    "benchmarks.*.samples": 1,
-    "benchmarks.*.max_tokens": 32768,
-    "evaluation.models.base": True,
-    "evaluation.models.teachers": False,
-    "evaluation.models.smoke": True,
-    "evaluation.models.trained": True,
-    "evaluation.out_of_domain.tasks": [],
-    "analysis.tables.ded_corpus": "math-right_hard_diverse",
-    "analysis.pca.max_tokens": 2048,
-    "analysis.entropy.max_tokens": 2048,
-}
+SCHEMA = SCHEMA_PATH
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -134,53 +108,27 @@ class Stage:
 # --- config access -------------------------------------------------------------
 
 
-def schema_default(schema: dict, path: str) -> Any:
-    """Default of a dotted key path in a JSON schema ('*' steps into additionalProperties).
-
-    Raises KeyError when the schema does not define the key or its default.
-    """
-    node = schema
-    for part in path.split("."):
-        if part == "*":
-            node = node.get("additionalProperties")
-        else:
-            node = node.get("properties", {}).get(part)
-        if not isinstance(node, dict):
-            raise KeyError(path)
-    if "default" not in node:
-        raise KeyError(path)
-    return node["default"]
-
-
 class Settings:
-    """Config values with defaults from the schema, then from FALLBACK_DEFAULTS."""
+    """A resolved config (ded.settings.resolve_config) read by dotted key path."""
 
-    def __init__(self, config: dict, schema: dict | None = None):
+    def __init__(self, config: dict):
         self.config = config
-        self.schema = schema or {}
 
-    def default(self, pattern: str) -> Any:
-        try:
-            return schema_default(self.schema, pattern)
-        except KeyError:
-            if pattern in FALLBACK_DEFAULTS:
-                return FALLBACK_DEFAULTS[pattern]
-            raise PlanError(f"plan: no default for config key {pattern}") from None
-
-    def get(self, path: str, pattern: str | None = None) -> Any:
-        """Value at dotted `path`; the default of `pattern` (path with '*' for names) when absent."""
+    def get(self, path: str) -> Any:
+        """Value at dotted `path`; PlanError when the config does not have it (not resolved?)."""
         node: Any = self.config
         for part in path.split("."):
-            if not isinstance(node, dict) or node.get(part) is None:
-                return self.default(pattern or path)
+            if not isinstance(node, dict) or part not in node:
+                raise PlanError(f"plan: config key {path} is not set (resolve the config first: "
+                                "ded.settings.resolve_config)")
             node = node[part]
         return node
 
     def plan(self, key: str) -> Any:
         value = self.get(f"plan.{key}")
         if isinstance(value, dict):
-            # A map given in the config adds to (or overrides entries of) the default map.
-            return {**self.default(f"plan.{key}"), **value}
+            # A map given in the config adds to (or overrides entries of) the schema's default map.
+            return {**schema_default(f"plan.{key}"), **value}
         return value
 
 
@@ -257,35 +205,6 @@ def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_qu
 
 #: Stand-in for the teacher a student's smoke test will choose (unknown before the select_teacher checkpoint).
 UNCHOSEN = "*"
-#: Teacher backends whose sampling runs no model in the job (rule sample_teacher_api in rules/sample.smk).
-def with_defaults(config: dict, schema: dict | None) -> dict:
-    """A copy of `config` with the schema's defaults filled in, as Snakemake's `validate` leaves the rules' config."""
-    config = copy.deepcopy(config)
-    _fill_defaults(config, schema or {})
-    return config
-
-
-def _fill_defaults(instance: Any, schema: dict) -> None:
-    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
-        for item in instance:
-            _fill_defaults(item, schema["items"])
-    if not isinstance(instance, dict):
-        return
-    properties = schema.get("properties") or {}
-    for key, sub in properties.items():
-        if not isinstance(sub, dict):
-            continue
-        if key not in instance and "default" in sub:
-            instance[key] = copy.deepcopy(sub["default"])
-        if key in instance:
-            _fill_defaults(instance[key], sub)
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):
-        for key, value in instance.items():
-            if key not in properties:
-                _fill_defaults(value, extra)
-
-
 def chosen_teachers(config: dict) -> dict[str, str]:
     """{student: its teacher}: the pinned one, else UNCHOSEN (one teacher per student, chosen by the smoke test)."""
     pinned = jobs.pinned_teacher(config)
@@ -299,7 +218,7 @@ def _same_run(run: tuple, runs: set, chosen: dict[str, str]) -> bool:
 
 def job_lists(config: dict) -> dict[str, list[dict[str, str]]]:
     """{rule: wildcards of each of its jobs} for every GPU rule the plan costs, from the job lists the rules
-    themselves expand (ded/jobs.py). `config` has its defaults filled in (with_defaults).
+    themselves expand (ded/jobs.py). `config` is resolved (ded.settings.resolve_config).
 
     Before the select_teacher checkpoint the chosen teacher is unknown: unpinned, the trained models are
     `trained/<student>/*/<corpus>`, one chosen teacher per student.
@@ -310,18 +229,23 @@ def job_lists(config: dict) -> dict[str, list[dict[str, str]]]:
     pca = jobs.pca_runs(config, lambda: analysed)
     known = set(trained)
     # A Figure 4 run outside the trained runs (analysis.pca.runs) trains a model of its own.
-    train = trained + [r for r in dict.fromkeys(map(tuple, pca)) if not _same_run(r, known, chosen)]
+    train = trained + [r for r in dict.fromkeys(map(tuple, pca))
+                       if r[2] != jobs.SMOKE_RUN and not _same_run(r, known, chosen)]  # smoke: train_smoke's
     built = jobs.corpus_jobs(config, train + [tuple(r) for r in analysed])
     smoke = jobs.smoke_pairs(config)
     sampling = [(t, d) for t in config["teachers"] for d in config["seeds"]]
     models = evaluated_models(config, smoke=smoke, trained=trained)
     return {
-        "sample_teacher": [{"teacher": t, "domain": d} for t, d in sampling if not jobs.sampled_without_gpu(config, t)],
-        "sample_teacher_api": [{"teacher": t, "domain": d} for t, d in sampling if jobs.sampled_without_gpu(config, t)],
+        "sample_teacher": jobs.sharded(config, "sample_teacher", [
+            {"teacher": t, "domain": d} for t, d in sampling if not jobs.sampled_without_gpu(config, t)]),
+        "sample_teacher_api": jobs.sharded(config, "sample_teacher_api", [
+            {"teacher": t, "domain": d} for t, d in sampling if jobs.sampled_without_gpu(config, t)]),
         "train_smoke": [{"student": s, "teacher": t} for s, t in smoke],
-        "sample_student": [{"student": s, "domain": d} for s, d in jobs.passrate_jobs(config, built)],
+        "sample_student": jobs.sharded(config, "sample_student",
+                                       [{"student": s, "domain": d} for s, d in jobs.passrate_jobs(config, built)]),
         "train_student": [{"student": s, "teacher": t, "corpus": c} for s, t, c in train],
-        "generate_eval": [{"model": m, "benchmark": b} for m, b in jobs.evaluation_jobs(config, smoke, trained)],
+        "generate_eval": jobs.sharded(config, "generate_eval", [
+            {"model": m, "benchmark": b} for m, b in jobs.evaluation_jobs(config, smoke, trained)]),
         "ood_eval": [{"model": m} for m in jobs.ood_models(config, models)],
         "token_entropy": [{"teacher": t, "domain": d} for t, d in jobs.entropy_corpora(config)],
         "pca_shift": [{"student": s, "teacher": t, "corpus": c} for s, t, c in pca],
@@ -340,13 +264,13 @@ def dataset_size(spec: dict, kind: str, name: str, sizes: dict[str, int]) -> int
 
 
 def is_api_model(s: Settings, model: str) -> bool:
-    return not s.config.get("models", {}).get(model, {}).get("materialize", True)
+    return not s.config["models"][model]["materialize"]
 
 
 def is_api_teacher(s: Settings, teacher: str) -> bool:
     """Whether the teacher costs no GPU-hours of this workflow: served by an endpoint, replayed, or not local."""
     spec = s.config["teachers"][teacher]
-    return (s.get(f"teachers.{teacher}.backend", "teachers.*.backend") in jobs.NO_GPU_BACKENDS
+    return (s.get(f"teachers.{teacher}.backend") in jobs.NO_GPU_BACKENDS
             or is_api_model(s, spec["model"]))
 
 
@@ -383,6 +307,22 @@ def _group(job_list: list[dict[str, str]], key) -> dict[Any, list[dict[str, str]
     return groups
 
 
+def _unsharded(job_list: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A sharded rule's jobs less their `shard` wildcard, one per sharded unit ((teacher, domain), ...): a row
+    sizes each unit whole, and _split_row divides it among the unit's shards (ded/generate/shards.py)."""
+    units = ({k: v for k, v in j.items() if k != "shard"} for j in job_list)
+    return list({tuple(u.items()): u for u in units}.values())
+
+
+def _split_row(row: Row, shards: int) -> Row:
+    """`row` with each job split into `shards` jobs: as many times the jobs, the same tokens and GPU-hours,
+    the largest job's hours divided among its shards (round robin gives each about as many questions)."""
+    if shards == 1:
+        return row
+    return replace(row, job=f"{row.job} in {shards} shards", jobs=row.jobs * shards,
+                   max_job_hours=row.hours_per_job / shards)
+
+
 def _sampling_row(s: Settings, name: str, model: str, domains: list[str], samples: int, max_tokens: int | None,
                   api: bool, rule: str | None = None) -> Row:
     """The sampling jobs of one model, one per seed domain, as the rules split them."""
@@ -398,20 +338,21 @@ def teacher_sampling(s: Settings, planned: dict) -> Stage:
     stage = Stage("teacher sampling", "sample_teacher")
     m = s.get("sampling.samples_per_question")
     for rule in ("sample_teacher", "sample_teacher_api"):
-        for teacher, group in _group(planned[rule], lambda j: j["teacher"]).items():
-            max_tokens = s.get(f"teachers.{teacher}.max_tokens", "teachers.*.max_tokens")
-            stage.rows.append(_sampling_row(s, teacher, s.config["teachers"][teacher]["model"],
-                                            [j["domain"] for j in group], m, max_tokens, is_api_teacher(s, teacher),
-                                            None if rule == stage.rule else rule))
+        for teacher, group in _group(_unsharded(planned[rule]), lambda j: j["teacher"]).items():
+            max_tokens = s.get(f"teachers.{teacher}.max_tokens")
+            stage.rows.append(_split_row(_sampling_row(
+                s, teacher, s.config["teachers"][teacher]["model"], [j["domain"] for j in group], m, max_tokens,
+                is_api_teacher(s, teacher), None if rule == stage.rule else rule), jobs.shards(s.config, "sampling")))
     return stage
 
 
 def student_sampling(s: Settings, planned: dict) -> Stage:
     stage = Stage("student pass rates (question compression)", "sample_student")
     k = s.get("compression.samples")
-    for student, group in _group(planned["sample_student"], lambda j: j["student"]).items():
-        stage.rows.append(_sampling_row(s, student, s.config["students"][student]["model"],
-                                        [j["domain"] for j in group], k, None, False))
+    for student, group in _group(_unsharded(planned["sample_student"]), lambda j: j["student"]).items():
+        stage.rows.append(_split_row(_sampling_row(s, student, s.config["students"][student]["model"],
+                                                   [j["domain"] for j in group], k, None, False),
+                                     jobs.shards(s.config, "compression")))
     return stage
 
 
@@ -490,26 +431,27 @@ def evaluation(s: Settings, planned: dict) -> Stage:
     tokens, samples = {}, {}  # per benchmark: one generate_eval job per model and benchmark
     for name, spec in s.config["benchmarks"].items():
         n = dataset_size(spec, "benchmarks", name, sizes)
-        samples[name] = n * s.get(f"benchmarks.{name}.samples", "benchmarks.*.samples")
-        max_tokens = s.get(f"benchmarks.{name}.max_tokens", "benchmarks.*.max_tokens")
+        samples[name] = n * s.get(f"benchmarks.{name}.samples")
+        max_tokens = s.get(f"benchmarks.{name}.max_tokens")
         tokens[name] = generation_tokens(samples[name], 1, s.plan("mean_output_tokens"), max_tokens)
-    for group_name, group in _group(planned["generate_eval"], lambda j: _model_group(j["model"])).items():
+    for group_name, group in _group(_unsharded(planned["generate_eval"]), lambda j: _model_group(j["model"])).items():
         model, api = _model_of(s, group_name)
         hours = [0.0 if api else _gen_hours(s, tokens[j["benchmark"]], model) for j in group]
         n_models = len({j["model"] for j in group})
-        stage.rows.append(Row(group_name, len(group),
-                              f"{n_models} model{'s' if n_models > 1 else ''}, "
-                              f"{sum(samples[j['benchmark']] for j in group)} samples",
-                              sum(tokens[j["benchmark"]] for j in group), sum(hours), api, max(hours)))
+        stage.rows.append(_split_row(Row(group_name, len(group),
+                                         f"{n_models} model{'s' if n_models > 1 else ''}, "
+                                         f"{sum(samples[j['benchmark']] for j in group)} samples",
+                                         sum(tokens[j["benchmark"]] for j in group), sum(hours), api, max(hours)),
+                                     jobs.shards(s.config, "evaluation")))
     return stage
 
 
 def entropy_scorer(s: Settings, teacher: str) -> str:
     """Base model that scores a teacher's corpus (analysis.entropy.scoring_model, rules/analysis.smk)."""
-    entropy = (s.config.get("analysis") or {}).get("entropy") or {}
-    if entropy.get("scoring_model") == "teacher":
+    entropy = s.get("analysis.entropy")
+    if entropy["scoring_model"] == "teacher":
         return s.config["teachers"][teacher]["model"]
-    student = entropy.get("student") or next(iter(s.config["students"]))
+    student = entropy["student"] or next(iter(s.config["students"]))
     return s.config["students"][student]["model"]
 
 
@@ -522,7 +464,7 @@ def analysis(s: Settings, planned: dict) -> Stage:
     for teacher, group in _group(planned["token_entropy"], lambda j: j["teacher"]).items():
         # Response tokens scored per row: the first analysis.entropy.max_tokens of a sample the teacher cut at its own.
         response = min(s.plan("mean_output_tokens"), scored,
-                       s.get(f"teachers.{teacher}.max_tokens", "teachers.*.max_tokens") or scored)
+                       s.get(f"teachers.{teacher}.max_tokens"))
         rows = [by_domain[j["domain"]] * m * s.plan("verified_fraction") for j in group]
         tokens = [int(r * (s.plan("mean_prompt_tokens") + response)) for r in rows]
         hours = [_forward_hours(s, t, entropy_scorer(s, teacher)) for t in tokens]
@@ -553,11 +495,11 @@ def ood_evaluation(s: Settings, planned: dict) -> Stage:
     stage = Stage("out-of-domain suites (lm-eval)", "ood_eval")
     if not planned["ood_eval"]:
         return stage
-    ood = s.config.get("evaluation", {}).get("out_of_domain") or {}
+    ood = s.get("evaluation.out_of_domain")
     sizes = s.plan("ood_tasks")
     forward = generated = examples = 0
-    for task in ood.get("tasks") or s.default("evaluation.out_of_domain.tasks"):
-        n, f, g = ood_examples(task["name"], sizes, ood.get("limit"))
+    for task in ood["tasks"]:
+        n, f, g = ood_examples(task["name"], sizes, ood["limit"])
         examples, forward, generated = examples + n, forward + f, generated + g
     for group_name, group in _group(planned["ood_eval"], lambda j: _model_group(j["model"])).items():
         model, _ = _model_of(s, group_name)
@@ -571,10 +513,10 @@ def ood_evaluation(s: Settings, planned: dict) -> Stage:
 def pca_shift(s: Settings, planned: dict) -> Stage:
     """Figure 4: hidden states of the base and the trained student on every benchmark's prompts (forward only)."""
     stage = Stage("PCA centroid shift (Figure 4)", "pca_shift")
-    pca = (s.config.get("analysis") or {}).get("pca") or {}
-    max_prompts = pca.get("max_prompts")
-    max_tokens = pca.get("max_tokens") or s.default("analysis.pca.max_tokens")
-    benchmarks = pca.get("benchmarks") or list(s.config["benchmarks"])
+    pca = s.get("analysis.pca")
+    max_prompts = pca["max_prompts"]
+    max_tokens = pca["max_tokens"]
+    benchmarks = pca["benchmarks"] or list(s.config["benchmarks"])
     sizes = s.plan("dataset_sizes")
     prompts = 0
     for name in benchmarks:
@@ -593,13 +535,14 @@ STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, ev
           pca_shift)
 
 
-def compute_plan(config: dict, schema: dict | None = None) -> list[Stage]:
+def compute_plan(config: dict) -> list[Stage]:
     """Every GPU stage of the workflow with its jobs' tokens and GPU-hours.
 
-    The jobs are the rules' own job lists (job_lists); a stage groups them into rows.
+    `config` is resolved (ded.settings.resolve_config; load_config does it). The jobs are the rules' own
+    job lists (job_lists); a stage groups them into rows.
     """
-    config = apply_subset(with_defaults(config, schema))  # as rules/common.smk does
-    s = Settings(config, schema)
+    config = apply_subset(copy.deepcopy(config))  # as rules/common.smk does
+    s = Settings(config)
     planned = job_lists(config)
     return [stage(s, planned) for stage in STAGES]
 
@@ -660,28 +603,17 @@ def attach_profile(stages: list[Stage], profile: dict) -> list[Stage]:
 # --- loading and printing ------------------------------------------------------------
 
 
-def load_config(configfiles: Path | list[Path], schema_path: Path = SCHEMA) -> tuple[dict, dict]:
-    """The config (validated against the schema) and the schema, whose defaults Settings reads. Several
-    files are merged in order as Snakemake merges --configfile (dicts key by key, other values replaced)."""
+def load_config(configfiles: Path | list[Path], schema_path: Path = SCHEMA) -> dict:
+    """The config of `configfiles`, resolved as the Snakefile resolves it (validated against the schema, every
+    default filled in: ded.settings.resolve_config). Several files are merged in order as Snakemake merges
+    --configfile (dicts key by key, other values replaced)."""
     from snakemake.utils import update_config
 
-    schema = read_yaml(schema_path, "config schema")
     configfiles = [configfiles] if isinstance(configfiles, (str, Path)) else list(configfiles)
     config: dict = {}
     for path in configfiles:
         update_config(config, read_yaml(path, "YAML config") or {})
-    configfile = " + ".join(str(p) for p in configfiles)
-    try:
-        import jsonschema
-    except ImportError:  # the CPU install has it; a bare env may not
-        return config, schema
-    validator_cls = jsonschema.validators.validator_for(schema)
-    errors = sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise PlanError(f"{configfile}: {where}: {e.message}")
-    return config, schema
+    return resolve_config(config, schema_path, where=" + ".join(str(p) for p in configfiles))
 
 
 def _fmt_tokens(n: float) -> str:

@@ -23,11 +23,11 @@ def _shown(path: str) -> str:
 
 
 def run(args) -> int:
-    config, schema = load_config([Path(p) for p in args.configfile], Path(args.schema))
-    stages = compute_plan(config, schema)
+    config = load_config([Path(p) for p in args.configfile], Path(args.schema))
+    stages = compute_plan(config)
     if args.profile:
         attach_profile(stages, read_yaml(args.profile, "SLURM profile") or {})
-    settings = Settings(config, schema)
+    settings = Settings(config)
     print(format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
                       title=f"Compute plan for {' + '.join(args.configfile)}"
                       + (f" with the resources of {_shown(args.profile)}" if args.profile else "")))

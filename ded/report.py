@@ -79,7 +79,7 @@ def _student(config: Mapping, name: str) -> str:
 def _teacher(config: Mapping, name: str) -> str:
     spec = config["teachers"][name]
     model = spec["model"]
-    how = [spec.get("backend", "hf")]
+    how = [spec["backend"]]
     if (spec.get("warm_start") or {}).get("style"):
         how.insert(0, f"warm-started on {spec['warm_start']['style']} traces")
     return f"{_lit(name)} ({_model(config, name, model)}; {', '.join(how)})"
@@ -129,7 +129,7 @@ def describe_run(config: Mapping, configfiles: Iterable[str], chosen: Mapping[st
                       teachers={only["teacher"]: config["teachers"][only["teacher"]]})
     files = list(configfiles)
     pinned = (config.get("teacher_selection") or {}).get("pinned")
-    per_teacher = (config.get("sampling") or {}).get("samples_per_question", 8)
+    per_teacher = config["sampling"]["samples_per_question"]
     chosen_text = ""
     if chosen:
         parts = []
@@ -183,14 +183,14 @@ def front_page_setup(config: Mapping) -> dict:
     return {
         "models": {m: {"source": spec.get("source") or {}} for m, spec in section("models").items()},
         "students": {s: {"model": spec["model"]} for s, spec in section("students").items()},
-        "teachers": {t: {"model": spec["model"], "backend": spec.get("backend", "hf"),
+        "teachers": {t: {"model": spec["model"], "backend": spec["backend"],
                          "warm_start": {"style": (spec.get("warm_start") or {}).get("style")}}
                      for t, spec in section("teachers").items()},
         "seeds": dict(section("seeds")),
         "benchmarks": {b: {k: spec[k] for k in _BENCHMARK_KEYS + _BENCHMARK_WINDOW if spec.get(k) or
                            (k in spec and k in _BENCHMARK_KEYS)}
                        for b, spec in section("benchmarks").items()},
-        "sampling": {"samples_per_question": section("sampling").get("samples_per_question", 8)},
+        "sampling": {"samples_per_question": section("sampling")["samples_per_question"]},
         "teacher_selection": {"pinned": section("teacher_selection").get("pinned")},
         "decontamination": dict(section("decontamination")),
         "filter": {"max_response_tokens": section("filter").get("max_response_tokens"),
@@ -260,10 +260,10 @@ def _what_ran(setup: Mapping, configfiles: list[str], chosen: Mapping[str, str],
 def _decontamination(setup: Mapping, decontamination: Mapping[str, Mapping]) -> str:
     domains = list(decontamination)
     benchmarks = list(setup.get("benchmarks", {}))
-    spec = setup.get("decontamination") or {}
-    n = spec.get("ngram", 8)
-    rule = (f"A seed question is removed when, after normalisation, it shares {spec.get('min_shared', 3)} or more "
-            f"word {n}-grams with a benchmark problem (covering at least {spec.get('min_coverage', 0.25):.0%} of "
+    spec = setup["decontamination"]
+    n = spec["ngram"]
+    rule = (f"A seed question is removed when, after normalisation, it shares {spec['min_shared']} or more "
+            f"word {n}-grams with a benchmark problem (covering at least {spec['min_coverage']:.0%} of "
             f"the shorter text's), or either is shorter than {n} words and they are equal"
             + (f", or rapidfuzz's ratio reaches {spec['fuzzy_threshold']:g}" if spec.get("fuzzy_threshold") else "")
             + ". Seed questions per domain:")
@@ -339,7 +339,7 @@ def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stage
             corpus_stats: Mapping[tuple[str, str, str], Mapping], seeds_kept: Mapping[str, int]) -> str:
     from .select.corpora import DED_VARIANT, corpus_name
 
-    per_question = (setup.get("sampling") or {}).get("samples_per_question", 8)
+    per_question = setup["sampling"]["samples_per_question"]
     limit = (setup.get("filter") or {}).get("max_response_tokens")
     threshold = (setup.get("compression") or {}).get("threshold")
     keep = (setup.get("diversity") or {}).get("keep")

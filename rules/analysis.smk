@@ -18,6 +18,7 @@ ANALYSIS_PATHS = dict(
     entropy_table="results/analysis/entropy/summary.tsv",
     figure3="results/analysis/figure3_entropy.{ext}",
     pca_dir="results/analysis/pca/{student}/{teacher}/{corpus}",
+    pca_comparison="results/analysis/pca/{student}/comparison.{ext}",
     tables="results/analysis/tables/{table}.{ext}",
     figure1="results/analysis/figure1_corpus_size.{ext}",
 )
@@ -102,12 +103,38 @@ def analysis_pca_benchmarks():
     return analysis_cfg("pca", "benchmarks") or list(config["benchmarks"])
 
 
+def analysis_pca_trained(wildcards):
+    """The trained model of a Figure 4 run: corpus `smoke` (ded.jobs.SMOKE_RUN) is the teacher's smoke-test student."""
+    if wildcards.corpus == ded_jobs.SMOKE_RUN:
+        return PATHS["smoke_model"].format(student=wildcards.student, teacher=wildcards.teacher)
+    return ANALYSIS_PATHS["trained_model"].format(**wildcards)
+
+
 def analysis_pca_inputs(wildcards):
     return dict(
         base=student_model_dir(wildcards.student),
-        trained=ANALYSIS_PATHS["trained_model"].format(**wildcards),
+        trained=analysis_pca_trained(wildcards),
         problems=expand(ANALYSIS_PATHS["benchmark"], benchmark=analysis_pca_benchmarks()),
     )
+
+
+def analysis_pca_comparison():
+    """{student: [(student, teacher, corpus)]} of Figure 4's teacher comparison (analysis.pca.compare), from the
+    config alone: known before the selection checkpoint."""
+    out = {}
+    for run in ded_jobs.pca_comparison_runs(config):
+        out.setdefault(run[0], []).append(run)
+    return out
+
+
+def analysis_pca_comparison_runs(wildcards):
+    return analysis_pca_comparison().get(wildcards.student, [])
+
+
+def analysis_pca_comparison_targets():
+    """The comparison figures and tables; `rule all` asks for them up front (they need no checkpoint)."""
+    return [ANALYSIS_PATHS["pca_comparison"].format(student=s, ext=ext)
+            for s in analysis_pca_comparison() for ext in ("png", "pdf", "tsv")]
 
 
 def analysis_corpus_files(wildcards):
@@ -161,7 +188,7 @@ def analysis_targets():
     targets += expand(ANALYSIS_PATHS["figure1"], ext=["png", "pdf"])
     for s, t, c in analysis_pca_runs():
         targets.append(ANALYSIS_PATHS["pca_dir"].format(student=s, teacher=t, corpus=c) + "/figure4.png")
-    return targets
+    return targets + analysis_pca_comparison_targets()
 
 
 rule token_entropy:
@@ -215,6 +242,8 @@ rule entropy_figure:
 
 
 rule pca_shift:
+    wildcard_constraints:
+        corpus="|".join(list(CORPORA) + [ded_jobs.SMOKE_RUN]),  # smoke: the teacher's smoke-test student
     input:
         unpack(analysis_pca_inputs),
     output:
@@ -232,6 +261,11 @@ rule pca_shift:
         batch_size=analysis_cfg("pca", "batch_size"),
         dtype=analysis_cfg("pca", "dtype"),
         plot_layer=analysis_cfg("pca", "plot_layer"),
+        method=analysis_cfg("pca", "method"),
+        seed=analysis_cfg("pca", "seed"),
+        pool_padding=analysis_cfg("pca", "pool_padding"),
+        # The script needs no ded.jobs (its imports are not in the analysis env) to name the run.
+        smoke=lambda w: w.corpus == ded_jobs.SMOKE_RUN,
         run=lambda w: run_description({w.student: w.teacher}, "the run shown",
                                       only={"student": w.student, "teacher": w.teacher}),
     log:
@@ -242,6 +276,36 @@ rule pca_shift:
         "../envs/analysis.yaml"
     script:
         "../scripts/pca_shift.py"
+
+
+rule pca_comparison:
+    input:
+        tables=lambda w: [ANALYSIS_PATHS["pca_dir"].format(student=s, teacher=t, corpus=c) + "/shift.tsv"
+                          for s, t, c in analysis_pca_comparison_runs(w)],
+    output:
+        table=report(ANALYSIS_PATHS["pca_comparison"].replace("{ext}", "tsv"),
+                     caption="../report/pca_comparison_table.rst",
+                     category="Figure 4: PCA centroid shift", subcategory="{student}: teachers compared"),
+        png=report(ANALYSIS_PATHS["pca_comparison"].replace("{ext}", "png"), caption="../report/pca_comparison.rst",
+                   category="Figure 4: PCA centroid shift", subcategory="{student}: teachers compared"),
+        pdf=ANALYSIS_PATHS["pca_comparison"].replace("{ext}", "pdf"),
+    params:
+        runs=lambda w: ["/".join(r) for r in analysis_pca_comparison_runs(w)],
+        teachers=lambda w: [t for _, t, _ in analysis_pca_comparison_runs(w)],
+        corpus=lambda w: sorted({c for _, _, c in analysis_pca_comparison_runs(w)}),
+        smoke_run=ded_jobs.SMOKE_RUN,  # the corpus name of a smoke-test student
+        benchmarks=analysis_pca_benchmarks(),
+        method=analysis_cfg("pca", "method"),
+        max_prompts=analysis_cfg("pca", "max_prompts"),
+        max_tokens=analysis_cfg("pca", "max_tokens"),
+        seed=analysis_cfg("pca", "seed"),
+        run=lambda w: run_description(),
+    log:
+        "logs/analysis/pca_comparison/{student}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/pca_comparison.py"
 
 
 rule corpus_stats:

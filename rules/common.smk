@@ -11,6 +11,7 @@ sys.path.insert(0, workflow.basedir)
 from ded import jobs as ded_jobs
 from ded.config import apply_subset, check_references
 from ded.report import config_file_labels, describe_run
+from ded.generate.shards import SHARD_PATTERN, shard_names, shard_path
 from ded.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
@@ -63,6 +64,7 @@ wildcard_constraints:
     teacher="|".join(config["teachers"]),
     student="|".join(config["students"]),
     corpus="|".join(CORPORA) or "no-corpus",
+    shard=SHARD_PATTERN,
 
 
 def run_only(value):
@@ -72,13 +74,25 @@ def run_only(value):
     return lambda wildcards, threads: value
 
 
+def sharded(path, shards):
+    """`path` of an unsharded job (shards 1), else its per-shard path with the {shard} wildcard
+    (ded.generate.shards.shard_path): sampling.shards, compression.shards and evaluation.shards split one
+    sampling job into that many jobs of the same rule, which a gather rule merges into the declared output."""
+    return path if shards == 1 else shard_path(path)
+
+
+def shard_files(path, shards):
+    """The shard files a gather rule merges, in merge order (the other wildcards left for the job)."""
+    return expand(shard_path(path), shard=shard_names(shards), allow_missing=True)
+
+
 def materialized_models():
-    return [m for m, spec in config["models"].items() if spec.get("materialize", True)]
+    return [m for m, spec in config["models"].items() if spec["materialize"]]
 
 
 def base_model_dir(model):
     """Folder of a base model, or [] for a model reached only through an API."""
-    if not config["models"][model].get("materialize", True):
+    if not config["models"][model]["materialize"]:
         return []
     return PATHS["model"].format(model=model)
 
@@ -174,7 +188,7 @@ def student_passrate_spec(student):
     comp = config["compression"]
     model = config["students"][student]["model"]
     return {"model": model, "backend": config["evaluation"]["backend"],
-            "template": config["models"][model].get("template", "chatml"),
+            "template": config["models"][model]["template"],
             "temperature": comp["temperature"], "top_p": comp["top_p"], "max_tokens": comp["max_tokens"]}
 
 
@@ -224,6 +238,7 @@ def data_targets():
         expand(PATHS["seeds"], domain=config["seeds"])
         + expand(PATHS["seeds_excluded"], domain=config["seeds"])
         + expand(PATHS["decontamination_report"], domain=config["seeds"])
+        + ["results/data/benchmarks.tsv"]
         + expand(PATHS["model"], model=materialized_models())
     )
 
@@ -246,6 +261,7 @@ def static_targets():
         + expand(PATHS["filter_summary"], teacher=config["teachers"], domain=config["seeds"])
         + expand(PATHS["selection"], student=config["students"])
         + analysis_entropy_targets()
+        + analysis_pca_comparison_targets()
     )
 
 

@@ -50,6 +50,22 @@ rule load_benchmark:
         "../scripts/load_benchmark.py"
 
 
+rule benchmark_summary:
+    input:
+        expand(PATHS["benchmark"], benchmark=config["benchmarks"]),
+    output:
+        tsv=report("results/data/benchmarks.tsv", caption="../report/benchmarks.rst", category="Data"),
+        md="results/data/benchmarks.md",
+    params:
+        run=lambda w: run_description(),
+    conda:
+        "../envs/data.yaml"
+    log:
+        "logs/benchmark_summary.log",
+    script:
+        "../scripts/benchmark_summary.py"
+
+
 rule decontaminate_pair:
     input:
         seeds=PATHS["seeds_raw"],

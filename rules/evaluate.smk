@@ -14,12 +14,17 @@ from ded.evaluate.lm_eval_suite import ood_env
 from ded.evaluate.plan import eval_generation_spec, ood_model_dir
 
 
+#: evaluation.shards: jobs per (model, benchmark); above 1, each generate_eval job is one {shard} of the
+#: questions and gather_eval_samples merges them (as gather_samples does, rules/sample.smk).
+EVAL_SHARDS = ded_jobs.shards(config, "evaluation")
+
+
 rule generate_eval:
     input:
         problems=PATHS["benchmark"],
         model=lambda w: eval_model_dir(w.model),
     output:
-        PATHS["eval_samples"],
+        PATHS["eval_samples"] if EVAL_SHARDS == 1 else temp(shard_path(PATHS["eval_samples"])),
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
     params:
@@ -29,15 +34,34 @@ rule generate_eval:
         # Per-sample seeds make the draws batch-invariant (see sample_teacher).
         batch_size=run_only(config["evaluation"]["batch_size"]),
         backend_options=config["evaluation"]["backend_options"],
-        progress="results/.progress/eval/{model}/{benchmark}/samples.jsonl",
+        progress=sharded("results/.progress/eval/{model}/{benchmark}/samples.jsonl", EVAL_SHARDS),
     conda:
         "../envs/vllm.yaml"
     log:
-        "logs/generate_eval/{model}/{benchmark}.log",
+        sharded("logs/generate_eval/{model}/{benchmark}.log", EVAL_SHARDS),
     benchmark:
-        "benchmarks/generate_eval/{model}/{benchmark}.tsv"
+        sharded("benchmarks/generate_eval/{model}/{benchmark}.tsv", EVAL_SHARDS)
     script:
         "../scripts/generate_eval.py"
+
+
+if EVAL_SHARDS > 1:
+
+    rule gather_eval_samples:
+        input:
+            problems=PATHS["benchmark"],
+            shards=shard_files(PATHS["eval_samples"], EVAL_SHARDS),
+        output:
+            PATHS["eval_samples"],
+        wildcard_constraints:
+            model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+        # a small CPU job: it streams the shards (one record of each at a time)
+        conda:
+            "../envs/verify.yaml"
+        log:
+            "logs/gather_eval_samples/{model}/{benchmark}.log",
+        script:
+            "../scripts/merge_shards.py"
 
 
 rule score_eval:

@@ -9,7 +9,7 @@ def student_tokenizer_dir():
     """The first student's model folder (its tokenizer measures response length), or None when
     that model is not materialised locally (then the samples' completion_tokens are used)."""
     first = next(iter(config["students"].values()))["model"]
-    if not config["models"][first].get("materialize", True):
+    if not config["models"][first]["materialize"]:
         return None
     return PATHS["model"].format(model=first)
 

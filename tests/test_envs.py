@@ -151,7 +151,7 @@ def test_engines_that_cannot_share_an_env_are_pinned_apart():
 
 # --- rules name their envs ---------------------------------------------------
 
-_RULE = re.compile(r"^(?:rule|checkpoint)\s+(\w+)\s*:", re.M)
+_RULE = re.compile(r"^[ \t]*(?:rule|checkpoint)\s+(\w+)\s*:", re.M)  # indented: a rule inside an `if`
 _CONDA = re.compile(r"^\s+conda:\s*\n\s+(?:f?)([\"'])(.+?)\1", re.M)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import resolved
 
 from ded.evaluate.lm_eval_suite import (
     find_results_json,
@@ -416,7 +417,7 @@ def test_cli_score_and_collect(tmp_path):
 # ------------------------------------------------------------ plan
 
 def _config():
-    return yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    return resolved(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
 
 
 def test_fragments_and_generation_spec():

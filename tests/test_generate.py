@@ -6,6 +6,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from conftest import resolved
 
 from ded.generate import (Completion, Request, SamplingParams, build_messages, sample_problems, sample_record,
                           teacher_settings, user_message)
@@ -418,7 +419,7 @@ def test_spec_model_dir_and_seed_and_make_generate(tiny_llama_dir, tmp_path):
     recs = read_records(tmp_path / "o.jsonl", "sample")
     assert [r["seed"] for r in recs] == [sample_seed(3, "m1", 0), sample_seed(3, "m1", 1)]
     # the filter's LLM judge: generate(prompts) -> texts over a `models` entry
-    config = {"models": {"tiny": {"source": {"path": "x"}}}, "teachers": {}}
+    config = resolved({"models": {"tiny": {"source": {"path": "x"}}}, "teachers": {}})
     generate = make_generate("tiny", config, max_new_tokens=3, model_dir=str(tiny_llama_dir))
     texts = generate(["Is 2 + 2 = 4? Answer YES or NO.", "Is 1 = 2?"])
     assert len(texts) == 2 and all(isinstance(t, str) and t for t in texts)

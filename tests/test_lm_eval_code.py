@@ -21,8 +21,8 @@ import yaml
 
 from ded import sandbox as S
 from ded.evaluate.lm_eval_code import CodeTaskError, SandboxCodeEval, code_tasks, score_samples
+from ded.settings import section_schema
 from ded.evaluate.lm_eval_suite import (
-    OOD_DEFAULTS,
     UNSAFE_TASK_PREFIXES,
     LmEvalCall,
     find_results_json,
@@ -336,7 +336,7 @@ def test_nothing_passes_confirm_run_unsafe_code_and_old_configs_say_so():
         if "HF_ALLOW_CODE_EVAL" in path.read_text():
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
-    assert "confirm_run_unsafe_code" not in OOD_DEFAULTS
+    assert "confirm_run_unsafe_code" not in section_schema("evaluation.out_of_domain")["properties"]
     assert UNSAFE_TASK_PREFIXES == ("mbpp", "humaneval")
     # An old config that still carries the key is rejected by name, not silently ignored.
     from snakemake.utils import validate

@@ -215,6 +215,9 @@ def test_changed_length_limit_refilters_and_reruns_the_smoke_test(finished_run):
         for b in BENCHMARKS:
             model = f"smoke/smol/{t}"
             expected += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
+        # Figure 4's teacher comparison reads the smoke students (analysis.pca.compare)
+        expected.append(job("pca_shift", student="smol", teacher=t, corpus="smoke"))
+    expected.append(job("pca_comparison", student="smol"))
     assert jobs == sorted(expected)
 
 
@@ -242,8 +245,9 @@ def test_run_only_settings_rerun_nothing(finished_run):
 
 def test_adding_a_teacher_adds_only_its_jobs(finished_run):
     """A third candidate teacher: its own chain up to its smoke-test scores, plus the rules that read every
-    teacher: select_teacher (ranks all smoke-test scores; its params list the teachers) and entropy_figure
-    (Figure 3 draws every teacher's corpus). Behind the checkpoint, which reruns, wait collect_scores
+    teacher: select_teacher (ranks all smoke-test scores; its params list the teachers), entropy_figure
+    (Figure 3 draws every teacher's corpus) and pca_comparison (Figure 4 sets every candidate's smoke student
+    side by side). Behind the checkpoint, which reruns, wait collect_scores
     (scores.tsv holds every smoke model's scores), paper_tables, figure1 and paper_comparison (they read
     scores.tsv) and, should the new teacher win, its corpora, training and evaluation, and the smoke model's
     out-of-domain run (asked for by collect_scores): a dry run cannot plan those yet."""
@@ -262,6 +266,9 @@ def test_adding_a_teacher_adds_only_its_jobs(finished_run):
         expected += [job("generate_eval", model="smoke/smol/third", benchmark=b),
                      job("score_eval", model="smoke/smol/third", benchmark=b)]
     expected += [job("select_teacher", student="smol"), job("entropy_figure"), job("all")]
+    # Figure 4's teacher comparison takes in every candidate's smoke student (analysis.pca.compare)
+    expected += [job("pca_shift", student="smol", teacher="third", corpus="smoke"),
+                 job("pca_comparison", student="smol")]
     assert jobs == sorted(expected)
     assert _planned_jobs(finished_run) == []  # the config is back as it was
 

@@ -11,14 +11,15 @@ from test_workflow import _copy_workflow, _dry_run, _offline_env, job_counts, pl
 
 from ded import plan_cli
 from ded.jobs import smoke_eval_benchmarks
+from conftest import resolved
 from ded.plan import (
     PlanError, Row, Settings, Stage, attach_profile, compute_plan, corpus_rows, dataset_size, duration_hours,
     example_tokens, format_plan, generation_tokens, gpu_hours, job_lists, jobs_per_rule, load_config,
-    schema_default, training_tokens, with_defaults,
+    training_tokens,
 )
+from ded.settings import schema_default
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((ROOT / "config/schema.yaml").read_text())
 HOUR = 3600
 
 
@@ -70,21 +71,20 @@ def test_dataset_size_names_the_key_it_cannot_size():
         dataset_size({"source": "codeforces"}, "seeds", "code", sizes)
 
 
-def test_defaults_come_from_the_schema_then_the_fallbacks():
-    assert schema_default(SCHEMA, "plan.generation_tokens_per_gpu_s") == 1200
-    assert schema_default(SCHEMA, "plan.dataset_sizes")["gpqa"] == 198
+def test_settings_read_the_resolved_config():
+    assert schema_default("plan.generation_tokens_per_gpu_s") == 1200
+    assert schema_default("plan.dataset_sizes")["gpqa"] == 198
     with pytest.raises(KeyError):
-        schema_default(SCHEMA, "plan.no_such_key")
-    s = Settings({"sampling": {"samples_per_question": 16}}, SCHEMA)
+        schema_default("plan.no_such_key")
+    s = Settings(resolved({"sampling": {"samples_per_question": 16}, "teachers": {"t": {"model": "m"}}}))
     assert s.get("sampling.samples_per_question") == 16
-    assert Settings({}, {}).get("sampling.samples_per_question") == 8
-    assert Settings({}, {}).get("teachers.t.max_tokens", "teachers.*.max_tokens") == 512
-    with pytest.raises(PlanError, match="no default for config key plan.gpu"):
-        Settings({}, {}).get("plan.gpu")
+    assert s.get("teachers.t.max_tokens") == schema_default("teachers.*.max_tokens")  # filled by resolution
+    with pytest.raises(PlanError, match="config key plan.gpu is not set"):
+        Settings({}).get("plan.gpu")
 
 
 def test_plan_maps_add_to_their_defaults():
-    s = Settings({"plan": {"dataset_sizes": {"codeforces": 9000}}}, SCHEMA)
+    s = Settings(resolved({"plan": {"dataset_sizes": {"codeforces": 9000}}}))
     sizes = s.plan("dataset_sizes")
     assert sizes["codeforces"] == 9000 and sizes["s1k"] == 1000
 
@@ -110,7 +110,7 @@ def _tiny_config(**plan):
 
 
 def test_compute_plan_by_hand():
-    stages = {st.rule: st for st in compute_plan(_tiny_config(), SCHEMA)}
+    stages = {st.rule: st for st in compute_plan(resolved(_tiny_config()))}
     gen = 1200 * HOUR  # tokens per GPU-hour of the 32B reference
 
     teacher = {r.job: r for r in stages["sample_teacher"].rows}
@@ -154,7 +154,8 @@ def test_compute_plan_by_hand():
 
     counts = jobs_per_rule(list(stages.values()))
     assert counts == {"sample_teacher": 4, "train_smoke": 2, "sample_student": 2, "train_student": 4,
-                      "generate_eval": 9, "ood_eval": 0, "token_entropy": 4, "pca_shift": 1}
+                      "generate_eval": 9, "ood_eval": 0, "token_entropy": 4,
+                      "pca_shift": 1 + 2}  # the DED run, and Figure 4's comparison of both smoke students
 
 
 def test_a_pinned_teacher_plans_no_smoke_test_and_trains_on_it():
@@ -162,7 +163,7 @@ def test_a_pinned_teacher_plans_no_smoke_test_and_trains_on_it():
     config["teacher_selection"] = {"pinned": "t"}
     config["corpora"]["variants"].append("mixed")
     config["teachers"]["r"].update(backend="openai", api_base="http://x/v1")
-    stages = {st.rule: st for st in compute_plan(config, SCHEMA)}
+    stages = {st.rule: st for st in compute_plan(resolved(config))}
     counts = jobs_per_rule(list(stages.values()))
     assert counts["train_smoke"] == 0 and stages["train_smoke"].rows == []
     assert counts["train_student"] == 5  # two domains x two per-domain variants, and mixed
@@ -176,7 +177,7 @@ def test_ood_eval_by_hand():
     config = _tiny_config(ood_tasks={"gsm8k": {"examples": 10, "forward_tokens": 100, "generated_tokens": 50},
                                      "mmlu": {"examples": 20, "forward_tokens": 200, "generated_tokens": 0}})
     config["evaluation"]["out_of_domain"] = {"enabled": True, "tasks": [{"name": "gsm8k"}, {"name": "mmlu"}]}
-    rows = {r.job: r for r in {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows}
+    rows = {r.job: r for r in {st.rule: st for st in compute_plan(resolved(config))}["ood_eval"].rows}
     forward, generated = 10 * 100 + 20 * 200, 10 * 50
     assert set(rows) == {"base/s", "teacher/t", "trained/s/*/*"}  # teacher r is not materialised: no weights
     per_16b = forward / (2 * 4000 * HOUR) + generated / (2 * 1200 * HOUR)
@@ -186,32 +187,39 @@ def test_ood_eval_by_hand():
     assert rows["trained/s/*/*"].hours_per_job == pytest.approx(per_16b)
 
     config["evaluation"]["out_of_domain"]["limit"] = 0.5
-    rows = {r.job: r for r in {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows}
+    rows = {r.job: r for r in {st.rule: st for st in compute_plan(resolved(config))}["ood_eval"].rows}
     assert rows["base/s"].tokens == (forward + generated) // 2
 
     config["evaluation"]["out_of_domain"]["tasks"] = [{"name": "arc_easy"}]
     with pytest.raises(PlanError, match=r"plan\.ood_tasks\.arc_easy"):
-        compute_plan(config, SCHEMA)
+        compute_plan(resolved(config))
     config["evaluation"]["out_of_domain"]["enabled"] = False
-    assert {st.rule: st for st in compute_plan(config, SCHEMA)}["ood_eval"].rows == []
+    assert {st.rule: st for st in compute_plan(resolved(config))}["ood_eval"].rows == []
 
 
 def test_pca_shift_by_hand():
     config = _tiny_config()
-    stage = {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"]
+    # Figure 4's teacher comparison (analysis.pca.compare) adds a job per smoke student, and trains nothing
+    stages = {st.rule: st for st in compute_plan(resolved(config))}
+    assert [(r.job, r.jobs) for r in stages["pca_shift"].rows] == [("s", 3)]
+    assert jobs_per_rule(list(stages.values()))["train_student"] == 4
+    config["analysis"] = {"pca": {"compare": {"teachers": []}}}
+    stage = {st.rule: st for st in compute_plan(resolved(config))}["pca_shift"]
     # one run per student: its DED corpus (analysis.tables.ded_corpus, math-right_hard_diverse by default)
     [row] = stage.rows
     tokens = 2 * 30 * 100  # base and trained model x AIME's 30 prompts x mean_prompt_tokens
     assert (row.job, row.jobs, row.tokens) == ("s", 1, tokens)
     assert row.gpu_hours == pytest.approx(tokens / (2 * 4000 * HOUR))  # 16B student
-    config["analysis"] = {"pca": {"runs": ["s/t/math-full", "s/t/code-full"], "max_prompts": 8, "max_tokens": 64}}
-    [row] = {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"].rows
+    config["analysis"] = {"pca": {"runs": ["s/t/math-full", "s/t/code-full"], "max_prompts": 8, "max_tokens": 64,
+                                  "compare": {"teachers": []}}}
+    [row] = {st.rule: st for st in compute_plan(resolved(config))}["pca_shift"].rows
     assert (row.jobs, row.tokens) == (2, 2 * 2 * 8 * 64)
-    config["analysis"] = {"tables": {"ded_corpus": "math-right"}}  # not among corpora.variants: no PCA job
-    assert {st.rule: st for st in compute_plan(config, SCHEMA)}["pca_shift"].rows == []
+    config["analysis"] = {"tables": {"ded_corpus": "math-right"},  # not among corpora.variants: no PCA job
+                          "pca": {"compare": {"teachers": []}}}
+    assert {st.rule: st for st in compute_plan(resolved(config))}["pca_shift"].rows == []
     config["analysis"] = {"pca": {"runs": ["s/t/math-right_hard_diverse"]}}
     config["teacher_selection"] = {"pinned": "r"}  # a run of another teacher than the pinned one trains its own model
-    stages = {st.rule: st for st in compute_plan(config, SCHEMA)}
+    stages = {st.rule: st for st in compute_plan(resolved(config))}
     assert jobs_per_rule(list(stages.values()))["train_student"] == 4 + 1
     assert "s / math-right_hard_diverse <- t" in {r.job for r in stages["train_student"].rows}
 
@@ -242,9 +250,9 @@ def test_profile_limits_are_compared_with_the_longest_job():
 
 
 def test_paper_config_validates_with_its_plan_section():
-    config, schema = load_config(ROOT / "config/paper.yaml")
+    config = load_config(ROOT / "config/paper.yaml")
     assert config["plan"]["model_params_b"]["phi-4"] == 14
-    total = sum(st.gpu_hours for st in compute_plan(config, schema))
+    total = sum(st.gpu_hours for st in compute_plan(config))
     assert total > 100  # 32B-class training dominates
 
 
@@ -289,8 +297,7 @@ def _paper_dry_run(tmp_path_factory, pinned: str | None) -> tuple[dict, dict, li
     path.write_text(yaml.safe_dump(paper))
     proc = _dry_run(workflow, "--configfile", str(path), env=_offline_env(tmp))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    config, schema = load_config(path)
-    return with_defaults(config, schema), job_counts(proc.stdout), planned_jobs(proc.stdout)
+    return load_config(path), job_counts(proc.stdout), planned_jobs(proc.stdout)
 
 
 def _job_set(wildcards: list[dict]) -> Counter:
@@ -311,9 +318,12 @@ def test_plan_counts_the_jobs_of_a_pinned_paper_dry_run(pinned_dag):
     """A pinned teacher makes the whole DAG known: the plan's jobs per rule are the dry run's, job by job."""
     config, counts, dag_jobs = pinned_dag
     assert PINNED_TEACHER in config["teachers"]
-    plan = jobs_per_rule(compute_plan(config, SCHEMA))
+    plan = jobs_per_rule(compute_plan(resolved(config)))
     assert {r: plan.get(r, 0) for r in PLANNED_RULES} == {r: counts.get(r, 0) for r in PLANNED_RULES}
-    assert plan["train_student"] == 39  # 3 students x (6 per-domain variants x math, code + mixed)
+    # 3 students x (6 per-domain variants x math, code + mixed), and for Figure 4's comparison of QwQ-32B and
+    # DeepSeek-R1 (analysis.pca.compare) each student on DeepSeek-R1's DED corpus
+    assert plan["train_student"] == 39 + 3
+    assert plan["pca_shift"] == 3 * 2  # each student's DED run of both teachers
     assert plan["train_smoke"] == 0  # pinned: no smoke test
     planned = job_lists(config)
     for rule in PLANNED_RULES:
@@ -334,7 +344,7 @@ def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_da
     """
     config, counts, dag_jobs = unpinned_dag
     planned = job_lists(config)
-    plan = jobs_per_rule(compute_plan(config, SCHEMA))
+    plan = jobs_per_rule(compute_plan(resolved(config)))
     for rule in ("sample_teacher", "sample_teacher_api", "train_smoke", "token_entropy"):
         assert plan.get(rule, 0) == counts.get(rule, 0), rule
         assert _job_set(planned[rule]) == _job_set([w for r, w in dag_jobs if r == rule]), rule
@@ -349,13 +359,18 @@ def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_da
     later = [w for w in smoke_evals if w["benchmark"] not in selection]
     assert len(later) == 3 * 4 * len(set(config["benchmarks"]) - selection)
 
-    for rule in ("train_student", "sample_student", "ood_eval", "pca_shift"):
+    for rule in ("train_student", "sample_student", "ood_eval"):
         assert rule not in counts and plan[rule] > 0, rule
+    # Figure 4's comparison of the QwQ-32B and DeepSeek-R1 smoke students comes before the checkpoint; the
+    # chosen teacher's DED run after it
+    assert _job_set([w for r, w in dag_jobs if r == "pca_shift"]) == _job_set(
+        [w for w in planned["pca_shift"] if w["corpus"] == "smoke"])
+    assert counts["pca_shift"] == 3 * 2 and plan["pca_shift"] == 3 * 2 + 3
     assert plan["train_student"] == 39
     assert {w["teacher"] for w in planned["train_student"]} == {"*"}  # the choice, unknown before the checkpoint
     # ... and the plan's totals are the pinned DAG's, plus the smoke test and its evaluations
     pinned = dict(config, teacher_selection=dict(config["teacher_selection"], pinned=PINNED_TEACHER))
-    pinned_plan = jobs_per_rule(compute_plan(pinned, SCHEMA))
+    pinned_plan = jobs_per_rule(compute_plan(pinned))
     assert plan["generate_eval"] == pinned_plan["generate_eval"] + len(smoke_evals)
     assert plan["ood_eval"] == pinned_plan["ood_eval"] + 3 * 4
 
@@ -368,29 +383,28 @@ def test_subset_configs_plan_what_their_dry_run_runs(tmp_path, subset):
     files = [ROOT / "config/paper.yaml", ROOT / f"config/subsets/{subset}.yaml"]
     proc = _dry_run(workflow, "--configfile", *map(str, files), env=_offline_env(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    config, schema = load_config(files)
-    stages = compute_plan(config, schema)
+    stages = compute_plan(load_config(files))
     counts = job_counts(proc.stdout)
     plan = jobs_per_rule(stages)
     assert {r: plan.get(r, 0) for r in PLANNED_RULES} == {r: counts.get(r, 0) for r in PLANNED_RULES}
     assert plan["train_student"] == 4 and plan["train_smoke"] == 0 and counts["prepare_model"] == 2
-    whole = sum(st.gpu_hours for st in compute_plan(*load_config(ROOT / "config/paper.yaml")))
+    whole = sum(st.gpu_hours for st in compute_plan(load_config(ROOT / "config/paper.yaml")))
     assert 0 < sum(st.gpu_hours for st in stages) < whole / 10
 
 
 def test_a_subset_names_what_it_keeps():
     from ded.config import ConfigError, apply_subset
 
-    config, _ = load_config([ROOT / "config/paper.yaml", ROOT / "config/subsets/table3.yaml"])
+    config = load_config([ROOT / "config/paper.yaml", ROOT / "config/subsets/table3.yaml"])
     apply_subset(config)
     assert list(config["students"]) == ["r1-distill-qwen-32b"] and list(config["seeds"]) == ["math"]
     assert sorted(config["models"]) == ["qwen2.5-72b-instruct", "qwq-32b", "r1-distill-qwen-32b"]  # judge kept
     assert [m["benchmark"] for m in config["teacher_selection"]["metrics"]] == ["aime24", "aime25", "math500"]
-    config, _ = load_config(ROOT / "config/paper.yaml")
+    config = load_config(ROOT / "config/paper.yaml")
     config["subset"] = {"teachers": ["qwq-32b", "gpt-5"]}
     with pytest.raises(ConfigError, match=r"subset.teachers names 'gpt-5', not a key of `teachers`"):
         apply_subset(config)
-    config, _ = load_config(ROOT / "config/paper.yaml")
+    config = load_config(ROOT / "config/paper.yaml")
     config["subset"] = {"benchmarks": ["gpqa_diamond"]}
     with pytest.raises(ConfigError, match="teacher_selection.pinned"):
         apply_subset(config)

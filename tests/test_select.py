@@ -14,6 +14,7 @@ import pytest
 import yaml
 from rapidfuzz.distance import Levenshtein
 
+from conftest import resolved
 from ded.io import RecordError, validate_records
 from ded.records import CORPUS_ROW, PASS_RATE
 from ded.select import compression, corpora, diversity, teacher
@@ -300,7 +301,7 @@ def test_read_scores_and_config_metrics(tmp_path):
     path.write_text("model\tbenchmark\tmetric\tvalue\tn\nsmoke/s/a\tb\tpass@1\thigh\t16\n")
     with pytest.raises(RecordError, match="line 2: field 'value'"):
         teacher.read_scores(path)
-    config = {"benchmarks": {"arith": {}, "stdio": {}}, "teacher_selection": {"metrics": []}}
+    config = resolved({"benchmarks": {"arith": {}, "stdio": {}}, "teacher_selection": {"metrics": []}})
     assert [m["benchmark"] for m in teacher.metrics_from_config(config)] == ["arith", "stdio"]
     config["teacher_selection"]["metrics"] = [{"benchmark": "gsm8k", "metric": "pass@1"}]
     with pytest.raises(ValueError, match=r"metrics\[0\].benchmark = 'gsm8k'"):
@@ -403,7 +404,7 @@ def test_paper_shape_ded_longest_and_shortest_corpora_differ():
             samples.append(sample(q, s, text, tokens=len(text.split())))
     verdicts = [v(q, s, "wrong" if s == 0 else "correct") for q in qs for s in range(m)]  # M - 1 verified
     rates = [rate(q, 0.25) for q in qs]
-    settings = dataclasses.replace(CorpusSettings.from_config(paper, workers=1), unit="char")  # no tokenizer here
+    settings = dataclasses.replace(CorpusSettings.from_config(resolved(paper), workers=1), unit="char")  # no tokenizer here
     built = {}
     for variant in ("right_hard_diverse", "longest", "shortest"):
         rows, stats = build_corpus(variant, teacher="T", domain="math", samples=samples, verdicts=verdicts,
@@ -486,18 +487,15 @@ def test_config_sections_validate_and_match_code_defaults():
     for name in ("config.yaml", "paper.yaml"):
         jsonschema.validate(yaml.safe_load((ROOT / "config" / name).read_text()), schema)
     props = schema["properties"]
-    base = CorpusSettings()
-    assert props["compression"]["properties"]["threshold"]["default"] == base.threshold
-    assert props["diversity"]["properties"]["keep"]["default"] == base.keep
-    assert props["diversity"]["properties"]["unit"]["default"] == base.unit
-    assert props["diversity"]["properties"]["exact_limit"]["default"] == base.exact_limit == diversity.DEFAULT_EXACT_LIMIT
+    assert CorpusSettings() == CorpusSettings.from_config(resolved())  # a field's default is the schema's
+    assert props["diversity"]["properties"]["exact_limit"]["default"] == diversity.DEFAULT_EXACT_LIMIT
     assert props["diversity"]["properties"]["unit"]["enum"] == list(diversity.UNITS)
     assert props["corpora"]["properties"]["variants"]["default"] == list(VARIANTS)
     assert props["corpora"]["properties"]["variants"]["items"]["enum"] == list(VARIANTS)
     assert props["corpora"]["properties"]["length_by"]["enum"] == list(corpora.LENGTH_BY)
     assert props["teacher_selection"]["properties"]["rule"]["enum"] == list(teacher.RULES)
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    settings = CorpusSettings.from_config(config, workers=1)
+    settings = CorpusSettings.from_config(resolved(config), workers=1)
     assert (settings.keep, settings.threshold, settings.unit) == (2, 0.5, "token")
 
 

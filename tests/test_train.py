@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from ded.io import write_records
-from ded.train import (DEFAULTS, TrainConfigError, TrainError, dataset_info, export_corpus, grad_accumulation,
+from ded.settings import schema_default
+from ded.train import (TrainConfigError, TrainError, dataset_info, export_corpus, grad_accumulation,
                        latest_checkpoint, llamafactory_args, resolve_settings, to_sharegpt, train_sft,
                        uses_torchrun)
-from ded.train.plan import SMOKE_DEFAULTS, STAGE_KEYS, WARM_START_DEFAULTS
+from ded.train.plan import STAGE_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +109,7 @@ def test_lora_option():
 def test_stage_overrides_and_unknown_keys():
     cfg = {"learning_rate": 2e-5, "optim": "adamw_torch_fused", "warm_start": {"max_steps": 7}}
     warm = resolve_settings(cfg, "warm_start")
-    assert warm["max_steps"] == 7 and warm["learning_rate"] == WARM_START_DEFAULTS["learning_rate"]
+    assert warm["max_steps"] == 7 and warm["learning_rate"] == schema_default("train.warm_start.learning_rate")
     assert warm["optim"] == "adamw_torch_fused"  # inherited from train
     student = resolve_settings(cfg)
     assert student["learning_rate"] == 2e-5 and student["max_steps"] is None
@@ -120,23 +121,18 @@ def test_stage_overrides_and_unknown_keys():
         resolve_settings({"precision": "int4"})
 
 
-def test_library_defaults_match_the_schema():
+def test_settings_take_the_schemas_defaults_in_its_order():
     schema = yaml.safe_load((ROOT / "config/schema.yaml").read_text())["properties"]["train"]
     props = schema["properties"]
     assert schema["additionalProperties"] is False
-    for key, value in DEFAULTS.items():
-        if key == "lora":
-            assert {k: v["default"] for k, v in props["lora"]["properties"].items()} == value
-        else:
-            assert props[key]["default"] == value, key
-        assert props[key]["description"]
-    for stage, defaults in (("warm_start", WARM_START_DEFAULTS), ("smoke", SMOKE_DEFAULTS)):
-        sprops = props[stage]["properties"]
-        assert props[stage]["additionalProperties"] is False
-        assert set(sprops) == set(STAGE_KEYS)
-        assert {k: v["default"] for k, v in sprops.items()} == defaults
-        assert all(v.get("description") and v.get("type") for v in sprops.values())
-    assert set(props) == set(DEFAULTS) | {"warm_start", "smoke"}
+    for stage in ("warm_start", "smoke"):
+        assert props[stage]["additionalProperties"] is False and set(props[stage]["properties"]) == set(STAGE_KEYS)
+        settings = resolve_settings({}, stage)
+        assert all(settings[k] == v["default"] for k, v in props[stage]["properties"].items())
+    settings = resolve_settings({})
+    assert list(settings) == [k for k in props if k not in ("warm_start", "smoke")]
+    assert settings["lora"] == {k: v["default"] for k, v in props["lora"]["properties"].items()}
+    assert all(settings[k] == props[k]["default"] for k in settings if k != "lora")
 
 
 def test_embedded_config_validates_and_plans_on_cpu():

@@ -124,11 +124,13 @@ def test_paper_dry_run_with_a_pinned_teacher_plans_every_stage(workflow_copy, tm
         return [w for r, w in jobs if r == rule]
 
     built = {(w["student"], w["teacher"], w["corpus"]) for w in wildcards("build_corpus")}
-    assert built == {(s, "qwq-32b", c) for s in students for c in corpora}  # every variant, pinned teacher
+    # every variant of the pinned teacher; and DeepSeek-R1's DED corpus for Figure 4's comparison of the two
+    assert built == {(s, "qwq-32b", c) for s in students for c in corpora} | {
+        (s, "deepseek-r1", "math-right_hard_diverse") for s in students}
     trained = {(w["student"], w["teacher"], w["corpus"]) for w in wildcards("train_student")}
     assert trained == built
     evaluated = {(w["model"], w["benchmark"]) for w in wildcards("generate_eval")}
-    assert evaluated == {(f"trained/{s}/{t}/{c}", b) for s, t, c in trained for b in benchmarks} | {
+    assert evaluated == {(f"trained/{s}/{t}/{c}", b) for s, t, c in trained if t == "qwq-32b" for b in benchmarks} | {
         (f"base/{s}", b) for s in students for b in benchmarks}
     assert {(w["model"], w["benchmark"]) for w in wildcards("score_eval")} == evaluated
     assert {w["model"] for w in wildcards("ood_eval")} == {m for m, _ in evaluated}
@@ -140,7 +142,10 @@ def test_paper_dry_run_with_a_pinned_teacher_plans_every_stage(workflow_copy, tm
     assert (counts["sample_teacher"] + counts["sample_teacher_api"] == counts["filter_samples"]
             == len(teachers) * len(paper["seeds"]))
     assert counts["token_entropy"] == len(teachers) * len(paper["seeds"])
-    assert counts["pca_shift"] == len(students) and counts["select_teacher"] == len(students)
+    assert counts["pca_shift"] == 2 * len(students) and counts["select_teacher"] == len(students)
+    assert counts["pca_comparison"] == len(students)
+    assert {(w["teacher"], w["corpus"]) for w in wildcards("pca_shift")} == {
+        ("qwq-32b", "math-right_hard_diverse"), ("deepseek-r1", "math-right_hard_diverse")}
     for rule in ("collect_scores", "corpus_stats", "paper_tables", "figure1", "paper_comparison", "entropy_figure",
                  "front_page", "validate_run", "all"):
         assert counts[rule] == 1, rule

@@ -37,7 +37,8 @@ def _pca(args):
     problems = {Path(p).stem: p for p in args.problems}
     layers = "all" if args.layers == "all" else [int(x) for x in args.layers.split(",")]
     table = run_pca_shift(args.base, args.trained, problems, args.distances_out, args.projections_out,
-                          args.png, args.pdf, layers, args.max_prompts, args.max_tokens, args.batch_size, args.dtype)
+                          args.png, args.pdf, layers, args.max_prompts, args.max_tokens, args.batch_size, args.dtype,
+                          method=args.method, seed=args.seed, pool_padding=not args.no_pool_padding)
     print(table.to_string(index=False))
 
 
@@ -106,10 +107,23 @@ def add_parser(sub) -> None:
     c.add_argument("--base", required=True, help="Hugging Face folder of the base model")
     c.add_argument("--trained", required=True, help="Hugging Face folder of the trained model")
     c.add_argument("--problems", nargs="+", required=True, help="benchmark problem files (named by file stem)")
-    c.add_argument("--layers", default="all", help="'all' or comma-separated decoder layers (default: %(default)s)")
-    c.add_argument("--max-prompts", type=int, help="first N prompts of each benchmark (default: all)")
-    c.add_argument("--max-tokens", type=int, default=2048,
-                   help="tokens kept of each prompt, from its end (default: %(default)s)")
+    c.add_argument("--method", choices=["huan2025", "chat_template_decoder_layers"], default="huan2025",
+                   help="huan2025: the published method of Huan et al. 2025 (raw text, K random items, the first "
+                        "max-tokens tokens, embedding output + every layer, norm of the layer-averaged shift); "
+                        "chat_template_decoder_layers: this workflow's earlier variant (default: %(default)s)")
+    c.add_argument("--seed", type=int, default=42,
+                   help="seed of huan2025's random draw of items (default: %(default)s)")
+    c.add_argument("--no-pool-padding", action="store_true",
+                   help="huan2025: average over the text's own tokens, not every padded position")
+    c.add_argument("--layers", default="all",
+                   help="'all' or comma-separated layers: huan2025 hidden-state indices (0 = embedding output), "
+                        "otherwise decoder layers (default: %(default)s)")
+    c.add_argument("--max-prompts", type=int, default=100,
+                   help="K items per benchmark: huan2025 draws them at random, the other method takes the first "
+                        "(default: %(default)s)")
+    c.add_argument("--max-tokens", type=int, default=128,
+                   help="tokens kept of each text: huan2025 its first, the other method its last "
+                        "(default: %(default)s)")
     c.add_argument("--batch-size", type=int, default=4, help="prompts per forward pass (default: %(default)s)")
     c.add_argument("--dtype", default="auto",
                    help="model weights' dtype: auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16 or float16 "

@@ -249,18 +249,20 @@ def plot_pca_shift(shifts: Mapping[str, object], layers: Sequence[int], layer: i
         evr = sh.explained_variance_ratio[j]
         ax.set_xlabel(f"PC1 ({100 * evr[0]:.0f}% of variance)")
         ax.set_ylabel(f"PC2 ({100 * evr[1]:.0f}%)")
-        ax.set_title(f"{bench}, layer {layers[j]}\nshift {sh.distances[j]:.3g}; all layers {sh.mean_distance:.3g}",
+        ax.set_title(f"{bench}, layer {layers[j]}\nshift {sh.distances[j]:.3g}; all layers {sh.summary:.3g}",
                      fontsize=9)
         ax.grid(True, alpha=0.25)
     ax = fig.add_subplot(grid[rows, :])
     for bench, sh in shifts.items():
-        ax.plot(layers, sh.distances, marker="o", markersize=3, label=f"{bench} (mean {sh.mean_distance:.3g})")
+        ax.plot(layers, sh.distances, marker="o", markersize=3, label=f"{bench} (all layers {sh.summary:.3g})")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("decoder layer (0 = first)")
+    huan = any(sh.method == "huan2025" for sh in shifts.values())
+    ax.set_xlabel("hidden state (0 = embedding output)" if huan else "decoder layer (0 = first)")
     ax.set_ylabel("centroid shift\n(PCA units)")
-    ax.set_title("centroid shift per layer")
+    summary = next(iter(shifts.values())).summary_name if shifts else ""
+    ax.set_title(f"centroid shift per layer; 'all layers': {summary}")
     ax.grid(True, alpha=0.3)
     if shifts:
         ax.legend(fontsize=7, ncol=min(3, len(shifts)))
@@ -276,5 +278,59 @@ def plot_pca_shift(shifts: Mapping[str, object], layers: Sequence[int], layer: i
         _message_axes(ax, f"PCA shift: {NOT_RUN}")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, png, pdf)
+
+
+def plot_pca_comparison(table: pd.DataFrame, png=None, pdf=None, title: str | None = None) -> None:
+    """Figure 4 as the paper draws it: per benchmark one bar per run (its 'mean' row, the method's figure), and
+    per benchmark a panel of the per-layer shift of each run.
+
+    `table` is ded.analysis.jobs.run_pca_comparison's: columns label, benchmark, layer, method, distance, ...
+    """
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    benches = list(dict.fromkeys(table["benchmark"])) if len(table) else []
+    labels = list(dict.fromkeys(table["label"])) if len(table) else []
+    cols = max(1, min(len(benches), 3))
+    rows = math.ceil(len(benches) / cols) if benches else 0
+    fig = plt.figure(figsize=(PAGE_WIDTH_IN, 3.0 + 2.4 * rows))
+    grid = fig.add_gridspec(rows + 1, cols, height_ratios=[1.25] + [1.0] * rows)
+    ax = fig.add_subplot(grid[0, :])
+    if not benches:
+        _message_axes(ax, f"PCA shift comparison: {NOT_RUN}")
+        save(fig, png, pdf)
+        return
+    method = str(table["method"].iloc[0])
+    huan = method == "huan2025"
+    colors = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    summary = table[table["layer"].astype(str) == "mean"]
+    width = 0.8 / max(1, len(labels))
+    x = np.arange(len(benches))
+    for i, label in enumerate(labels):
+        got = summary[summary["label"] == label].set_index("benchmark")["distance"]
+        heights = [float(got.get(b, np.nan)) for b in benches]
+        bars = ax.bar(x - 0.4 + width * (i + 0.5), heights, width, label=label, color=colors[label])
+        ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+    ax.set_xticks(x, benches)
+    ax.set_ylabel("PCA shift\n" + ("(norm of layer-averaged shift)" if huan else "(mean of per-layer shifts)"))
+    ax.set_title("PCA shift per benchmark")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(title="student of teacher", fontsize=8, ncol=min(4, len(labels)))
+    ax.margins(y=0.15)
+    for k, bench in enumerate(benches):
+        ax = fig.add_subplot(grid[1 + k // cols, k % cols])
+        per_layer = table[(table["benchmark"] == bench) & (table["layer"].astype(str) != "mean")]
+        for label in labels:
+            run = per_layer[per_layer["label"] == label]
+            ax.plot(run["layer"].astype(int), run["distance"], marker="o", markersize=3, label=label,
+                    color=colors[label])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("hidden state (0 = embedding output)" if huan else "decoder layer (0 = first)")
+        ax.set_ylabel("shift at the layer")
+        ax.set_title(bench, fontsize=9)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(title or f"Figure 4: PCA shift of the students ({method})")
     fig.tight_layout()
     save(fig, png, pdf)

@@ -87,28 +87,83 @@ def _prompts(path, max_prompts: int | None) -> list[str]:
 
 
 def run_pca_shift(base, trained, problems: Mapping[str, str], distances_out, projections_out, png=None, pdf=None,
-                  layers="all", max_prompts: int | None = None, max_tokens: int = 2048, batch_size: int = 4,
+                  layers="all", max_prompts: int | None = 100, max_tokens: int = 128, batch_size: int = 4,
                   dtype: str | None = None, plot_layer: int = -1, title: str | None = None,
-                  trained_label: str = "trained") -> pd.DataFrame:
-    """Figure 4 for one trained model: features of both models on each benchmark's prompts, shifts, plots."""
-    from .figures import plot_pca_shift
-    from .pca import centroid_shift, hidden_features_many, save_shifts, shift_table
+                  trained_label: str = "trained", method: str = "huan2025", seed: int = 42,
+                  pool_padding: bool = True) -> pd.DataFrame:
+    """Figure 4 for one trained model: features of both models on each benchmark's prompts, shifts, plots.
 
-    prompt_sets = {bench: _prompts(path, max_prompts) for bench, path in problems.items()}
+    method huan2025 (ded.analysis.pca's docstring): `max_prompts` items drawn at random with `seed`, raw
+    text, the first `max_tokens` tokens, every hidden state (embedding output first); otherwise
+    (chat_template_decoder_layers) the first `max_prompts` prompts in the chat template, their last
+    `max_tokens` tokens, the decoder layers.
+    """
+    from .figures import plot_pca_shift
+    from .pca import (HUAN2025, METHODS, centroid_shift, hidden_features_many, huan_encode, huan_features_many,
+                      huan_shift, sample_texts, save_shifts, shift_table)
+
+    if method not in METHODS:
+        raise ValueError(f"analysis.pca.method must be one of {list(METHODS)}, got {method!r}")
+    if method == HUAN2025:
+        prompt_sets = {bench: sample_texts(_prompts(path, None), max_prompts, seed) for bench, path in problems.items()}
+    else:
+        prompt_sets = {bench: _prompts(path, max_prompts) for bench, path in problems.items()}
     for bench, prompts in prompt_sets.items():
         if len(prompts) < 2:
             raise ValueError(f"benchmark {bench} ({problems[bench]}): {len(prompts)} prompt(s); PCA needs at least 2 "
                              f"(config: analysis.pca.max_prompts)")
-    base_f, chosen = hidden_features_many(base, prompt_sets, layers, batch_size, max_tokens, dtype=dtype)
-    trained_f, chosen_t = hidden_features_many(trained, prompt_sets, layers, batch_size, max_tokens, dtype=dtype)
+    if method == HUAN2025:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(base))  # their L147: the base model's tokenizer for both
+        encoded = {bench: huan_encode(tok, texts, max_tokens) for bench, texts in prompt_sets.items()}
+        base_f, chosen = huan_features_many(base, encoded, layers, batch_size, pool_padding, dtype=dtype)
+        trained_f, chosen_t = huan_features_many(trained, encoded, layers, batch_size, pool_padding, dtype=dtype)
+        shift = huan_shift
+    else:
+        base_f, chosen = hidden_features_many(base, prompt_sets, layers, batch_size, max_tokens, dtype=dtype)
+        trained_f, chosen_t = hidden_features_many(trained, prompt_sets, layers, batch_size, max_tokens, dtype=dtype)
+        shift = centroid_shift
     if chosen != chosen_t:
         raise ValueError(f"{base} and {trained} have different layer counts ({chosen} vs {chosen_t})")
-    shifts = {bench: centroid_shift(base_f[bench], trained_f[bench]) for bench in prompt_sets}
+    shifts = {bench: shift(base_f[bench], trained_f[bench]) for bench in prompt_sets}
     save_shifts(projections_out, shifts, chosen)
     table = shift_table(shifts, chosen)
     _write_tsv(table, distances_out)
     if png or pdf:
         plot_pca_shift(shifts, chosen, plot_layer, png, pdf, title=title, trained_label=trained_label)
+    return table
+
+
+def run_pca_comparison(tables: Sequence, runs: Sequence[str], table_out, png=None, pdf=None,
+                       labels: Sequence[str] | None = None, title: str | None = None) -> pd.DataFrame:
+    """Figure 4 as the paper draws it: several runs' shift.tsv (`runs` 'student/teacher/corpus', same order)
+    in one table and one figure, per benchmark one bar per run (labelled by `labels`, default the teacher)."""
+    from .figures import plot_pca_comparison
+    from .pca import SHIFT_COLUMNS
+
+    if len(tables) != len(runs):
+        raise ValueError(f"{len(tables)} shift tables but {len(runs)} run names")
+    labels = list(labels) if labels is not None else [r.split("/")[1] for r in runs]
+    if len(labels) != len(runs):
+        raise ValueError(f"{len(labels)} labels but {len(runs)} runs")
+    frames = []
+    for path, run, label in zip(tables, runs, labels):
+        student, teacher, corpus = run.split("/")
+        df = pd.read_csv(path, sep="\t", dtype={"layer": str})
+        missing = [c for c in SHIFT_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path}: not a shift table of this workflow (no column(s) {missing})")
+        frames.append(df[SHIFT_COLUMNS].assign(student=student, teacher=teacher, corpus=corpus, label=label))
+    columns = ["student", "teacher", "corpus", "label", *SHIFT_COLUMNS]
+    table = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    methods = set(table["method"])
+    if len(methods) > 1:
+        raise ValueError(f"the shift tables were made by different methods ({sorted(methods)}); rerun them with one "
+                         f"analysis.pca.method")
+    _write_tsv(table, table_out)
+    if png or pdf:
+        plot_pca_comparison(table, png, pdf, title=title)
     return table
 
 

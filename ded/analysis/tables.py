@@ -49,15 +49,6 @@ PRIMARY_METRICS = ("pass@1", "acc", "exact_match", "exact_match:strict-match", "
                    "exact_match:get-answer", "math_verify", "pass_at_1", "acc_norm")
 #: Never an accuracy, even when nothing in PRIMARY_METRICS is present.
 NOT_ACCURACY = ("stderr", "_std", "delta_", "mean_tokens", "undecided")
-DEFAULTS = {
-    "benchmarks": None,
-    "ood_benchmarks": None,
-    "ded_corpus": "math-right_hard_diverse",
-    "domain_corpora": {"math": "math-right_hard_diverse", "code": "code-right_hard_diverse", "mixed": "mixed"},
-    "length_corpora": {"longest": "math-longest", "shortest": "math-shortest"},
-    "decimals": 1,
-    "by_difficulty": None,
-}
 #: Difficulties first in this order in per-difficulty columns; others follow alphabetically.
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 
@@ -222,7 +213,11 @@ def _finish(rows: list[dict], columns: Sequence[str] | None = None) -> pd.DataFr
 
 
 def _settings(settings: Mapping | None) -> dict:
-    out = dict(DEFAULTS)
+    """`analysis.tables` over its defaults (config/schema.yaml); a null keeps the default, except the benchmark
+    lists, where null means every benchmark scored."""
+    from ..settings import resolve_section
+
+    out = resolve_section({}, "analysis.tables", check=False)
     out.update({k: v for k, v in (settings or {}).items() if v is not None or k in ("benchmarks", "ood_benchmarks")})
     return out
 

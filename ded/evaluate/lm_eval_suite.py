@@ -54,23 +54,6 @@ from ..records import SCORE_COLUMNS
 
 log = logging.getLogger(__name__)
 
-#: `evaluation.out_of_domain` keys when the config leaves them out (schema defaults).
-OOD_DEFAULTS = {
-    "enabled": False,
-    "tasks": [],
-    "batch_size": 8,
-    "model_type": "hf",
-    "model_args": {},
-    "apply_chat_template": False,
-    "gen_kwargs": {},
-    "think_end_token": None,
-    "limit": None,
-    "include_path": None,
-    "procedural": None,
-    "device": None,
-    "seed": 0,
-}
-
 #: The conda env of ood_eval per model type (paths from the repository root): lm-eval's vllm model
 #: needs vllm, which envs/evaluate.yaml (torch 2.13, transformers 5.6) cannot hold beside it.
 OOD_ENVS = {"hf": "envs/evaluate.yaml", "vllm": "envs/evaluate_vllm.yaml"}
@@ -99,18 +82,27 @@ class LmEvalCall:
     sandboxed: bool = False
 
 
+def _filled(settings: Mapping | None) -> dict:
+    """`evaluation.out_of_domain` settings with the schema's defaults filled in (a copy)."""
+    from ..settings import resolve_section
+
+    return resolve_section(dict(settings or {}), "evaluation.out_of_domain", check=False)
+
+
 def ood_settings(evaluation: Mapping | None) -> dict:
-    """`evaluation.out_of_domain` with defaults filled in."""
+    """`evaluation.out_of_domain` with defaults filled in (config/schema.yaml); unknown keys fail."""
+    from ..settings import section_schema
+
     given = dict((evaluation or {}).get("out_of_domain") or {})
-    unknown = set(given) - set(OOD_DEFAULTS)
+    unknown = set(given) - set(section_schema("evaluation.out_of_domain")["properties"])
     if unknown:
         raise ValueError(f"config: evaluation.out_of_domain: unknown key(s) {sorted(unknown)}")
-    return {**OOD_DEFAULTS, **given}
+    return _filled(given)
 
 
 def ood_env(settings: Mapping | None) -> str:
     """The env file ood_eval runs in for these `evaluation.out_of_domain` settings (OOD_ENVS)."""
-    model_type = {**OOD_DEFAULTS, **(settings or {})}["model_type"]
+    model_type = _filled(settings)["model_type"]
     if model_type not in OOD_ENVS:
         raise ValueError(f"config: evaluation.out_of_domain.model_type = {model_type!r}: expected hf or vllm")
     return OOD_ENVS[model_type]
@@ -121,7 +113,7 @@ def with_allocation(settings: Mapping, gpus: int | None) -> dict:
 
     The hf model type takes no tensor-parallel size; its settings are returned unchanged.
     """
-    settings = {**OOD_DEFAULTS, **settings}
+    settings = _filled(settings)
     if settings["model_type"] == "vllm":
         settings["model_args"] = {**(settings["model_args"] or {}), "tensor_parallel_size": max(1, int(gpus or 0))}
     return settings
@@ -153,7 +145,7 @@ def lm_eval_commands(settings: Mapping, model_dir: str | os.PathLike, work_dir: 
                      python: str = sys.executable) -> list[LmEvalCall]:
     """The lm-eval calls for one model: one per distinct `num_fewshot` (null: the task's own), the
     code tasks in calls of their own (`--predict_only` applies to a whole call)."""
-    settings = {**OOD_DEFAULTS, **settings}
+    settings = _filled(settings)
     if not settings["tasks"]:
         raise ValueError("config: evaluation.out_of_domain.tasks is empty")
     if settings["model_type"] not in ("hf", "vllm"):

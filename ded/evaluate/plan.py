@@ -19,8 +19,8 @@ FRAGMENT_KINDS = {"base": 1, "teacher": 1, "smoke": 2, "trained": 3}
 #: Regex for the `{model}` wildcard of the evaluation rules.
 MODEL_WILDCARD = r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+"
 
-#: Sampling settings of a benchmark item when its config leaves them out (schema defaults).
-SAMPLING_DEFAULTS = {"samples": 1, "temperature": 0.6, "top_p": 0.95, "max_tokens": 32768, "pass_k": [1]}
+#: A benchmark's sampling settings (`benchmarks.<name>`; defaults in config/schema.yaml).
+SAMPLING_KEYS = ("samples", "temperature", "top_p", "max_tokens", "pass_k")
 
 
 def parse_model_fragment(model: str) -> tuple[str, list[str]]:
@@ -38,7 +38,9 @@ def sampling_settings(benchmark: str, config: dict) -> dict:
         spec = config["benchmarks"][benchmark]
     except KeyError:
         raise KeyError(f"config: benchmarks.{benchmark} is not defined") from None
-    return {key: spec.get(key, default) for key, default in SAMPLING_DEFAULTS.items()}
+    from ..settings import schema_default
+
+    return {key: spec[key] if key in spec else schema_default(f"benchmarks.*.{key}") for key in SAMPLING_KEYS}
 
 
 def eval_generation_spec(model: str, benchmark: str, config: dict, model_dir: str | None = None) -> dict:
@@ -51,17 +53,16 @@ def eval_generation_spec(model: str, benchmark: str, config: dict, model_dir: st
     benchmark is sampled alike.
     """
     kind, parts = parse_model_fragment(model)
-    evaluation = config.get("evaluation", {})
+    evaluation = config["evaluation"]
     if kind == "teacher":
         spec = dict(config["teachers"][parts[0]])
-        spec.setdefault("backend", evaluation.get("backend", "hf"))
     else:
-        spec = {"model": config["students"][parts[0]]["model"], "backend": evaluation.get("backend", "hf")}
+        spec = {"model": config["students"][parts[0]]["model"], "backend": evaluation["backend"]}
     spec.pop("warm_start", None)  # the warm start is already in model_dir
-    spec["template"] = config["models"][spec["model"]].get("template", "chatml")
+    spec["template"] = config["models"][spec["model"]]["template"]
     sampling = sampling_settings(benchmark, config)
     spec.update(temperature=sampling["temperature"], top_p=sampling["top_p"], max_tokens=sampling["max_tokens"],
-                seed=evaluation.get("seed", 0))
+                seed=evaluation["seed"])
     if model_dir:
         spec["model_dir"] = str(model_dir)
     return spec
@@ -74,22 +75,22 @@ def evaluated_models(config: dict, smoke: Iterable[tuple[str, str]] = (),
     `smoke` ((student, teacher) pairs) and `trained` ((student, teacher,
     corpus) triples) come from the stages that make those models.
     """
-    which = config.get("evaluation", {}).get("models", {})
+    which = config["evaluation"]["models"]
     out = []
-    if which.get("base", True):
+    if which["base"]:
         out += [f"base/{s}" for s in config["students"]]
-    if which.get("teachers", False):
+    if which["teachers"]:
         out += [f"teacher/{t}" for t in config["teachers"]]
-    if which.get("smoke", True):
+    if which["smoke"]:
         out += [f"smoke/{s}/{t}" for s, t in smoke]
-    if which.get("trained", True):
+    if which["trained"]:
         out += [f"trained/{s}/{t}/{c}" for s, t, c in trained]
     return out
 
 
 def ood_model_dir(model: str, config: dict, model_dir) -> str:
     """Input of the out-of-domain rule: the model folder, or a clear error why there is none."""
-    if not config.get("evaluation", {}).get("out_of_domain", {}).get("enabled", False):
+    if not config["evaluation"]["out_of_domain"]["enabled"]:
         raise ValueError(f"out-of-domain evaluation of '{model}' asked for, but "
                          "config evaluation.out_of_domain.enabled is false")
     if not model_dir:

@@ -64,9 +64,9 @@ def _sample(args) -> int:
 
 def _spec_default(key: str) -> str:
     """'(default: the teacher spec's value, else X)' for a flag that overrides a teacher key."""
-    from .prompts import TEACHER_DEFAULTS
+    from ..settings import schema_default
 
-    value = TEACHER_DEFAULTS[key]
+    value = schema_default(f"teachers.*.{key}")
     return f"(default: the --teacher-spec value, else {'none' if value is None else value})"
 
 

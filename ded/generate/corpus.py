@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Iterator
 
 from ..data.sources import normalise_text, read_rows
+from ..settings import resolve_section
 from .base import Backend, Completion, GenerationError, Outcome, Request
 
-#: Column names of s1K-1.1 (simplescaling/s1K-1.1): question and DeepSeek-R1's trace.
-DEFAULT_FIELDS = {
-    "question": "question",
-    "id": None,  # a column matched against the problem's id (or meta.source_id)
-    "reasoning": "deepseek_thinking_trajectory",
-    "answer": "deepseek_attempt",
-    "text": None,  # one column holding the whole response instead of reasoning + answer
-    "split": "train",
-    "subset": None,
-}
+#: Column names of a corpus (teachers.<name>.corpus_fields in config/schema.yaml): s1K-1.1's
+#: (simplescaling/s1K-1.1) question and DeepSeek-R1's trace unless the teacher says otherwise.
+DEFAULT_FIELDS = resolve_section({}, "teachers.*.corpus_fields", check=False)
 
 
 def corpus_revision(path: str) -> str:

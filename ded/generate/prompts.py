@@ -9,7 +9,6 @@ prompts it is evaluated with.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..errors import DedError
 from ..think import OPEN
@@ -30,28 +29,6 @@ CHOICE_INSTRUCTION = (
     "within \\boxed{}.")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-#: Every teacher key this stage reads, with its default (mirrors config/schema.yaml).
-TEACHER_DEFAULTS: dict[str, Any] = {
-    "backend": "hf",
-    "system_prompt": None,
-    "temperature": 0.7,
-    "top_p": 0.95,
-    "max_tokens": 512,
-    "prefill_think": False,
-    "chat_template": None,
-    "logprobs": None,
-    "engine_args": {},
-    "api_base": None,
-    "api_key_env": None,
-    "api_model": None,
-    "api_extra_body": {},
-    "concurrency": 8,
-    "timeout_s": None,  # follows max_tokens (openai_backend.call_timeout_s)
-    "max_retries": 6,
-    "corpus_path": None,
-    "corpus_fields": {},
-    "corpus_missing": "error",
-}
 BACKENDS = ("hf", "vllm", "openai", "corpus")
 
 
@@ -60,9 +37,15 @@ class TeacherSpecError(DedError, ValueError):
 
 
 def teacher_settings(spec: dict, where: str = "teacher") -> dict:
-    """The spec with every default filled in; unknown backends fail naming the key."""
-    out = dict(TEACHER_DEFAULTS)
-    out.update({k: v for k, v in (spec or {}).items() if v is not None or k not in out})
+    """The spec with every default of a teacher entry (config/schema.yaml, `teachers.<name>`) filled in,
+    a null counting as left out; unknown backends fail naming the key.
+
+    A spec may carry keys beyond a teacher entry (an evaluation's `template`, `seed`, `model_dir`)."""
+    from ..settings import resolve_section, section_schema
+
+    keys = section_schema("teachers.*")["properties"]
+    out = resolve_section({k: v for k, v in (spec or {}).items() if v is not None or k not in keys},
+                          "teachers.*", check=False)
     if out["backend"] not in BACKENDS:
         raise TeacherSpecError(f"{where}.backend = {out['backend']!r} is not one of {list(BACKENDS)}")
     if not 0 < float(out["top_p"]) <= 1:

@@ -157,7 +157,7 @@ def sample_problems(problems: Iterable[dict], teacher_spec: dict, *, model_name:
                     backend: Backend | None = None, progress_bar: bool | None = None) -> int:
     """Sample `n` completions per problem from a teacher; write SAMPLE records to `out_path`.
 
-    `teacher_spec`: the config's teacher entry (see TEACHER_DEFAULTS); its
+    `teacher_spec`: the config's teacher entry (defaults: teacher_settings); its
     `model_dir` and `seed`, when present, stand in for `model_path` and `seed`.
     `backend_options`: run-time knobs that are not part of the experiment
     (tensor_parallel_size, threads, device, backoff_s, ...). `backend`: an

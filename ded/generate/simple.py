@@ -13,10 +13,10 @@ from .prompts import teacher_settings
 def generation_spec(model_name: str, config: dict) -> dict:
     """How to reach a `models` entry: the first teacher entry on it (its backend, endpoint, template
     settings), else the evaluation backend."""
-    for spec in config.get("teachers", {}).values():
-        if spec.get("model") == model_name:
+    for spec in config["teachers"].values():
+        if spec["model"] == model_name:
             return {k: v for k, v in spec.items() if k != "warm_start"}
-    return {"model": model_name, "backend": config.get("evaluation", {}).get("backend", "hf")}
+    return {"model": model_name, "backend": config["evaluation"]["backend"]}
 
 
 def make_generate(model_name: str, config: dict, *, max_new_tokens: int = 1024, model_dir: str | None = None,

@@ -39,9 +39,10 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Iterable, Mapping, Sequence
 
+from ..settings import schema_default
 from .common import SelectionError, kept_ids_by_question
 from .compression import compress
-from .diversity import DEFAULT_EXACT_LIMIT, select_diverse_many
+from .diversity import select_diverse_many
 from .teacher import corpus_row
 
 LENGTH_BY = ("tokens", "chars")
@@ -114,25 +115,27 @@ def _variant(name: str) -> Variant:
 
 @dataclass(frozen=True)
 class CorpusSettings:
-    """The config values corpus building uses (sections compression, diversity, corpora)."""
+    """The config values corpus building uses (sections compression, diversity, corpora).
 
-    threshold: float = 0.5  # compression.threshold
-    keep: int = 4  # diversity.keep (P)
-    unit: str = "token"  # diversity.unit
-    exact_limit: int = DEFAULT_EXACT_LIMIT  # diversity.exact_limit
-    tokenizer: str | None = None  # diversity.tokenizer
-    length_by: str = "tokens"  # corpora.length_by
-    seed: int = 0  # corpora.seed
+    A field the caller leaves out takes the schema's default (config/schema.yaml): the workflow hands each
+    variant only the values it uses (rules/common.smk, corpus_settings), and a corpus's stats record all.
+    """
+
+    threshold: float = schema_default("compression.threshold")
+    keep: int = schema_default("diversity.keep")  # P
+    unit: str = schema_default("diversity.unit")
+    exact_limit: int = schema_default("diversity.exact_limit")
+    tokenizer: str | None = schema_default("diversity.tokenizer")
+    length_by: str = schema_default("corpora.length_by")
+    seed: int = schema_default("corpora.seed")
     workers: int | None = None  # processes for diversity (the rule's threads)
 
     @classmethod
     def from_config(cls, config: Mapping, workers: int | None = None) -> "CorpusSettings":
-        comp, div, corp = (config.get(k) or {} for k in ("compression", "diversity", "corpora"))
-        base = cls()
-        return cls(threshold=comp.get("threshold", base.threshold), keep=div.get("keep", base.keep),
-                   unit=div.get("unit", base.unit), exact_limit=div.get("exact_limit", base.exact_limit),
-                   tokenizer=div.get("tokenizer", base.tokenizer), length_by=corp.get("length_by", base.length_by),
-                   seed=corp.get("seed", base.seed), workers=workers)
+        """From a resolved config (ded.settings.resolve_config)."""
+        comp, div, corp = config["compression"], config["diversity"], config["corpora"]
+        return cls(threshold=comp["threshold"], keep=div["keep"], unit=div["unit"], exact_limit=div["exact_limit"],
+                   tokenizer=div["tokenizer"], length_by=corp["length_by"], seed=corp["seed"], workers=workers)
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "workers"}

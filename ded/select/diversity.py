@@ -48,12 +48,14 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from ..progress import progress
+from ..settings import schema_default
 from .common import SelectionError
 
 log = logging.getLogger(__name__)
 
 UNITS = ("char", "token")
-DEFAULT_EXACT_LIMIT = 5000
+#: diversity.exact_limit's default (config/schema.yaml), for callers outside the workflow.
+DEFAULT_EXACT_LIMIT = schema_default("diversity.exact_limit")
 #: Word tokens when no tokenizer is given: runs of word characters, and every
 #: other non-space character on its own (operators, brackets, punctuation).
 WORD_PATTERN = r"\w+|[^\w\s]"

@@ -103,16 +103,16 @@ def normalise_metrics(metrics: Sequence[dict], rule: str = "mean") -> list[dict]
 
 
 def metrics_from_config(config: dict) -> list[dict]:
-    """teacher_selection.metrics, or DEFAULT_METRIC on every configured benchmark when it is empty."""
-    section = config.get("teacher_selection") or {}
-    metrics = section.get("metrics") or [{"benchmark": b, "metric": DEFAULT_METRIC}
-                                         for b in config.get("benchmarks", {})]
-    known = config.get("benchmarks")
+    """teacher_selection.metrics, or DEFAULT_METRIC on every configured benchmark when it is empty.
+    `config` is resolved (ded.settings.resolve_config)."""
+    section = config["teacher_selection"]
+    known = config["benchmarks"]
+    metrics = section["metrics"] or [{"benchmark": b, "metric": DEFAULT_METRIC} for b in known]
     for i, m in enumerate(metrics):
-        if known is not None and m.get("benchmark") not in known:
+        if m.get("benchmark") not in known:
             raise SelectionError(f"teacher_selection.metrics[{i}].benchmark = {m.get('benchmark')!r} is not a key of "
                                  f"`benchmarks` (known: {', '.join(sorted(known))})")
-    return normalise_metrics(metrics, section.get("rule", "mean"))
+    return normalise_metrics(metrics, section["rule"])
 
 
 def metric_column(m: dict) -> str:

@@ -1,8 +1,8 @@
 """The `train` config section -> LlamaFactory's training YAML.
 
-Pure functions: no llamafactory import. The defaults below mirror
-config/schema.yaml's `train` section (a test keeps them in sync), so the
-library and `python -m ded train` work on a partial section too.
+Pure functions: no llamafactory import. Defaults come from config/schema.yaml's
+`train` section (ded.settings), so the library and `python -m ded train` work
+on a partial section too.
 """
 
 from __future__ import annotations
@@ -16,55 +16,12 @@ from ..errors import DedError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Defaults of config["train"] (the paper's setup: full fine-tuning, 16k context,
-#: global batch 48, lr 1e-5, AdamW, 10 epochs, cosine, bf16, DeepSpeed ZeRO-3).
-DEFAULTS: dict[str, Any] = {
-    "finetuning_type": "full",
-    "lora": {"rank": 8, "alpha": 16, "dropout": 0.0, "target": "all"},
-    "cutoff_len": 16384,
-    "learning_rate": 1.0e-5,
-    "num_train_epochs": 10.0,
-    "max_steps": None,
-    "lr_scheduler_type": "cosine",
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.0,
-    "max_grad_norm": 1.0,
-    "optim": "adamw_torch",
-    "per_device_train_batch_size": 1,
-    "global_batch_size": 48,
-    "precision": "bf16",
-    "deepspeed": "config/deepspeed/ds_z3.json",
-    "flash_attn": "auto",
-    "gradient_checkpointing": True,
-    "save_steps": 500,
-    "save_total_limit": 2,
-    "keep_checkpoints": False,
-    "logging_steps": 10,
-    "seed": 42,
-    "preprocessing_num_workers": None,
-    "dataloader_num_workers": 0,
-    "trust_remote_code": False,
-}
-
 #: Keys a nested `warm_start` / `smoke` object may set; the rest is inherited from `train`.
 STAGE_KEYS = ("cutoff_len", "learning_rate", "num_train_epochs", "max_steps", "warmup_ratio",
               "per_device_train_batch_size", "global_batch_size", "save_steps", "logging_steps")
 
-#: Defaults of config["train"]["warm_start"] (the embedded default's teacher warm start).
-WARM_START_DEFAULTS: dict[str, Any] = {
-    "cutoff_len": 512, "learning_rate": 1.0e-4, "num_train_epochs": 3.0, "max_steps": 30,
-    "warmup_ratio": 0.1, "per_device_train_batch_size": 2, "global_batch_size": 4, "save_steps": 10,
-    "logging_steps": 1,
-}
-
-#: Defaults of config["train"]["smoke"] (the teacher smoke test's quick distillation).
-SMOKE_DEFAULTS: dict[str, Any] = {
-    "cutoff_len": 4096, "learning_rate": 1.0e-5, "num_train_epochs": 1.0, "max_steps": None,
-    "warmup_ratio": 0.1, "per_device_train_batch_size": 1, "global_batch_size": 16, "save_steps": 500,
-    "logging_steps": 10,
-}
-
-STAGE_DEFAULTS = {"warm_start": WARM_START_DEFAULTS, "smoke": SMOKE_DEFAULTS}
+#: Training stages with a nested object of STAGE_KEYS under `train` (teacher warm start, smoke test).
+STAGES = ("warm_start", "smoke")
 
 FINETUNING_TYPES = ("full", "lora")
 PRECISIONS = ("bf16", "fp16", "fp32")
@@ -75,28 +32,41 @@ class TrainConfigError(DedError, ValueError):
     """A `train` setting is invalid; the message names the config key."""
 
 
+def known_in_order() -> list[str]:
+    """The keys of a `train` section other than the nested stages, in the schema's order."""
+    from ..settings import section_schema
+
+    return [key for key in section_schema("train")["properties"] if key not in STAGES]
+
+
 def resolve_settings(train_cfg: Mapping[str, Any] | None, stage: str | None = None) -> dict[str, Any]:
     """The effective settings: defaults, then `train_cfg`, then (for `stage`) its nested overrides.
 
     `stage` is None for the student's training, or "warm_start" / "smoke".
     Nested stage objects are dropped from the result.
     """
+    from ..settings import resolve_section, section_schema
+
     train_cfg = dict(train_cfg or {})
-    nested = {k: train_cfg.pop(k, None) for k in STAGE_DEFAULTS}
-    unknown = sorted(set(train_cfg) - set(DEFAULTS))
+    nested = {k: train_cfg.pop(k, None) for k in STAGES}
+    known = known_in_order()
+    unknown = sorted(set(train_cfg) - set(known))
     if unknown:
         raise TrainConfigError(f"config: unknown key(s) train.{', train.'.join(unknown)} "
-                               f"(known: {', '.join(sorted(DEFAULTS))})")
-    settings = {**DEFAULTS, **train_cfg}
-    settings["lora"] = {**DEFAULTS["lora"], **(train_cfg.get("lora") or {})}
+                               f"(known: {', '.join(sorted(known))})")
+    if train_cfg.get("lora") is None:
+        train_cfg.pop("lora", None)
+    filled = resolve_section(train_cfg, "train", check=False)  # the schema's defaults filled in
+    settings = {key: filled[key] for key in known_in_order()}  # in the schema's order, whatever the input's
+    settings["lora"] = {key: settings["lora"][key] for key in section_schema("train.lora")["properties"]}
     if stage is not None:
-        if stage not in STAGE_DEFAULTS:
-            raise TrainConfigError(f"unknown training stage {stage!r} (known: {', '.join(STAGE_DEFAULTS)})")
+        if stage not in STAGES:
+            raise TrainConfigError(f"unknown training stage {stage!r} (known: {', '.join(STAGES)})")
         overrides = dict(nested[stage] or {})
         bad = sorted(set(overrides) - set(STAGE_KEYS))
         if bad:
             raise TrainConfigError(f"config: train.{stage} cannot set {', '.join(bad)} (allowed: {', '.join(STAGE_KEYS)})")
-        settings.update({**STAGE_DEFAULTS[stage], **overrides})
+        settings.update(resolve_section(overrides, f"train.{stage}", check=False))
     check_settings(settings, prefix=f"train.{stage}." if stage else "train.")
     return settings
 
@@ -110,8 +80,8 @@ def stage_section(settings: Mapping[str, Any], stage: str | None = None) -> dict
     """
     section = dict(settings)
     if stage is not None:
-        if stage not in STAGE_DEFAULTS:
-            raise TrainConfigError(f"unknown training stage {stage!r} (known: {', '.join(STAGE_DEFAULTS)})")
+        if stage not in STAGES:
+            raise TrainConfigError(f"unknown training stage {stage!r} (known: {', '.join(STAGES)})")
         section[stage] = {k: section.pop(k) for k in STAGE_KEYS}
     return section
 

@@ -31,14 +31,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..redact import config_secrets, redact, redact_error
+from ..settings import schema_default
 from ..think import CLOSE
 
 Generate = Callable[[list[str]], list[str]]
 
 #: Reasons the judge may be asked to decide an answer (`filter.judge.decides`; see the module doc).
 TRIGGERS = ("no_gold", "unparseable", "wrong")
-#: What the judge decides when the config does not say (mirrors config/schema.yaml).
-DEFAULT_DECIDES = ("no_gold", "unparseable")
+#: What the judge decides when the config does not say (filter.judge.decides in config/schema.yaml).
+DEFAULT_DECIDES = tuple(schema_default("filter.judge.decides"))
 #: Rule verdicts that mean "the rules could not read or compare the answer" (trigger `unparseable`).
 #: Not infra_error: a broken sandbox is fixed, not judged.
 RULES_UNDECIDED = frozenset({"unparseable", "timeout"})
@@ -182,17 +183,17 @@ def judge_generation_spec(spec: dict, config: dict) -> dict:
 
 def judge_from_config(spec: dict, config: dict, *, model_dir: str | None = None,
                       backend_options: dict | None = None) -> Judge:
-    """A Judge from the `filter.judge` config section, over `ded.generate.make_generate` (greedy, each
+    """A Judge from the resolved `filter.judge` config section, over `ded.generate.make_generate` (greedy, each
     prompt one user message). model_dir: the judge model's local folder (hf and vllm backends);
     backend_options: the job's allocation (`ded.generate.allocation_options`)."""
     from ..generate import make_generate
 
     if spec["model"] not in config.get("models", {}):
         raise ValueError(f"config: filter.judge.model = {spec['model']!r} is not a key of `models`")
-    gen = make_generate(spec["model"], config, max_new_tokens=spec.get("max_new_tokens", 1024), model_dir=model_dir,
+    gen = make_generate(spec["model"], config, max_new_tokens=spec["max_new_tokens"], model_dir=model_dir,
                         backend_options=backend_options, spec=judge_generation_spec(spec, config))
-    return Judge(generate=redacting(gen, config_secrets(config)), max_answer_chars=spec.get("max_answer_chars", 12000),
-                 decides=tuple(spec.get("decides", DEFAULT_DECIDES)), model=spec["model"])
+    return Judge(generate=redacting(gen, config_secrets(config)), max_answer_chars=spec["max_answer_chars"],
+                 decides=tuple(spec["decides"]), model=spec["model"])
 
 
 def redacting(generate: Generate, secrets) -> Generate:
