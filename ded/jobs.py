@@ -78,6 +78,34 @@ def smoke_pairs(config: Mapping) -> list[tuple[str, str]]:
     return [(s, t) for s in config["students"] for t in config["teachers"]]
 
 
+def keep_smoke_models(config: Mapping) -> bool:
+    """teacher_selection.keep_smoke_models: whether the smoke-test models stay once every job reading them ran.
+
+    False marks train_smoke's output temp() (smoke_model_flags) and asks for every job that reads a smoke
+    model before the select_teacher checkpoint (smoke_model_consumers), so Snakemake deletes each model
+    once, after its last reader, not before a reader the checkpoint would add later."""
+    return bool(_section(config, "teacher_selection").get("keep_smoke_models", True))
+
+
+def smoke_model_flags(config: Mapping) -> tuple[str, ...]:
+    """Snakemake flags of train_smoke's output beyond directory(): ("temp",) when the smoke models are removed
+    once read (keep_smoke_models false), else none (rules/train.smk applies them)."""
+    return () if keep_smoke_models(config) else ("temp",)
+
+
+def smoke_model_consumers(config: Mapping) -> list[tuple[str, str]]:
+    """(smoke model fragment, what reads it) of every job reading a smoke-test model: generate_eval on each
+    benchmark it is scored on (the choice's, and all of them under evaluation.models.smoke), ood_eval, and
+    pca_shift of the Figure 4 runs whose corpus is SMOKE_RUN (analysis.pca.runs, the teacher comparison).
+    `what` is a benchmark, "ood", or "pca". Known from the config alone (no checkpoint)."""
+    smoke = smoke_pairs(config)
+    out = [(m, b) for m, b in evaluation_jobs(config, smoke, ()) if m.startswith("smoke/")]
+    out += [(m, "ood") for m in ood_models(config, evaluated_models(config, smoke=smoke)) if m.startswith("smoke/")]
+    # the trained runs are not needed: pca_runs keeps only their DED corpus, never SMOKE_RUN
+    out += [(f"smoke/{s}/{t}", "pca") for s, t, c in pca_runs(config, lambda: ()) if c == SMOKE_RUN and (s, t) in smoke]
+    return out
+
+
 def smoke_eval_benchmarks(config: Mapping) -> list[str]:
     """Benchmarks every smoke-test model is scored on for the choice (teacher_selection.metrics); none when pinned."""
     if pinned_teacher(config):

@@ -19,6 +19,16 @@ Samples drawn through an OpenAI-compatible endpoint (backend `openai`, or a
 model with `materialize: false`) cost no GPU-hours of this workflow's jobs;
 they are counted as API tokens.
 
+Disk: each row also estimates what its jobs leave on disk (`disk_bytes`) and
+what one job holds only while it runs (`scratch_bytes`): samples as JSONL
+(jsonl_bytes), trained models in the training dtype (model_bytes), and the
+training checkpoints (checkpoint_bytes, checkpoints_on_disk). A stage's peak
+is what it leaves plus the scratch of plan.concurrent_jobs of its jobs at
+once; the total peak takes the stages in order, each at its peak on top of
+what the earlier ones left (disk_totals). Base model downloads, filtered
+copies, corpora, logs and scores are not counted: beside the models they are
+small.
+
 The config is resolved first (ded.settings.resolve_config: validated, every
 default of config/schema.yaml filled in), as the Snakefile resolves it, so the
 plan reads the settings the jobs run with; the numbers are estimates for
@@ -28,6 +38,7 @@ planning, not promises.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,6 +76,12 @@ class Row:
     max_job_hours: float | None = None
     #: The rule of these jobs, when not the stage's (sample_teacher_api beside sample_teacher).
     rule: str | None = None
+    #: Bytes the group's jobs leave on disk (all of them together): samples, trained models, kept checkpoints.
+    disk_bytes: float = 0.0
+    #: Bytes one job of the group (the largest) holds while it runs and removes at its end: checkpoints.
+    scratch_bytes: float = 0.0
+    #: Bytes the group's jobs leave until later jobs have read them (smoke models marked temp()), all together.
+    held_bytes: float = 0.0
 
     @property
     def hours_per_job(self) -> float:
@@ -103,6 +120,17 @@ class Stage:
     @property
     def api_tokens(self) -> int:
         return sum(r.tokens for r in self.rows if r.api)
+
+    @property
+    def disk_bytes(self) -> float:
+        """Bytes the stage's jobs leave on disk."""
+        return sum(r.disk_bytes for r in self.rows)
+
+    def peak_disk_bytes(self, concurrent_jobs: int = 1) -> float:
+        """Bytes on disk at the stage's peak: what it leaves and what it holds until read, plus the scratch of
+        its `concurrent_jobs` largest jobs running at once (an upper bound: the last jobs' scratch counted
+        beside every job's output)."""
+        return self.disk_bytes + sum(r.held_bytes for r in self.rows) + stage_scratch(self.rows, concurrent_jobs)
 
 
 # --- config access -------------------------------------------------------------
@@ -199,6 +227,74 @@ def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_qu
         "shortest": kept * keep,
     }
     return rows[variant]
+
+
+# --- disk ----------------------------------------------------------------------------
+
+#: Bytes per parameter of a model saved in each training precision (config train.precision).
+PRECISION_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+
+
+def jsonl_bytes(tokens: float, records: float, bytes_per_token: float, record_bytes: float) -> float:
+    """Bytes of a JSONL file of `records` records holding `tokens` generated tokens in all: the text at
+    `bytes_per_token` (UTF-8 with JSON escapes), and `record_bytes` per record for everything else."""
+    return tokens * bytes_per_token + records * record_bytes
+
+
+def model_bytes(params_b: float, bytes_per_param: float = 2) -> float:
+    """Bytes of a model's weights: `params_b` billion parameters at `bytes_per_param` (2 in bf16 or fp16)."""
+    return params_b * 1e9 * bytes_per_param
+
+
+def checkpoint_bytes(params_b: float, bytes_per_param: float, finetuning_type: str = "full") -> float:
+    """Bytes of one training checkpoint: `bytes_per_param` (plan.checkpoint_bytes_per_param) per parameter of
+    a full fine-tune; a LoRA checkpoint holds only the adapter and its optimizer states, counted as none."""
+    return 0.0 if finetuning_type == "lora" else model_bytes(params_b, bytes_per_param)
+
+
+def optimizer_steps(rows: float, epochs: float, max_steps: int | None, global_batch_size: int) -> int:
+    """Optimizer steps of a training run: max_steps when set, else epochs over `rows` in global batches."""
+    if max_steps is not None:
+        return int(max_steps)
+    return int(math.ceil(rows * epochs / global_batch_size)) if rows > 0 else 0
+
+
+def checkpoints_on_disk(steps: int, save_steps: int, save_total_limit: int, keep: bool) -> tuple[int, int]:
+    """(checkpoints on disk at a run's peak, checkpoints left after it) of a run of `steps` steps saving every
+    `save_steps`. The trainer writes checkpoint N before removing the oldest beyond save_total_limit, so at
+    the peak one more than the limit exist; ded/train/run.py removes the rest at the end unless `keep`
+    (train.keep_checkpoints)."""
+    saved = steps // save_steps
+    return min(saved, save_total_limit + 1), (min(saved, save_total_limit) if keep else 0)
+
+
+def training_disk(s: "Settings", params_b: float, rows: float, epochs: float, max_steps: int | None,
+                  global_batch_size: int, save_steps: int, keep_model: bool = True) -> tuple[float, float, float]:
+    """(bytes left, scratch bytes while running, bytes held until read) of one training run: the final model
+    in the training precision, left unless not `keep_model` (then held until its readers ran), with the
+    checkpoints train.keep_checkpoints keeps; the rest of the checkpoints at the run's peak is scratch."""
+    model = model_bytes(params_b, PRECISION_BYTES[s.get("train.precision")])
+    ckpt = checkpoint_bytes(params_b, s.plan("checkpoint_bytes_per_param"), s.get("train.finetuning_type"))
+    steps = optimizer_steps(rows, epochs, max_steps, global_batch_size)
+    peak, kept = checkpoints_on_disk(steps, save_steps, s.get("train.save_total_limit"),
+                                     s.get("train.keep_checkpoints"))
+    return (model if keep_model else 0.0) + kept * ckpt, (peak - kept) * ckpt, 0.0 if keep_model else model
+
+
+def stage_scratch(rows: list[Row], concurrent_jobs: int) -> float:
+    """Scratch bytes of the `concurrent_jobs` largest jobs of `rows` at once."""
+    per_job = sorted((r.scratch_bytes for r in rows for _ in range(r.jobs)), reverse=True)
+    return sum(per_job[:max(int(concurrent_jobs), 0)])
+
+
+def disk_totals(stages: list["Stage"], concurrent_jobs: int = 1) -> tuple[float, float]:
+    """(bytes left at the end, peak bytes) of the whole plan: the stages in order, each at its peak on top of
+    what the earlier stages left."""
+    left = peak = 0.0
+    for st in stages:
+        peak = max(peak, left + st.peak_disk_bytes(concurrent_jobs))
+        left += st.disk_bytes
+    return left, peak
 
 
 # --- the workflow's jobs -----------------------------------------------------------
@@ -330,8 +426,13 @@ def _sampling_row(s: Settings, name: str, model: str, domains: list[str], sample
     tokens = {d: generation_tokens(by_domain[d], samples, s.plan("mean_output_tokens"), max_tokens) for d in domains}
     hours = {d: 0.0 if api else _gen_hours(s, t, model) for d, t in tokens.items()}
     questions = sum(by_domain[d] for d in domains)
+    disk = _jsonl(s, sum(tokens.values()), questions * samples)
     return Row(name, len(domains), f"{questions} q x {samples} samples", sum(tokens.values()),
-               sum(hours.values()), api, max(hours.values(), default=0.0), rule)
+               sum(hours.values()), api, max(hours.values(), default=0.0), rule, disk_bytes=disk)
+
+
+def _jsonl(s: Settings, tokens: float, records: float) -> float:
+    return jsonl_bytes(tokens, records, s.plan("jsonl_bytes_per_token"), s.plan("jsonl_record_bytes"))
 
 
 def teacher_sampling(s: Settings, planned: dict) -> Stage:
@@ -370,11 +471,17 @@ def smoke_training(s: Settings, planned: dict) -> Stage:
     epochs = s.get("train.smoke.num_train_epochs")
     tokens = training_tokens(rows, per_row, epochs, s.get("train.smoke.max_steps"),
                              s.get("train.smoke.global_batch_size"))
+    keep = jobs.keep_smoke_models(s.config)
     for student, group in _group(planned["train_smoke"], lambda j: j["student"]).items():
         n = len(group)
         label = f"{student} <- each teacher" if n == len(s.config["teachers"]) else f"{student} <- {n} teachers"
+        model = s.config["students"][student]["model"]
+        left, scratch, held = training_disk(s, params_of(s, model), rows, epochs, s.get("train.smoke.max_steps"),
+                                            s.get("train.smoke.global_batch_size"), s.get("train.smoke.save_steps"),
+                                            keep_model=keep)
         stage.rows.append(Row(label, n, f"{rows:.0f} rows x {epochs:g} ep", tokens * n,
-                              _train_hours(s, tokens, s.config["students"][student]["model"]) * n))
+                              _train_hours(s, tokens, model) * n, disk_bytes=left * n, scratch_bytes=scratch,
+                              held_bytes=held * n))
     return stage
 
 
@@ -401,9 +508,12 @@ def final_training(s: Settings, planned: dict) -> Stage:
         tokens = [training_tokens(r, per_row, epochs, s.get("train.max_steps"), s.get("train.global_batch_size"))
                   for r in rows]
         hours = [_train_hours(s, t, model) for t in tokens]
+        disk = [training_disk(s, params_of(s, model), r, epochs, s.get("train.max_steps"),
+                              s.get("train.global_batch_size"), s.get("train.save_steps")) for r in rows]
         label = f"{student} / {_corpus_label(corpora)}" + ("" if teacher == chosen[student] else f" <- {teacher}")
         stage.rows.append(Row(label, len(group), f"{sum(rows):.0f} rows x {epochs:g} ep", sum(tokens), sum(hours),
-                              max_job_hours=max(hours)))
+                              max_job_hours=max(hours), disk_bytes=sum(d[0] for d in disk),
+                              scratch_bytes=max(d[1] for d in disk), held_bytes=sum(d[2] for d in disk)))
     return stage
 
 
@@ -438,10 +548,12 @@ def evaluation(s: Settings, planned: dict) -> Stage:
         model, api = _model_of(s, group_name)
         hours = [0.0 if api else _gen_hours(s, tokens[j["benchmark"]], model) for j in group]
         n_models = len({j["model"] for j in group})
+        n_samples = sum(samples[j["benchmark"]] for j in group)
+        n_tokens = sum(tokens[j["benchmark"]] for j in group)
         stage.rows.append(_split_row(Row(group_name, len(group),
-                                         f"{n_models} model{'s' if n_models > 1 else ''}, "
-                                         f"{sum(samples[j['benchmark']] for j in group)} samples",
-                                         sum(tokens[j["benchmark"]] for j in group), sum(hours), api, max(hours)),
+                                         f"{n_models} model{'s' if n_models > 1 else ''}, {n_samples} samples",
+                                         n_tokens, sum(hours), api, max(hours),
+                                         disk_bytes=_jsonl(s, n_tokens, n_samples)),
                                      jobs.shards(s.config, "evaluation")))
     return stage
 
@@ -623,8 +735,21 @@ def _fmt_tokens(n: float) -> str:
     return f"{n:.0f}"
 
 
+def _fmt_bytes(n: float) -> str:
+    """Decimal units, as disks are sold: 1 TB = 1e12 bytes."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
 def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> str:
-    """Tables per stage and a total, as printed by `python -m ded plan`."""
+    """Tables per stage and a total, as printed by `python -m ded plan`.
+
+    The disk column is what a row's jobs leave on disk; a stage's `disk:` line adds its peak when its jobs
+    hold more while they run (checkpoints, smoke models removed once read), and a `Disk:` line before the
+    total gives the whole plan's (disk_totals, with plan.concurrent_jobs jobs of a stage at once)."""
+    concurrent = int(plan_settings.get("concurrent_jobs", 1))
     lines = []
     if title:
         lines.append(title)
@@ -638,14 +763,24 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
     for st in stages:
         lines.append("")
         lines.append(f"{st.name} [{st.rule}]")
-        lines.append(f"  {'job':<{width}}  {'work':<28} {'tokens':>9} {'GPU-h':>10}")
+        lines.append(f"  {'job':<{width}}  {'work':<28} {'tokens':>9} {'GPU-h':>10} {'disk':>10}")
         for r in st.rows:
             hours = "API" if r.api else f"{r.gpu_hours:,.1f}"
             job = (r.job if r.jobs == 1 else f"{r.job} (x{r.jobs})") + (f" [{r.rule}]" if r.rule else "")
-            lines.append(f"  {job:<{width}}  {r.detail:<28} {_fmt_tokens(r.tokens):>9} {hours:>10}")
+            lines.append(f"  {job:<{width}}  {r.detail:<28} {_fmt_tokens(r.tokens):>9} {hours:>10} "
+                         f"{_fmt_bytes(r.disk_bytes):>10}")
         api = f"  (+{_fmt_tokens(st.api_tokens)} tokens through APIs)" if st.api_tokens else ""
         count = f"{st.jobs} jobs"
-        lines.append(f"  {'stage total':<{width}}  {count:<28} {_fmt_tokens(st.tokens):>9} {st.gpu_hours:>10,.1f}{api}")
+        lines.append(f"  {'stage total':<{width}}  {count:<28} {_fmt_tokens(st.tokens):>9} {st.gpu_hours:>10,.1f} "
+                     f"{_fmt_bytes(st.disk_bytes):>10}{api}")
+        peak = st.peak_disk_bytes(concurrent)
+        if peak > st.disk_bytes:
+            largest = max(r.scratch_bytes for r in st.rows)
+            held = sum(r.held_bytes for r in st.rows)
+            why = ([f"up to {_fmt_bytes(largest)} of checkpoints per job while it runs"] if largest else []) + (
+                [f"{_fmt_bytes(held)} of models removed once read"] if held else [])
+            lines.append(f"  disk: {_fmt_bytes(st.disk_bytes)} left, peak {_fmt_bytes(peak)} with {concurrent} "
+                         f"job(s) at once ({'; '.join(why)})")
         if st.gpus_per_job:
             note = (f"  profile: {st.gpus_per_job} GPU(s) per job; longest job about "
                     f"{st.longest_job_hours:,.1f} h wall-clock")
@@ -657,7 +792,12 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
             lines.append(note)
     total = sum(st.gpu_hours for st in stages)
     api_total = sum(st.api_tokens for st in stages)
+    left, peak = disk_totals(stages, concurrent)
     lines.append("")
+    lines.append(f"Disk: {_fmt_bytes(left)} left at the end, peak about {_fmt_bytes(peak)} "
+                 f"({concurrent} job(s) of a stage at once, plan.concurrent_jobs; a checkpoint "
+                 f"{plan_settings.get('checkpoint_bytes_per_param', 14):g} bytes per parameter, samples "
+                 f"{plan_settings.get('jsonl_bytes_per_token', 4.5):g} bytes per token)")
     lines.append(f"Total: {total:,.1f} GPU-hours on {plan_settings['gpu']}"
                  + (f", plus {_fmt_tokens(api_total)} tokens through OpenAI-compatible endpoints" if api_total else ""))
     return "\n".join(lines)

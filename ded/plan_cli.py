@@ -1,4 +1,4 @@
-"""`python -m ded plan --configfile config/paper.yaml`: GPU-hours per stage before submitting."""
+"""`python -m ded plan --configfile config/paper.yaml`: GPU-hours and disk per stage before submitting."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from .plan import SCHEMA, Settings, attach_profile, compute_plan, format_plan, l
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 PLAN_KEYS = ("gpu", "reference_params_b", "generation_tokens_per_gpu_s", "training_tokens_per_gpu_s",
-             "forward_tokens_per_gpu_s", "mean_output_tokens")
+             "forward_tokens_per_gpu_s", "mean_output_tokens", "concurrent_jobs", "checkpoint_bytes_per_param",
+             "jsonl_bytes_per_token")
 
 
 def _shown(path: str) -> str:
@@ -35,7 +36,7 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("plan", help="estimate GPU-hours per stage from a config's token counts",
+    p = sub.add_parser("plan", help="estimate GPU-hours and disk per stage from a config's token counts",
                        description=__doc__ + "\n\nAssumptions (throughputs, mean lengths) are the config's "
                        "`plan:` section; see config/schema.yaml.")
     p.add_argument("--configfile", nargs="+", default=[str(ROOT / "config" / "config.yaml")],

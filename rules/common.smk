@@ -228,6 +228,33 @@ def smoke_pairs():
     return ded_jobs.smoke_pairs(config)
 
 
+def smoke_model_output():
+    """train_smoke's output: temp() when teacher_selection.keep_smoke_models is false (ded.jobs.smoke_model_flags),
+    so Snakemake removes each smoke model once every job reading it has run."""
+    out = directory(PATHS["smoke_model"])
+    return temp(out) if "temp" in ded_jobs.smoke_model_flags(config) else out
+
+
+def smoke_consumer_targets():
+    """With teacher_selection.keep_smoke_models false: the outputs of every job reading a smoke model
+    (ded.jobs.smoke_model_consumers), asked for before the select_teacher checkpoint. Asked for only after it
+    (collect_scores, analysis_targets), a reader would come after the temp() model was removed and train it
+    again."""
+    if ded_jobs.keep_smoke_models(config):
+        return []
+    targets = []
+    for model, what in ded_jobs.smoke_model_consumers(config):
+        _, student, teacher = model.split("/")
+        if what == "ood":
+            targets.append(f"results/eval/{model}/ood/scores.tsv")
+        elif what == "pca":
+            targets.append(ANALYSIS_PATHS["pca_dir"].format(student=student, teacher=teacher,
+                                                            corpus=ded_jobs.SMOKE_RUN) + "/figure4.png")
+        else:
+            targets.append(PATHS["eval_scores"].format(model=model, benchmark=what))
+    return targets
+
+
 def trained_triples():
     """(student, chosen teacher, corpus) for every corpus variant; needs the selection checkpoint."""
     return ded_jobs.trained_triples(config, {s: chosen_teacher(s) for s in config["students"]})
@@ -262,6 +289,7 @@ def static_targets():
         + expand(PATHS["selection"], student=config["students"])
         + analysis_entropy_targets()
         + analysis_pca_comparison_targets()
+        + smoke_consumer_targets()
     )
 
 

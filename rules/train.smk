@@ -65,7 +65,7 @@ rule train_smoke:
         corpus=PATHS["smoke_corpus"],
         base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
     output:
-        directory(PATHS["smoke_model"]),
+        smoke_model_output(),  # temp() under teacher_selection.keep_smoke_models: false
     params:
         train=train_settings("smoke"),
         stage="smoke",

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from test_workflow import _copy_workflow, _dry_run, _offline_env, job_counts, planned_jobs
 
-from ded import plan_cli
+from ded import jobs, plan_cli
 from ded.jobs import smoke_eval_benchmarks
 from conftest import resolved
 from ded.plan import (
-    PlanError, Row, Settings, Stage, attach_profile, compute_plan, corpus_rows, dataset_size, duration_hours,
-    example_tokens, format_plan, generation_tokens, gpu_hours, job_lists, jobs_per_rule, load_config,
-    training_tokens,
+    PlanError, Row, Settings, Stage, attach_profile, checkpoint_bytes, checkpoints_on_disk, compute_plan, corpus_rows,
+    dataset_size, disk_totals, duration_hours, example_tokens, format_plan, generation_tokens, gpu_hours, job_lists,
+    jobs_per_rule, jsonl_bytes, load_config, model_bytes, optimizer_steps, training_tokens,
 )
 from ded.settings import schema_default
 
@@ -158,6 +158,88 @@ def test_compute_plan_by_hand():
                       "pca_shift": 1 + 2}  # the DED run, and Figure 4's comparison of both smoke students
 
 
+def test_disk_arithmetic():
+    assert jsonl_bytes(1000, 10, 4.5, 2000) == 4500 + 20_000
+    assert model_bytes(32) == 64e9 and model_bytes(7, 4) == 28e9  # bf16; fp32
+    assert checkpoint_bytes(32, 14) == 448e9  # about 0.45 TB for a 32B full fine-tune
+    assert checkpoint_bytes(32, 14, "lora") == 0
+    assert optimizer_steps(100, 2, None, 16) == 13 and optimizer_steps(100, 2, 7, 16) == 7
+    # every 2 steps: 5 saved; the trainer writes the third before removing the first beyond the limit of 2
+    assert checkpoints_on_disk(10, 2, 2, keep=False) == (3, 0)
+    assert checkpoints_on_disk(10, 2, 2, keep=True) == (3, 2)
+    assert checkpoints_on_disk(10, 20, 2, keep=True) == (0, 0)  # shorter than save_steps: none
+    stages = [Stage("a", "a", [Row("x", 1, "", 0, 0, disk_bytes=10, scratch_bytes=5)]),
+              Stage("b", "b", [Row("y", 3, "", 0, 0, disk_bytes=100, scratch_bytes=7, held_bytes=30)])]
+    assert stages[1].peak_disk_bytes(1) == 100 + 30 + 7 and stages[1].peak_disk_bytes(2) == 100 + 30 + 14
+    assert disk_totals(stages, 1) == (110, 10 + 137)  # the later stage's peak on top of what the first left
+
+
+def test_disk_per_stage_by_hand():
+    config = _tiny_config()
+    config["train"].update(global_batch_size=4, save_steps=2)
+    stages = {st.rule: st for st in compute_plan(resolved(config))}
+    record = schema_default("plan.jsonl_record_bytes")
+    per_token = schema_default("plan.jsonl_bytes_per_token")
+    assert schema_default("plan.checkpoint_bytes_per_param") == 14
+
+    teacher = {r.job: r for r in stages["sample_teacher"].rows}
+    assert teacher["t"].disk_bytes == 60_000 * per_token + 30 * 2 * record  # 30 q x 2 samples of 1,000 tokens
+    assert teacher["r"].disk_bytes == 90_000 * per_token + 60 * record  # samples of an API teacher are ours too
+    assert stages["sample_student"].disk_bytes == 135_000 * per_token + 30 * 3 * record
+
+    # smoke: 2 steps (23 rows, global batch 16), none saved at save_steps 500; each model 16B x 2 bytes (bf16)
+    smoke = stages["train_smoke"].rows[0]
+    assert (smoke.disk_bytes, smoke.scratch_bytes, smoke.held_bytes) == (2 * 32e9, 0, 0)
+
+    train = {r.job: r for r in stages["train_student"].rows}
+    full = train["s / {math,code}-full"]
+    # the code corpus: 20 rows x 2 epochs / 4 = 10 steps, 5 checkpoints, 3 at once, none kept
+    assert full.disk_bytes == 2 * 32e9 and full.scratch_bytes == 3 * 16e9 * 14
+    assert stages["train_student"].peak_disk_bytes(1) == 4 * 32e9 + 3 * 224e9
+    assert stages["train_student"].peak_disk_bytes(2) == 4 * 32e9 + 6 * 224e9
+
+    evaluation = {r.job: r for r in stages["generate_eval"].rows}
+    assert evaluation["base/s"].disk_bytes == 30 * 4 * 1500 * per_token + 30 * 4 * record
+    assert stages["token_entropy"].disk_bytes == stages["pca_shift"].disk_bytes == 0  # small outputs
+
+    config["train"]["keep_checkpoints"] = True
+    full = {r.job: r for r in {st.rule: st for st in compute_plan(resolved(config))}["train_student"].rows}[
+        "s / {math,code}-full"]
+    assert full.disk_bytes == 2 * 32e9 + 2 * 2 * 224e9 and full.scratch_bytes == 224e9  # 2 kept of each run
+
+    # teacher_selection.keep_smoke_models: false removes the smoke models once read: held, not left
+    config["teacher_selection"] = {"keep_smoke_models": False}
+    stages = {st.rule: st for st in compute_plan(resolved(config))}
+    smoke = stages["train_smoke"]
+    assert (smoke.disk_bytes, smoke.rows[0].held_bytes, smoke.peak_disk_bytes(1)) == (0, 64e9, 64e9)
+    text = format_plan(list(stages.values()), {**Settings(resolved(config)).config["plan"], "gpu": "H100",
+                                                "concurrent_jobs": 1})
+    assert "64.0 GB of models removed once read" in text
+
+
+def test_keep_smoke_models_switch_marks_the_smoke_output_temp():
+    default = resolved({})
+    assert default["teacher_selection"]["keep_smoke_models"] is True  # today's behaviour by default
+    assert jobs.smoke_model_flags(default) == ()
+    config = _tiny_config()
+    config["teacher_selection"] = {"keep_smoke_models": False}
+    config = resolved(config)
+    assert jobs.smoke_model_flags(config) == ("temp",)
+    # every reader of a smoke model, asked for before the teacher choice (rules/common.smk
+    # smoke_consumer_targets): the choice's benchmark (the only one), Figure 4's comparison
+    assert sorted(jobs.smoke_model_consumers(config)) == sorted(
+        [(f"smoke/s/{t}", what) for t in ("r", "t") for what in ("b", "pca")])
+    config["evaluation"]["out_of_domain"]["enabled"] = True
+    config["evaluation"]["models"]["smoke"] = True
+    assert ("smoke/s/t", "ood") in jobs.smoke_model_consumers(config)
+    config["teacher_selection"]["pinned"] = "t"
+    assert jobs.smoke_model_consumers(config) == []  # no smoke test
+    paper = load_config(ROOT / "config/paper.yaml")
+    assert jobs.smoke_model_flags(paper) == ("temp",)
+    text = (ROOT / "rules/train.smk").read_text()
+    assert "smoke_model_output()" in text.split("rule train_smoke:")[1].split("rule ")[0]
+
+
 def test_a_pinned_teacher_plans_no_smoke_test_and_trains_on_it():
     config = _tiny_config()
     config["teacher_selection"] = {"pinned": "t"}
@@ -247,6 +329,7 @@ def test_profile_limits_are_compared_with_the_longest_job():
                                  "mean_output_tokens": 1})
     assert "EXCEEDS" in text and "--set-resources sample_teacher:runtime=" in text
     assert "Total: 40.0 GPU-hours on H100" in text
+    assert "Disk: 0 B left at the end, peak about 0 B" in text
 
 
 def test_paper_config_validates_with_its_plan_section():
@@ -266,6 +349,14 @@ def test_cli_prints_every_stage_and_a_total(capsys):
     ood = out.split("[ood_eval]")[1].split("\n\n")[0]
     assert "base/phi-4" in ood and "profile: 2 GPU(s) per job" in ood  # Table 6 on every local model
     assert out.strip().splitlines()[-1].startswith("Total: ")
+    # disk: a column per row, the smoke models removed once read (paper.yaml), a 32B run's checkpoints
+    # (3 x 448 GB at its peak), and the whole plan's
+    smoke = out.split("[train_smoke]")[1].split("\n\n")[0]
+    assert "disk: 0 B left, peak 624.0 GB" in smoke  # 12 smoke models: 2 x 4 x 64 GB + 4 x 28 GB
+    train = out.split("[train_student]")[1].split("\n\n")[0]
+    assert "up to 1.3 TB of checkpoints per job" in train
+    disk = out.strip().splitlines()[-2]
+    assert disk.startswith("Disk: 2.0 TB left at the end, peak about 3.4 TB")
 
 
 def test_cli_names_a_mistyped_plan_key(tmp_path, capsys):
@@ -286,8 +377,9 @@ PLANNED_RULES = ("sample_teacher", "sample_teacher_api", "sample_student", "trai
 PINNED_TEACHER = "qwq-32b"
 
 
-def _paper_dry_run(tmp_path_factory, pinned: str | None) -> tuple[dict, dict, list]:
-    """(validated config, the dry run's job counts per rule, its (rule, wildcards) jobs) of config/paper.yaml."""
+def _paper_dry_run(tmp_path_factory, pinned: str | None) -> tuple[dict, dict, list, set]:
+    """(validated config, the dry run's job counts per rule, its (rule, wildcards) jobs, the temporary outputs it
+    would remove) of config/paper.yaml."""
     tmp = tmp_path_factory.mktemp("plan-dag")
     (tmp / "wf").mkdir()
     workflow = _copy_workflow(tmp / "wf")
@@ -297,7 +389,9 @@ def _paper_dry_run(tmp_path_factory, pinned: str | None) -> tuple[dict, dict, li
     path.write_text(yaml.safe_dump(paper))
     proc = _dry_run(workflow, "--configfile", str(path), env=_offline_env(tmp))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return load_config(path), job_counts(proc.stdout), planned_jobs(proc.stdout)
+    removed = {line.split("Would remove temporary output ", 1)[1].strip() for line in proc.stdout.splitlines()
+               if "Would remove temporary output " in line}
+    return load_config(path), job_counts(proc.stdout), planned_jobs(proc.stdout), removed
 
 
 def _job_set(wildcards: list[dict]) -> Counter:
@@ -316,7 +410,8 @@ def unpinned_dag(tmp_path_factory):
 
 def test_plan_counts_the_jobs_of_a_pinned_paper_dry_run(pinned_dag):
     """A pinned teacher makes the whole DAG known: the plan's jobs per rule are the dry run's, job by job."""
-    config, counts, dag_jobs = pinned_dag
+    config, counts, dag_jobs, removed = pinned_dag
+    assert not any(f.startswith("results/smoke/") for f in removed)  # pinned: no smoke models
     assert PINNED_TEACHER in config["teachers"]
     plan = jobs_per_rule(compute_plan(resolved(config)))
     assert {r: plan.get(r, 0) for r in PLANNED_RULES} == {r: counts.get(r, 0) for r in PLANNED_RULES}
@@ -339,10 +434,15 @@ def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_da
 
     Hidden by the checkpoint, and counted by the plan with one chosen teacher per student: training on the
     corpora (train_student, `trained/<student>/*/<corpus>`), the student pass rates (sample_student: only
-    build_corpus reads them), the base, trained and smoke models' evaluation on every benchmark
-    (collect_scores asks for them), the out-of-domain suites and Figure 4 (pca_shift).
+    build_corpus reads them), the base and trained models' evaluation on every benchmark (collect_scores asks
+    for them), their out-of-domain suites and Figure 4 (pca_shift). The smoke models' evaluations on every
+    benchmark and out-of-domain suites come before it: paper.yaml removes the smoke models once read
+    (teacher_selection.keep_smoke_models: false), so every reader is asked for up front.
     """
-    config, counts, dag_jobs = unpinned_dag
+    config, counts, dag_jobs, removed = unpinned_dag
+    # teacher_selection.keep_smoke_models: false marks every smoke model temp()
+    assert {f for f in removed if f.startswith("results/smoke/")} == {
+        f"results/smoke/{s}/{t}/model" for s in config["students"] for t in config["teachers"]}
     planned = job_lists(config)
     plan = jobs_per_rule(compute_plan(resolved(config)))
     for rule in ("sample_teacher", "sample_teacher_api", "train_smoke", "token_entropy"):
@@ -354,12 +454,16 @@ def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_da
     assert selection and selection < set(config["benchmarks"])
     smoke_evals = [w for w in planned["generate_eval"] if w["model"].startswith("smoke/")]
     dag_evals = [w for r, w in dag_jobs if r == "generate_eval"]
-    assert _job_set([w for w in smoke_evals if w["benchmark"] in selection]) == _job_set(dag_evals)
-    # the rest of each smoke model's benchmarks comes after the checkpoint (evaluation.models.smoke)
+    assert config["teacher_selection"]["keep_smoke_models"] is False
+    # every reader of a smoke model before the checkpoint: the choice's benchmarks and the rest
+    # (evaluation.models.smoke), and the out-of-domain suites
+    assert _job_set(smoke_evals) == _job_set(dag_evals)
     later = [w for w in smoke_evals if w["benchmark"] not in selection]
     assert len(later) == 3 * 4 * len(set(config["benchmarks"]) - selection)
+    assert {w["model"] for r, w in dag_jobs if r == "ood_eval"} == {w["model"] for w in smoke_evals}
+    assert counts["ood_eval"] == 3 * 4
 
-    for rule in ("train_student", "sample_student", "ood_eval"):
+    for rule in ("train_student", "sample_student"):
         assert rule not in counts and plan[rule] > 0, rule
     # Figure 4's comparison of the QwQ-32B and DeepSeek-R1 smoke students comes before the checkpoint; the
     # chosen teacher's DED run after it
