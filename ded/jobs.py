@@ -84,7 +84,10 @@ def keep_smoke_models(config: Mapping) -> bool:
     False marks train_smoke's output temp() (smoke_model_flags) and asks for every job that reads a smoke
     model before the select_teacher checkpoint (smoke_model_consumers), so Snakemake deletes each model
     once, after its last reader, not before a reader the checkpoint would add later."""
-    return bool(_section(config, "teacher_selection").get("keep_smoke_models", True))
+    from .settings import schema_default
+
+    keep = _section(config, "teacher_selection").get("keep_smoke_models")
+    return bool(schema_default("teacher_selection.keep_smoke_models") if keep is None else keep)
 
 
 def smoke_model_flags(config: Mapping) -> tuple[str, ...]:

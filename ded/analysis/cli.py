@@ -103,25 +103,31 @@ def add_parser(sub) -> None:
                         "drops it and rescales the top k (default: %(default)s)")
     k.set_defaults(func=_entropy_topk)
 
+    from ..settings import schema_default
+    from .pca import METHODS
+
+    def pca_default(key):  # the workflow's defaults, from the one place they live
+        return schema_default(f"analysis.pca.{key}")
+
     c = a.add_parser("pca", help="PCA centroid shift, base vs trained (Figure 4)")
     c.add_argument("--base", required=True, help="Hugging Face folder of the base model")
     c.add_argument("--trained", required=True, help="Hugging Face folder of the trained model")
     c.add_argument("--problems", nargs="+", required=True, help="benchmark problem files (named by file stem)")
-    c.add_argument("--method", choices=["huan2025", "chat_template_decoder_layers"], default="huan2025",
+    c.add_argument("--method", choices=METHODS, default=pca_default("method"),
                    help="huan2025: the published method of Huan et al. 2025 (raw text, K random items, the first "
                         "max-tokens tokens, embedding output + every layer, norm of the layer-averaged shift); "
                         "chat_template_decoder_layers: this workflow's earlier variant (default: %(default)s)")
-    c.add_argument("--seed", type=int, default=42,
+    c.add_argument("--seed", type=int, default=pca_default("seed"),
                    help="seed of huan2025's random draw of items (default: %(default)s)")
     c.add_argument("--no-pool-padding", action="store_true",
                    help="huan2025: average over the text's own tokens, not every padded position")
     c.add_argument("--layers", default="all",
                    help="'all' or comma-separated layers: huan2025 hidden-state indices (0 = embedding output), "
                         "otherwise decoder layers (default: %(default)s)")
-    c.add_argument("--max-prompts", type=int, default=100,
+    c.add_argument("--max-prompts", type=int, default=pca_default("max_prompts"),
                    help="K items per benchmark: huan2025 draws them at random, the other method takes the first "
                         "(default: %(default)s)")
-    c.add_argument("--max-tokens", type=int, default=128,
+    c.add_argument("--max-tokens", type=int, default=pca_default("max_tokens"),
                    help="tokens kept of each text: huan2025 its first, the other method its last "
                         "(default: %(default)s)")
     c.add_argument("--batch-size", type=int, default=4, help="prompts per forward pass (default: %(default)s)")
