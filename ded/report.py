@@ -289,6 +289,21 @@ def _score(value) -> str:
     return "—" if value is None else f"{float(value):.4f}"
 
 
+def _margin_sentence(margin: Mapping | None) -> str:
+    """Whether the chosen teacher's lead over the runner-up is beyond noise (ded.select.teacher.choice_margin)."""
+    if not margin:
+        return ""
+    runner = _lit(margin["runner_up"])
+    if margin.get("se") is None:
+        return f" Whether its lead over {runner} is beyond noise cannot be said: {margin.get('why')}."
+    diff, se = margin["difference"], margin["se"]
+    ratio = f"{diff / se:.1f} standard errors" if se > 0 else "with no spread between problems"
+    verdict = ("beyond noise" if margin["beyond_noise"]
+               else "within noise: with other samples the other candidate could have been chosen")
+    return (f" Its lead over {runner}, {diff:+.4f} ({ratio}; standard error {se:.4f}, paired by problem), "
+            f"is {verdict}.")
+
+
 def _smoke_test(setup: Mapping, selections: Mapping[str, Mapping], tables: Mapping[str, list[Mapping]]) -> str:
     pinned = {s: sel for s, sel in selections.items() if sel.get("pinned")}
     if len(pinned) == len(selections):
@@ -329,7 +344,7 @@ def _smoke_test(setup: Mapping, selections: Mapping[str, Mapping], tables: Mappi
         else:
             reason = (f"{_lit(sel['teacher'])} has the highest {what}: {_score(best)}"
                       + (f", against {_listing(f'{_score(s)} for {_lit(t)}' for t, s in others)}" if others else ""))
-        why.append((f"For {_lit(student)}, " if several else "") + reason + ".")
+        why.append((f"For {_lit(student)}, " if several else "") + reason + "." + _margin_sentence(sel.get("margin")))
     why.append("Per-student scores: ``results/selection/<student>/scores.tsv``; the decision: "
                "``results/selection/<student>/teacher.json``.")
     return _section("Teacher smoke test", intro, rst_table(header, rows) if rows else "", " ".join(why))

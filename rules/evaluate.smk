@@ -92,6 +92,9 @@ rule score_eval:
 rule collect_scores:
     input:
         lambda w: eval_targets(),
+        # the per-problem outcomes behind each gain's standard error, beside each benchmark's scores
+        verdicts=lambda w: [p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in eval_targets()
+                            if not p.endswith("/ood/scores.tsv")],
     output:
         scores=report(PATHS["scores"], caption="../report/scores.rst", category="Scores"),
         markdown="results/scores.md",

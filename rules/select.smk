@@ -25,6 +25,9 @@ rule smoke_corpus:
 checkpoint select_teacher:
     input:
         scores=smoke_score_files,
+        # per-problem outcomes: is the winner's lead beyond noise?
+        verdicts=lambda w: [p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in smoke_score_files(w)
+                            if p.split("/")[-2] in config["benchmarks"]],
     output:
         selection=PATHS["selection"],
         table="results/selection/{student}/scores.tsv",

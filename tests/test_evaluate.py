@@ -32,7 +32,10 @@ from ded.evaluate.metrics import (
     ScoringError,
     base_model_of,
     delta_vs_base,
+    gain_se_rows,
     join_outcomes,
+    paired_gain_se,
+    problem_pass_rates,
     pass_at_k,
     run_pass_at_1,
     score_benchmark,
@@ -144,6 +147,38 @@ def test_math_benchmark_pass1_std_passk_tokens():
     assert got[("aime24", "mean_tokens")] == (pytest.approx(11.5), 12)  # tokens 10..13 per problem
     assert got[("aime24", "undecided")] == (0, 12)
     assert not any(":" in b for b, _ in got)  # no difficulty, no breakdown
+
+
+def test_pass1_standard_error_has_problems_as_the_unit():
+    grid = {"q1": [True, True, True, True], "q2": [True, False, True, False], "q3": [False] * 4}
+    got = _by(score_benchmark(*_benchmark(grid), "base/smol", "aime24"))
+    rates = pd.Series([1.0, 0.5, 0.0])
+    assert got[("aime24", "pass@1_se")] == (pytest.approx(rates.std(ddof=1) / math.sqrt(3)), 3)
+    one = _by(score_benchmark(*_benchmark({"q1": [True, False]}), "base/smol", "aime24"))
+    assert ("aime24", "pass@1_se") not in one  # one problem: no spread to measure
+
+
+def test_gain_standard_error_is_paired_by_problem():
+    base = {"q1": [False, False], "q2": [True, False], "q3": [False, False], "q4": [True, True], "q5": [False] * 2}
+    model = {"q1": [True, True], "q2": [True, True], "q3": [False, True], "q4": [True, True], "q5": [False] * 2}
+    rates = {("base/smol", "arith"): problem_pass_rates(_benchmark(base)[1]),
+             ("trained/smol/terse/full", "arith"): problem_pass_rates(_benchmark(model)[1]),
+             ("teacher/terse", "arith"): problem_pass_rates(_benchmark(model)[1])}
+    assert rates[("base/smol", "arith")] == {"q1": 0.0, "q2": 0.5, "q3": 0.0, "q4": 1.0, "q5": 0.0}
+    diffs = pd.Series([1.0, 0.5, 0.5, 0.0, 0.0])
+    gain, se, n = paired_gain_se(rates[("trained/smol/terse/full", "arith")], rates[("base/smol", "arith")])
+    assert (gain, se, n) == (pytest.approx(diffs.mean()), pytest.approx(diffs.std(ddof=1) / math.sqrt(5)), 5)
+    # one row, for the model with a base (teachers have none), n = problems paired
+    assert gain_se_rows(rates) == [dict(zip(SCORE_COLUMNS, ("trained/smol/terse/full", "arith", "delta_pass@1_se",
+                                                           pytest.approx(se), 5)))]
+    # only the problems both were scored on are paired
+    assert paired_gain_se({"q1": 1.0, "q2": 0.0, "x": 1.0}, {"q1": 0.0, "q2": 0.0})[2] == 2
+
+
+def test_undecided_verdicts_count_as_wrong_in_problem_rates():
+    verdicts = [{"question_id": "q", "sample_id": i, "keep": True, "verdict": v}
+                for i, v in enumerate(["correct", sorted(UNDECIDED_VERDICTS)[0]])]
+    assert problem_pass_rates(verdicts) == {"q": 0.5}
 
 
 def test_std_across_runs_equals_mean_of_runs():
@@ -747,13 +782,28 @@ def test_ood_target_when_disabled_says_which_key(tmp_path):
     assert "evaluation.out_of_domain.enabled is false" in proc.stdout + proc.stderr
 
 
+def test_scores_markdown_lists_each_gain_with_its_standard_error():
+    rows = (_rows("base/smol", "arith", pass1=0.1) + _rows("trained/smol/terse/full", "arith", pass1=0.5)
+            + _rows("smoke/smol/terse", "arith", pass1=0.15))
+    deltas = delta_vs_base(pd.DataFrame(rows))
+    rows += deltas + [dict(zip(SCORE_COLUMNS, (m, "arith", "delta_pass@1_se", 0.1, 40)))
+                      for m in ("trained/smol/terse/full", "smoke/smol/terse")]
+    md = " ".join(summary_markdown(pd.DataFrame(rows)).split())
+    assert "## Gains over the base student" in md
+    assert "| trained/smol/terse/full | arith | 40 | 0.5000 | 0.1000 | +0.4000 | 0.1000 | +4.0 **beyond noise** |" in md
+    assert "| smoke/smol/terse | arith | 40 | 0.1500 | 0.1000 | +0.0500 | 0.1000 | +0.5 |" in md
+    assert "Gains over" not in summary_markdown(pd.DataFrame(_rows("base/smol", "arith", pass1=0.1)))
+
+
 def test_summary_orders_metrics_and_difficulties():
     rows = []
     for bench in ("lcb:hard", "lcb", "lcb:easy", "lcb:medium"):
         rows += _rows("base/smol", bench, undecided=1.0, mean_tokens=100.0, pass1=0.5)
-        rows += [dict(zip(SCORE_COLUMNS, ("base/smol", bench, m, 0.5, 4))) for m in ("pass@16", "pass@4", "pass@1_std")]
+        rows += [dict(zip(SCORE_COLUMNS, ("base/smol", bench, m, 0.5, 4)))
+                 for m in ("pass@16", "pass@4", "pass@1_std", "pass@1_se")]
     wide = summary_tables(pd.DataFrame(rows))["base/smol"]
     assert list(wide.index) == ["lcb", "lcb:easy", "lcb:medium", "lcb:hard"]
-    assert list(wide.columns) == ["pass@1", "pass@1_std", "pass@4", "pass@16", "mean_tokens", "undecided"]
+    assert list(wide.columns) == ["pass@1", "pass@1_se", "pass@1_std", "pass@4", "pass@16", "mean_tokens",
+                                  "undecided"]
     md = " ".join(summary_markdown(pd.DataFrame(rows)).split())  # the columns are padded to equal widths
-    assert "| lcb:hard | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 100.0 | 1 |" in md
+    assert "| lcb:hard | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 100.0 | 1 |" in md

@@ -54,7 +54,9 @@ def _records(student: str = "smol") -> dict:
                {"benchmark": "stdio", "metric": "pass@1", "weight": 1.0}]
     return dict(
         selections={student: {"teacher": "terse", "student": student, "rule": "mean", "metrics": metrics,
-                              "scores": {"terse": 0.25, "verbose": 0.125}, "pinned": False}},
+                              "scores": {"terse": 0.25, "verbose": 0.125}, "pinned": False,
+                              "margin": {"runner_up": "verbose", "difference": 0.125, "se": 0.1,
+                                         "beyond_noise": False, "why": None}}},
         selection_tables={student: [
             {"rank": "1", "teacher": "terse", "score": "0.25", "arith/pass@1": "0.416667", "stdio/pass@1": "0.0833333"},
             {"rank": "2", "teacher": "verbose", "score": "0.125", "arith/pass@1": "0.25", "stdio/pass@1": "0"}]},
@@ -94,6 +96,20 @@ def test_filter_stages_count_what_each_check_left():
         filter_stages(_summary(4)[:-1])
 
 
+def test_smoke_test_margin_says_beyond_noise_or_why_it_cannot():
+    from ded.report import _margin_sentence
+
+    assert "is beyond noise" in _margin_sentence({"runner_up": "v", "difference": 0.3, "se": 0.1,
+                                                   "beyond_noise": True, "why": None})
+    assert "+0.3000 (3.0 standard errors" in _margin_sentence({"runner_up": "v", "difference": 0.3, "se": 0.1,
+                                                                "beyond_noise": True, "why": None})
+    text = _margin_sentence({"runner_up": "v", "difference": 0.3, "se": None, "beyond_noise": None,
+                             "why": "stdio pass@2 has no per-problem outcomes to pair"})
+    assert text == (" Whether its lead over ``v`` is beyond noise cannot be said: stdio pass@2 has no per-problem "
+                    "outcomes to pair.")
+    assert _margin_sentence(None) == ""
+
+
 def test_front_page_of_the_embedded_default():
     from ded.report import front_page, front_page_setup
 
@@ -115,6 +131,8 @@ def test_front_page_of_the_embedded_default():
     assert _row(text, "``verbose``") == ["``verbose``", "0.2500", "0.0000", "0.1250"]
     assert ("``terse`` has the highest mean of arith pass@1, stdio pass@1: 0.2500, against 0.1250 for ``verbose``"
             in text)
+    assert ("Its lead over ``verbose``, +0.1250 (1.2 standard errors; standard error 0.1000, paired by problem), "
+            "is within noise: with other samples the other candidate could have been chosen." in " ".join(text.split()))
     # the filter stages of the chosen teacher, then compression and diversity from the DED corpora's stats
     assert _row(text, "written by ``terse``") == ["written by ``terse``", "samples", "92", "32"]
     assert _row(text, "format") == ["format", "samples", "76", "26"]

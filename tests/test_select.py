@@ -273,10 +273,39 @@ def test_ties_go_alphabetically():
         "teacher"] == "alpha"
 
 
+def test_choice_margin_pairs_problems_and_adds_benchmarks_as_independent():
+    import math
+
+    from ded.evaluate.metrics import paired_gain_se
+
+    metrics = [{"benchmark": "arith", "metric": "pass@1"}, {"benchmark": "stdio", "metric": "pass@1"}]
+    rates = {("smoke/smol/terse", "arith"): {"a1": 1.0, "a2": 1.0, "a3": 0.5, "a4": 0.0},
+             ("smoke/smol/verbose", "arith"): {"a1": 0.0, "a2": 1.0, "a3": 0.0, "a4": 0.0},
+             ("smoke/smol/terse", "stdio"): {"s1": 1.0, "s2": 0.0, "s3": 1.0},
+             ("smoke/smol/verbose", "stdio"): {"s1": 0.0, "s2": 0.0, "s3": 0.0}}
+    scores = [{"model": m, "benchmark": b, "metric": "pass@1", "value": sum(r.values()) / len(r), "n": len(r)}
+              for (m, b), r in rates.items()]
+    sel = teacher.select_teacher(scores, metrics, "smol", teachers=["terse", "verbose"], rates=rates)
+    margin = sel["margin"]
+    se_a = paired_gain_se(rates[("smoke/smol/terse", "arith")], rates[("smoke/smol/verbose", "arith")])[1]
+    se_s = paired_gain_se(rates[("smoke/smol/terse", "stdio")], rates[("smoke/smol/verbose", "stdio")])[1]
+    assert sel["teacher"] == "terse" and margin["runner_up"] == "verbose"
+    assert margin["difference"] == pytest.approx((0.625 - 0.25 + 2 / 3 - 0) / 2)
+    assert margin["se"] == pytest.approx(math.sqrt(se_a ** 2 + se_s ** 2) / 2)
+    assert margin["beyond_noise"] is (margin["difference"] >= 2 * margin["se"])
+    # a metric with no per-problem outcomes: the lead is given, its noise is not
+    other = [{"benchmark": "arith", "metric": "pass@1"}, {"benchmark": "stdio", "metric": "pass@2"}]
+    scores2 = scores + [dict(r, metric="pass@2") for r in scores if r["benchmark"] == "stdio"]
+    margin = teacher.select_teacher(scores2, other, "smol", teachers=["terse", "verbose"], rates=rates)["margin"]
+    assert margin["se"] is None and margin["why"] == "stdio pass@2 has no per-problem outcomes to pair"
+    # one candidate: nothing to compare
+    assert teacher.select_teacher(scores, metrics, "smol", teachers=["terse"], rates=rates)["margin"] is None
+
+
 def test_pinned_teacher_skips_the_smoke_test():
     sel = teacher.select_teacher([], [], "smol", pinned="terse", teachers=["terse", "verbose"])
     assert sel == {"teacher": "terse", "student": "smol", "rule": "mean", "metrics": [], "scores": {},
-                   "pinned": True}
+                   "pinned": True, "margin": None}
     with pytest.raises(ValueError, match="teacher_selection.pinned"):
         teacher.select_teacher([], [], "smol", pinned="nobody", teachers=["terse"])
 

@@ -8,6 +8,7 @@ their verdicts and the benchmark's problems into long-form score rows
 | --- | --- | --- |
 | `pass@1` | mean over problems of the fraction of correct samples | problems |
 | `pass@1_std` | standard deviation (ddof=1) of the pass@1 of each run; absent with one run | runs |
+| `pass@1_se` | standard error of pass@1 with problems as the unit: sd (ddof=1) of the per-problem fractions / sqrt(problems); absent with one problem | problems |
 | `pass@k` (each k > 1 asked for, k <= samples per problem) | unbiased estimator of Chen et al. (2021) | problems |
 | `mean_tokens` | mean `completion_tokens` over samples that report it; absent if none does | samples counted |
 | `undecided` | number of samples whose verdict is undecided | samples |
@@ -23,6 +24,14 @@ keeps every benchmark's denominator fixed; how many there were is reported in
 `undecided`, so a score dragged down by infrastructure failures is visible. A
 program that times out and a response with no answer in it are wrong answers,
 not undecided ones. Samples are verified leniently (`score_samples`).
+
+`collect_scores` adds, per model with a base student and benchmark, `delta_pass@1`
+(model - base) and `delta_pass@1_se`, the paired standard error of that gain
+with problems as the unit: sd (ddof=1) of the per-problem differences of the
+fraction correct / sqrt(problems both were scored on), from the two models'
+verdicts (`paired_gain_se`). Pairing removes what the problems share (an easy
+problem is easy for both), so the gain is resolved with fewer problems than two
+independent standard errors would need.
 
 When problems carry `difficulty` (LiveCodeBench easy/medium/hard, MATH-500
 levels), the same metrics are repeated per difficulty with benchmark
@@ -158,6 +167,32 @@ def pass_at_1(outcomes: list[ProblemOutcomes]) -> float:
     return statistics.fmean(po.c / po.n for po in outcomes)
 
 
+def standard_error(values: list[float]) -> float:
+    """Standard error of a mean: sd (ddof=1) / sqrt(n); NaN below two values."""
+    if len(values) < 2:
+        return math.nan
+    return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def problem_pass_rates(verdicts: Iterable[Mapping], undecided: frozenset[str] = UNDECIDED_VERDICTS) -> dict[str, float]:
+    """Per question, the fraction of its samples judged correct (undecided counts as wrong, as in pass@1)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for v in verdicts:
+        c = counts[v["question_id"]]
+        c[0] += bool(v["keep"]) and not is_undecided(v, undecided)
+        c[1] += 1
+    return {q: c / n for q, (c, n) in counts.items()}
+
+
+def paired_gain_se(model_rates: Mapping[str, float], base_rates: Mapping[str, float]) -> tuple[float, float, int]:
+    """(gain, its standard error, problems) of a model over its base on the problems both were scored on:
+    the mean and the standard error of the per-problem differences of the fraction correct."""
+    common = sorted(set(model_rates) & set(base_rates))
+    diffs = [model_rates[q] - base_rates[q] for q in common]
+    gain = statistics.fmean(diffs) if diffs else math.nan
+    return gain, standard_error(diffs), len(common)
+
+
 def run_pass_at_1(outcomes: list[ProblemOutcomes]) -> dict[int, float]:
     """pass@1 of each run r (the samples with sample_id r), over the problems that have it."""
     runs: dict[int, list[bool]] = defaultdict(list)
@@ -179,6 +214,9 @@ def metric_rows(outcomes: list[ProblemOutcomes], model: str, benchmark: str,
                 pass_k: Iterable[int] = ()) -> list[dict]:
     """The metric rows of one (model, benchmark) or one difficulty slice of it."""
     rows = [_row(model, benchmark, "pass@1", pass_at_1(outcomes), len(outcomes))]
+    if len(outcomes) > 1:
+        rows.append(_row(model, benchmark, "pass@1_se", standard_error([po.c / po.n for po in outcomes]),
+                         len(outcomes)))
     runs = run_pass_at_1(outcomes)
     if len(runs) > 1:
         rows.append(_row(model, benchmark, "pass@1_std", statistics.stdev(runs.values()), len(runs)))
@@ -276,3 +314,18 @@ def delta_vs_base(scores, base_model_for: Callable[[str], str | None] | Mapping[
 
 def _is_nan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+def gain_se_rows(rates: Mapping[tuple[str, str], Mapping[str, float]],
+                 base_model_for: Callable[[str], str | None] = base_model_of) -> list[dict]:
+    """`delta_pass@1_se` rows: for each (model, benchmark) in `rates` whose base model was scored on the same
+    benchmark, the paired standard error of its gain (`paired_gain_se`); n is the problems paired."""
+    out = []
+    for (model, benchmark), model_rates in sorted(rates.items()):
+        base = base_model_for(model)
+        if base is None or base == model or (base, benchmark) not in rates:
+            continue
+        _, se, n = paired_gain_se(model_rates, rates[(base, benchmark)])
+        if n and not _is_nan(se):
+            out.append(_row(model, benchmark, "delta_pass@1_se", se, n))
+    return out

@@ -19,7 +19,7 @@ from .metrics import ScoringError
 
 #: Summary column order after pass@1, pass@1_std and pass@k; other metrics follow alphabetically.
 HEADER = "\t".join(SCORE_COLUMNS)
-METRIC_ORDER = ("delta_pass@1", "mean_tokens", "delta_mean_tokens", "undecided")
+METRIC_ORDER = ("delta_pass@1", "delta_pass@1_se", "mean_tokens", "delta_mean_tokens", "undecided")
 
 
 def scores_frame(rows: Iterable[dict]) -> pd.DataFrame:
@@ -81,9 +81,25 @@ def collect_scores(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return frame.sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def problem_rates_by_score_file(verdict_paths: Iterable[str | os.PathLike]) -> dict[tuple[str, str], dict[str, float]]:
+    """(model, benchmark) -> per-problem fraction correct, from verdict files written by score_eval beside
+    their scores.tsv (whose first row names the model and the whole benchmark)."""
+    from pathlib import Path
+
+    from ..io import read_records
+    from .metrics import problem_pass_rates
+
+    out = {}
+    for path in verdict_paths:
+        first = read_scores(Path(path).with_name("scores.tsv")).iloc[0]
+        out[(first["model"], first["benchmark"])] = problem_pass_rates(read_records(path, "verdict"))
+    return out
+
+
 def _metric_key(metric: str) -> tuple:
-    """pass@1, its spread, pass@k by k, then the other known metrics, then the rest alphabetically."""
-    if metric in ("pass@1", "pass@1_std"):
+    """pass@1, its standard error and spread, pass@k by k, then the other known metrics, then the rest
+    alphabetically."""
+    if metric in ("pass@1", "pass@1_se", "pass@1_std"):
         return (0, metric != "pass@1", 0, metric)
     if metric.startswith("pass@") and metric[5:].isdigit():
         return (1, 0, int(metric[5:]), metric)
@@ -132,8 +148,53 @@ def _formatted(wide: pd.DataFrame) -> pd.DataFrame:
     return text
 
 
+def gains_frame(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, benchmark) with a paired gain over its base student: pass@1 of both, the gain,
+    its standard error and their ratio (whole benchmarks; difficulty slices have no paired error)."""
+    from .metrics import base_model_of
+
+    value = {(r.model, r.benchmark, r.metric): r.value for r in scores.itertuples(index=False)}
+    rows = []
+    for r in scores[scores["metric"] == "delta_pass@1_se"].itertuples(index=False):
+        gain = value.get((r.model, r.benchmark, "delta_pass@1"))
+        if gain is None:
+            continue
+        base = base_model_of(r.model)
+        rows.append({"model": r.model, "benchmark": r.benchmark, "problems": int(r.n),
+                     "pass@1": value.get((r.model, r.benchmark, "pass@1")),
+                     "base pass@1": value.get((base, r.benchmark, "pass@1")), "gain": gain, "se": r.value,
+                     "gain/se": gain / r.value if r.value > 0 else math.nan})
+    columns = ["model", "benchmark", "problems", "pass@1", "base pass@1", "gain", "se", "gain/se"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["model", "benchmark"], key=lambda c: c.map(_benchmark_key) if c.name == "benchmark"
+                             else c, kind="stable").reset_index(drop=True)
+
+
+def gains_markdown(gains: pd.DataFrame) -> str:
+    """The gains as a Markdown table; a ratio of 2 or more (either sign) is marked as beyond noise."""
+    def ratio(x):
+        if math.isnan(x):
+            return "no spread"
+        return f"{x:+.1f}" + (" **beyond noise**" if abs(x) >= 2 else "")
+
+    text = pd.DataFrame({
+        "model": gains["model"], "benchmark": gains["benchmark"], "problems": gains["problems"].map(str),
+        "pass@1": gains["pass@1"].map(lambda x: _fmt(x, "pass@1")),
+        "base pass@1": gains["base pass@1"].map(lambda x: _fmt(x, "pass@1")),
+        "gain": gains["gain"].map(lambda x: f"{x:+.4f}"), "SE": gains["se"].map(lambda x: f"{x:.4f}"),
+        "gain / SE": gains["gain/se"].map(ratio)})
+    return markdown_table(text, right=["problems", "pass@1", "base pass@1", "gain", "SE", "gain / SE"])
+
+
 def summary_markdown(scores: pd.DataFrame) -> str:
     parts = ["# Scores", "", "One table per evaluated model: benchmarks by metric (see ded/evaluate/metrics.py).", ""]
+    gains = gains_frame(scores)
+    if len(gains):
+        parts += ["## Gains over the base student", "",
+                  "pass@1 of each model minus its base student's on the same problems, with the paired standard "
+                  "error of that difference (problems as the unit: sd of the per-problem differences / "
+                  "sqrt(problems)). A gain of two standard errors or more, either way, is beyond noise at about "
+                  "the 95% level.", "", gains_markdown(gains), ""]
     for model, wide in summary_tables(scores).items():
         parts += [f"## {model}", "", markdown_table(_formatted(wide), right=map(str, wide.columns)), ""]
     return "\n".join(parts)

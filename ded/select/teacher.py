@@ -26,7 +26,7 @@ import csv
 import io
 import math
 import os
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..io import RecordError, decode_text, open_input
 from ..records import SCORE_COLUMNS
@@ -178,9 +178,49 @@ def rank(rows: list[dict]) -> list[dict]:
     return ordered
 
 
+def choice_margin(table: Sequence[dict], metrics: Sequence[dict], student: str, rule: str,
+                  rates: Mapping[tuple[str, str], Mapping[str, float]]) -> dict | None:
+    """How far the chosen teacher's score is ahead of the runner-up's, and whether that is beyond noise.
+
+    `table` is `teacher_scores`' ranking; `rates` maps (smoke model, benchmark) to its per-problem fraction
+    correct (`ded.evaluate.metrics.problem_pass_rates`). The score is a (weighted) mean of one value per
+    metric, so its difference has the standard error sqrt(sum((w_i / sum w)^2 se_i^2)), se_i the paired
+    standard error of the two smoke students' pass@1 difference on benchmark i (benchmarks hold different
+    problems, so their errors add as independent ones). Beyond noise: the difference is at least two of
+    those standard errors (and not 0). With a metric other than pass@1 there are no per-problem outcomes to
+    pair, and `se` is None with the reason. None with fewer than two candidates.
+    """
+    from ..evaluate.metrics import paired_gain_se
+
+    if len(table) < 2:
+        return None
+    first, second = table[0]["teacher"], table[1]["teacher"]
+    out = {"runner_up": second, "difference": table[0]["score"] - table[1]["score"], "se": None,
+           "beyond_noise": None, "why": None}
+    metrics = normalise_metrics(metrics, rule)
+    weights = [m["weight"] if rule == "weighted" else 1.0 for m in metrics]
+    variance = 0.0
+    for m, w in zip(metrics, weights):
+        a, b = (rates.get((smoke_model(student, t), m["benchmark"])) for t in (first, second))
+        if m["metric"] != "pass@1" or a is None or b is None:
+            out["why"] = (f"{m['benchmark']} {m['metric']} has no per-problem outcomes to pair"
+                          if m["metric"] != "pass@1" else f"no verdicts of {m['benchmark']} for both candidates")
+            return out
+        _, se, n = paired_gain_se(a, b)
+        if math.isnan(se):
+            out["why"] = f"{m['benchmark']} has {n} problem(s) scored for both: no spread to measure"
+            return out
+        variance += (w / sum(weights)) ** 2 * se ** 2
+    out["se"] = math.sqrt(variance)
+    out["beyond_noise"] = out["difference"] != 0 and abs(out["difference"]) >= 2 * out["se"]
+    return out
+
+
 def select_teacher(scores: Iterable[dict], metrics: Sequence[dict], student: str, rule: str = "mean",
-                   teachers: Sequence[str] | None = None, pinned: str | None = None) -> dict:
-    """The selection record: {teacher, student, rule, metrics, scores: {teacher: score}, pinned}."""
+                   teachers: Sequence[str] | None = None, pinned: str | None = None,
+                   rates: Mapping[tuple[str, str], Mapping[str, float]] | None = None) -> dict:
+    """The selection record: {teacher, student, rule, metrics, scores: {teacher: score}, pinned, margin}
+    (`margin`: `choice_margin` given the smoke students' per-problem `rates`; None without them)."""
     if pinned is not None:
         # A pinned teacher needs no metrics; record them when given, for provenance.
         metrics = normalise_metrics(metrics, rule) if metrics else []
@@ -188,11 +228,12 @@ def select_teacher(scores: Iterable[dict], metrics: Sequence[dict], student: str
             raise SelectionError(f"teacher_selection.pinned = {pinned!r} is not a configured teacher "
                                  f"(known: {', '.join(sorted(teachers))})")
         return {"teacher": pinned, "student": student, "rule": rule, "metrics": metrics, "scores": {},
-                "pinned": True}
+                "pinned": True, "margin": None}
     metrics = normalise_metrics(metrics, rule)
     table = teacher_scores(scores, metrics, student, teachers, rule)
+    margin = choice_margin(table, metrics, student, rule, rates) if rates is not None else None
     return {"teacher": table[0]["teacher"], "student": student, "rule": rule, "metrics": metrics,
-            "scores": {r["teacher"]: r["score"] for r in table}, "pinned": False}
+            "scores": {r["teacher"]: r["score"] for r in table}, "pinned": False, "margin": margin}
 
 
 def score_table_tsv(table: Sequence[dict]) -> str:
