@@ -14,7 +14,6 @@ sys.path.insert(0, workflow.basedir)
 from ded.overrides import typed_overrides
 from ded.settings import resolve_config
 
-
 # The embedded default applies only when no --configfile is given: Snakemake
 # would otherwise merge the default's teachers and models into another setup.
 # Snakemake merges --config onto whichever base applies.

@@ -1,20 +1,28 @@
 # Config access, wildcard constraints, path patterns and input functions.
-# No rules here.
+# No rules here; the functions of every stage are here, by stage, and the rule
+# files hold none (snakemake --lint; tests/test_snakefiles.py).
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
+
+import yaml
+from snakemake.utils import validate as _validate_config
 
 sys.path.insert(0, workflow.basedir)
 
 from ded import jobs as ded_jobs
+from ded.analysis.paper_compare import PAPER_CONFIGFILE, decisive_settings, setting_differences
 from ded.config import apply_subset, check_references
-from ded.report import config_file_labels, describe_run
+from ded.evaluate.lm_eval_suite import ood_env
+from ded.report import FRONT_PAGE, config_file_labels, describe_run
 from ded.generate.shards import SHARD_PATTERN, shard_names, shard_path
 from ded.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
+from ded.train import resolve_settings
 
 apply_subset(config)  # before anything reads the sections it narrows
 check_references(config)
@@ -26,8 +34,9 @@ os.environ[UNCONFINED_ENV] = config["sandbox"]["unconfined"]
 CORPORA = corpus_names(list(config["seeds"]), config["corpora"]["variants"])
 
 # The report's captions name the config files; a job sees the config but not these.
-RUN_CONFIGFILES = config_file_labels(workflow.configfiles, workflow.basedir,
-                                     getattr(workflow.config_settings, "config", None))
+RUN_CONFIGFILES = config_file_labels(
+    workflow.configfiles, workflow.basedir, getattr(workflow.config_settings, "config", None)
+)
 
 PATHS = dict(
     model="resources/models/{model}",
@@ -123,8 +132,19 @@ def eval_model_dir(model):
 
 
 #: What defines a benchmark's problems: changing one reloads them (rule load_benchmark's `spec`).
-BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "revision", "n", "seed",
-                         "start_date", "end_date", "errata", "exclude")
+BENCHMARK_SOURCE_KEYS = (
+    "loader",
+    "path",
+    "subset",
+    "split",
+    "revision",
+    "n",
+    "seed",
+    "start_date",
+    "end_date",
+    "errata",
+    "exclude",
+)
 #: Keys only the livecodebench loader reads (ded/data/livecodebench.py).
 LIVECODEBENCH_SOURCE_KEYS = ("start_date", "end_date", "errata", "exclude")
 
@@ -139,10 +159,76 @@ def benchmark_source(benchmark):
     empty `exclude`, so adding those keys reloaded no data of an existing run."""
     spec = config["benchmarks"][benchmark]
     lcb = spec["loader"] == "livecodebench"
-    return without_unset_revision({
-        k: v for k, v in spec.items()
-        if k in BENCHMARK_SOURCE_KEYS and (lcb or k not in LIVECODEBENCH_SOURCE_KEYS)
-        and not (k in ("start_date", "end_date", "exclude") and not v)})
+    return without_unset_revision(
+        {
+            k: v
+            for k, v in spec.items()
+            if k in BENCHMARK_SOURCE_KEYS
+            and (lcb or k not in LIVECODEBENCH_SOURCE_KEYS)
+            and not (k in ("start_date", "end_date", "exclude") and not v)
+        }
+    )
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def api_teacher(teacher):
+    """Whether the teacher is served from outside the job (ded.jobs.sampled_without_gpu)."""
+    return ded_jobs.sampled_without_gpu(config, teacher)
+
+
+def teacher_pattern(teachers):
+    """A wildcard constraint matching exactly these teacher names (nothing when there are none)."""
+    return "|".join(re.escape(t) for t in teachers) or "(?!)"
+
+
+def sample_targets():
+    return expand(PATHS["samples"], teacher=config["teachers"], domain=config["seeds"])
+
+
+# ---------------------------------------------------------------- filter
+
+
+def student_tokenizer_dir():
+    """The first student's model folder (its tokenizer measures response length), or None when
+    that model is not materialised locally (then the samples' completion_tokens are used)."""
+    first = next(iter(config["students"].values()))["model"]
+    if not config["models"][first]["materialize"]:
+        return None
+    return PATHS["model"].format(model=first)
+
+
+#: filter.judge keys that only say how calls are made (not what the judge answers): run_only params,
+#: so changing them reruns nothing.
+JUDGE_RUN_KEYS = ("concurrency", "timeout_s", "max_retries")
+
+
+def filter_settings(keys):
+    out = {k: config["filter"][k] for k in keys}
+    if out.get("judge"):
+        out["judge"] = {k: v for k, v in out["judge"].items() if k not in JUDGE_RUN_KEYS}
+    return out
+
+
+def judge_run_settings():
+    judge = config["filter"]["judge"] or {}
+    return {k: judge[k] for k in JUDGE_RUN_KEYS if k in judge}
+
+
+def filter_tokenizer_input(wildcards):
+    path = student_tokenizer_dir()
+    return [path] if path else []
+
+
+def filter_judge_input(wildcards):
+    """The judge's model folder when it has one (a materialised `models` entry); none without a judge or
+    for a model reached only through an API."""
+    judge = config["filter"]["judge"]
+    if not judge:
+        return []
+    path = base_model_dir(judge["model"])
+    return [path] if path else []
 
 
 # ---------------------------------------------------------------- selection
@@ -179,7 +265,7 @@ def chosen_teachers():
 
 
 def run_description(chosen=None, chosen_by=None, only=None):
-    """The `run` param of a rule with report outputs: what its captions say was run (ded/report.py)."""
+    """The `run` param of rules with report outputs: what its captions say was run (ded/report.py)."""
     return describe_run(config, RUN_CONFIGFILES, chosen, chosen_by, only)
 
 
@@ -187,9 +273,14 @@ def student_passrate_spec(student):
     """How the student answers seed questions for its pass rate (question compression)."""
     comp = config["compression"]
     model = config["students"][student]["model"]
-    return {"model": model, "backend": config["evaluation"]["backend"],
-            "template": config["models"][model]["template"],
-            "temperature": comp["temperature"], "top_p": comp["top_p"], "max_tokens": comp["max_tokens"]}
+    return {
+        "model": model,
+        "backend": config["evaluation"]["backend"],
+        "template": config["models"][model]["template"],
+        "temperature": comp["temperature"],
+        "top_p": comp["top_p"],
+        "max_tokens": comp["max_tokens"],
+    }
 
 
 def corpus_settings(corpus):
@@ -199,8 +290,13 @@ def corpus_settings(corpus):
         "full": {},
         "right": {},
         "right_hard": {"threshold": comp["threshold"]},
-        "right_hard_diverse": {"threshold": comp["threshold"], "keep": div["keep"], "unit": div["unit"],
-                               "exact_limit": div["exact_limit"], "tokenizer": div["tokenizer"]},
+        "right_hard_diverse": {
+            "threshold": comp["threshold"],
+            "keep": div["keep"],
+            "unit": div["unit"],
+            "exact_limit": div["exact_limit"],
+            "tokenizer": div["tokenizer"],
+        },
         "longest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
         "shortest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
         "mixed": {"seed": corp["seed"]},
@@ -211,9 +307,14 @@ def corpus_settings(corpus):
 def corpus_inputs(wildcards):
     variant, domain = parse_corpus_name(wildcards.corpus)
     if variant == "mixed":
-        return {"ded_corpora": [
-            PATHS["corpus"].format(student=wildcards.student, teacher=wildcards.teacher,
-                                   corpus=corpus_name(DED_VARIANT, d)) for d in config["seeds"]]}
+        return {
+            "ded_corpora": [
+                PATHS["corpus"].format(
+                    student=wildcards.student, teacher=wildcards.teacher, corpus=corpus_name(DED_VARIANT, d)
+                )
+                for d in config["seeds"]
+            ]
+        }
     inputs = {
         "samples": PATHS["samples"].format(teacher=wildcards.teacher, domain=domain),
         "verdicts": PATHS["verdicts"].format(teacher=wildcards.teacher, domain=domain),
@@ -248,8 +349,12 @@ def smoke_consumer_targets():
         if what == "ood":
             targets.append(f"results/eval/{model}/ood/scores.tsv")
         elif what == "pca":
-            targets.append(ANALYSIS_PATHS["pca_dir"].format(student=student, teacher=teacher,
-                                                            corpus=ded_jobs.SMOKE_RUN) + "/figure4.png")
+            targets.append(
+                os.path.join(
+                    ANALYSIS_PATHS["pca_dir"].format(student=student, teacher=teacher, corpus=ded_jobs.SMOKE_RUN),
+                    "figure4.png",
+                )
+            )
         else:
             targets.append(PATHS["eval_scores"].format(model=model, benchmark=what))
     return targets
@@ -295,5 +400,319 @@ def static_targets():
 
 def selected_targets(wildcards):
     """Targets that depend on the chosen teachers (read from the selection checkpoint)."""
-    return ([PATHS["scores"]] + analysis_targets() + paper_comparison_targets() + list(VALIDATION.values())
-            + [FRONT_PAGE])
+    return (
+        [PATHS["scores"]] + analysis_targets() + paper_comparison_targets() + list(VALIDATION.values()) + [FRONT_PAGE]
+    )
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_settings(stage=None):
+    """The settings `stage`'s training runs with (config["train"] resolved for it, defaults filled).
+
+    Only these reach a rule's params, so the params trigger reruns a training
+    when a value it uses changes, and not when another stage's does: the final
+    training's train.learning_rate does not re-warm-start the teachers.
+    """
+    return resolve_settings(config["train"], stage)
+
+
+def model_template(model):
+    return config["models"][model]["template"]
+
+
+def trainable_model_dir(model):
+    path = base_model_dir(model)
+    if not path:
+        raise ValueError(f"config: models.{model}.materialize is false, but training needs its weights")
+    return path
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def ood_suite_settings():
+    """The lm-eval settings of ood_eval: the generated suite's folder as include_path when there is one."""
+    settings = dict(config["evaluation"]["out_of_domain"])
+    if settings.get("procedural"):
+        settings["include_path"] = OOD_TASKS_DIR
+    return settings
+
+
+def ood_conda_env():
+    """ood_eval's conda env, by evaluation.out_of_domain.model_type (ded.evaluate.lm_eval_suite.OOD_ENVS):
+    lm-eval's vllm model needs vllm, which only envs/evaluate_vllm.yaml holds beside lm-eval."""
+    return os.path.join("..", ood_env(config["evaluation"]["out_of_domain"]))
+
+
+# ---------------------------------------------------------------- analysis
+
+
+ANALYSIS_TABLES = [f"table{i}" for i in range(1, 8)]
+
+
+def analysis_cfg(*keys):
+    """A value of the `analysis` config section (schema defaults applied by validation)."""
+    node = config.get("analysis", {})
+    for key in keys:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    return node
+
+
+def analysis_entropy_corpora():
+    """(teacher, domain) of every scored corpus, in one order for the inputs and the labels of entropy_figure."""
+    return ded_jobs.entropy_corpora(config)
+
+
+def analysis_entropy_student():
+    return analysis_cfg("entropy", "student") or next(iter(config["students"]))
+
+
+def analysis_scoring_model(wildcards):
+    """Folder of the model that scores a teacher's corpus (analysis.entropy.scoring_model)."""
+    if analysis_cfg("entropy", "scoring_model") == "teacher":
+        folder = teacher_model_dir(wildcards.teacher)
+        if not folder:
+            raise ValueError(
+                f"config: analysis.entropy.scoring_model = teacher, but teacher '{wildcards.teacher}' is not "
+                f"materialised (models.{config['teachers'][wildcards.teacher]['model']}.materialize is false); "
+                f"score with the student instead"
+            )
+        return folder
+    student = analysis_entropy_student()
+    if student not in config["students"]:
+        raise ValueError(f"config: analysis.entropy.student = {student!r} is not a key of `students`")
+    return student_model_dir(student)
+
+
+def analysis_runs():
+    """Trained runs as (student, teacher, corpus): analysis.runs, else every corpus variant of each student's
+    chosen teacher (common.smk's trained_triples(), which reads the teacher-selection checkpoint)."""
+    return ded_jobs.analysis_runs(config, globals().get("trained_triples") or list)
+
+
+def analysis_chosen():
+    """{student: [teachers]} of the runs the analyses cover, for the captions: from analysis.runs when it
+    names them, else the teacher the smoke test (or the config) chose."""
+    if analysis_cfg("runs") is None:
+        provider = globals().get("chosen_teachers")
+        return provider() if provider else {}
+    out = {}
+    for s, t, _ in analysis_runs():
+        out.setdefault(s, [])
+        if t not in out[s]:
+            out[s].append(t)
+    return out
+
+
+def analysis_run_description():
+    """The `run` param of the analyses over all trained runs (corpus stats, tables, Figure 1)."""
+    by = "the runs of analysis.runs" if analysis_cfg("runs") is not None else None
+    return run_description(analysis_chosen(), by)
+
+
+def analysis_selection_files():
+    """Inputs of rules whose params read the selection checkpoint (analysis_chosen): Snakemake waits for
+    a checkpoint a param reads only when its output is an input. None when the config names the runs or
+    pins the teacher."""
+    if analysis_cfg("runs") is not None or config["teacher_selection"]["pinned"]:
+        return []
+    return expand(PATHS["selection"], student=config["students"])
+
+
+def analysis_pca_runs():
+    return ded_jobs.pca_runs(config, analysis_runs)
+
+
+def analysis_pca_benchmarks():
+    return analysis_cfg("pca", "benchmarks") or list(config["benchmarks"])
+
+
+def analysis_pca_trained(wildcards):
+    """The trained model of a Figure 4 run: corpus `smoke` (ded.jobs.SMOKE_RUN) is the teacher's smoke-test student."""
+    if wildcards.corpus == ded_jobs.SMOKE_RUN:
+        return PATHS["smoke_model"].format(student=wildcards.student, teacher=wildcards.teacher)
+    return ANALYSIS_PATHS["trained_model"].format(**wildcards)
+
+
+def analysis_pca_inputs(wildcards):
+    return dict(
+        base=student_model_dir(wildcards.student),
+        trained=analysis_pca_trained(wildcards),
+        problems=expand(ANALYSIS_PATHS["benchmark"], benchmark=analysis_pca_benchmarks()),
+    )
+
+
+def analysis_pca_comparison():
+    """{student: [(student, teacher, corpus)]} of Figure 4's teacher comparison (analysis.pca.compare), from the
+    config alone: known before the selection checkpoint."""
+    out = {}
+    for run in ded_jobs.pca_comparison_runs(config):
+        out.setdefault(run[0], []).append(run)
+    return out
+
+
+def analysis_pca_comparison_runs(wildcards):
+    return analysis_pca_comparison().get(wildcards.student, [])
+
+
+def analysis_pca_comparison_targets():
+    """The comparison figures and tables; `rule all` asks for them up front (they need no checkpoint)."""
+    return [
+        ANALYSIS_PATHS["pca_comparison"].format(student=s, ext=ext)
+        for s in analysis_pca_comparison()
+        for ext in ("png", "pdf", "tsv")
+    ]
+
+
+def analysis_corpus_files(wildcards):
+    return [ANALYSIS_PATHS["corpus"].format(student=s, teacher=t, corpus=c) for s, t, c in analysis_runs()]
+
+
+def analysis_table_settings():
+    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, per-difficulty columns
+    for its livecodebench benchmarks, Table 6's suites from evaluation.out_of_domain.tasks when that is
+    enabled."""
+    settings = dict(analysis_cfg("tables"))
+    settings["benchmarks"] = settings.get("benchmarks") or list(config["benchmarks"])
+    if settings.get("by_difficulty") is None:
+        settings["by_difficulty"] = [
+            b for b in settings["benchmarks"] if config["benchmarks"].get(b, {}).get("loader") == "livecodebench"
+        ]
+    ood = config.get("evaluation", {}).get("out_of_domain", {})
+    if settings.get("ood_benchmarks") is None and ood.get("enabled"):
+        settings["ood_benchmarks"] = [t["name"] for t in ood.get("tasks", [])]
+    return settings
+
+
+def analysis_figure1_benchmarks():
+    chosen = analysis_cfg("figure1", "benchmarks")
+    if chosen:
+        return chosen
+    aime = [b for b in ("aime24", "aime25") if b in config["benchmarks"]]
+    return aime or list(config["benchmarks"])[:1]
+
+
+def analysis_table_outputs():
+    """Named outputs of paper_tables: CSV in the report, Markdown and LaTeX beside it."""
+    out = {}
+    for t in ANALYSIS_TABLES:
+        out[f"{t}_csv"] = report(
+            ANALYSIS_PATHS["tables"].format(table=t, ext="csv"), caption=f"../report/{t}.rst", category="Tables"
+        )
+        out[f"{t}_md"] = ANALYSIS_PATHS["tables"].format(table=t, ext="md")
+        out[f"{t}_tex"] = ANALYSIS_PATHS["tables"].format(table=t, ext="tex")
+    return out
+
+
+def analysis_entropy_targets():
+    """Figure 3's outputs. They read every teacher's corpus, not the chosen teacher's, so `rule all` asks for
+    them before the selection checkpoint: they run beside the smoke test, and a dry run plans them."""
+    return [ANALYSIS_PATHS["entropy_table"]] + expand(ANALYSIS_PATHS["figure3"], ext=["png", "pdf"])
+
+
+def analysis_targets():
+    """Everything the analysis stage makes; for `rule all` once the training and evaluation stages exist."""
+    targets = analysis_entropy_targets()
+    targets += expand(ANALYSIS_PATHS["tables"], table=ANALYSIS_TABLES, ext=["csv", "md", "tex"])
+    targets += expand(ANALYSIS_PATHS["figure1"], ext=["png", "pdf"])
+    for s, t, c in analysis_pca_runs():
+        targets.append(os.path.join(ANALYSIS_PATHS["pca_dir"].format(student=s, teacher=t, corpus=c), "figure4.png"))
+    return targets + analysis_pca_comparison_targets()
+
+
+# ---------------------------------------------------------------- paper comparison
+
+
+def paper_reference_config():
+    """config/paper.yaml with the schema's defaults, as a run of it would see it."""
+    with open(os.path.join(workflow.basedir, PAPER_CONFIGFILE), encoding="utf-8") as fh:
+        reference = yaml.safe_load(fh)
+    _validate_config(reference, schema=os.path.join(workflow.basedir, "config/schema.yaml"))
+    return reference
+
+
+def paper_comparison_settings():
+    """{"run": ..., "paper": ...}: the decisive settings of this run and of config/paper.yaml; empty
+    when there is nothing to compare, so that the embedded default's job reads nothing of paper.yaml."""
+    if not config.get("paper_values"):
+        return {}
+    return {"run": decisive_settings(config), "paper": decisive_settings(paper_reference_config())}
+
+
+def paper_comparison_differs(settings):
+    """The caption's list: every decisive setting of the run that differs from config/paper.yaml's."""
+    return setting_differences(settings["run"], settings["paper"]) if settings else []
+
+
+def paper_comparison_targets():
+    """For `rule all` (selected_targets), after collect_scores, like the tables."""
+    return list(PAPER_COMPARISON.values())
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validation_corpora():
+    """(student, teacher, corpus) of every built corpus: the trained ones and the DED corpora mixed is drawn from."""
+    return ded_jobs.corpus_jobs(config, trained_triples())
+
+
+def validation_inputs(wildcards):
+    corpora = validation_corpora()
+    return {
+        "seeds": expand(PATHS["seeds"], domain=config["seeds"]),
+        "samples": expand(PATHS["samples"], teacher=config["teachers"], domain=config["seeds"]),
+        "verdicts": expand(PATHS["verdicts"], teacher=config["teachers"], domain=config["seeds"]),
+        "pass_rates": [
+            PATHS["pass_rates"].format(student=s, domain=d) for s, d in ded_jobs.passrate_jobs(config, corpora)
+        ],
+        "corpora": [PATHS["corpus"].format(student=s, teacher=t, corpus=c) for s, t, c in corpora],
+    }
+
+
+def exact_sampling_teachers():
+    """{teacher: whether it draws exactly M samples per question}: a corpus teacher that skips questions
+    its traces lack does not."""
+    return {
+        t: not (spec.get("backend") == "corpus" and spec.get("corpus_missing") == "skip")
+        for t, spec in config["teachers"].items()
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+#: build_corpus's `stats` output (rules/select.smk).
+FRONT_PAGE_CORPUS_STATS = "results/corpus/{student}/{teacher}/{corpus}.stats.json"
+
+
+def front_page_description():
+    """The Snakefile's `report:` path: the front page once rule front_page has written it, else
+    report/workflow.rst, which says how to get it (a dry run or a report before the run still works).
+    Absolute, because Snakemake joins a relative `report:` path to the Snakefile's folder, and the
+    front page is in the working directory."""
+    return os.path.abspath(FRONT_PAGE) if os.path.exists(FRONT_PAGE) else "report/workflow.rst"
+
+
+def front_page_source_records():
+    """The provenance records of the jobs that read models and datasets (scripts/_common.py writes one
+    beside each log): where the front page finds which revisions were read."""
+    from snakemake.io import strip_wildcard_constraints
+
+    def log_of(rule, **values):
+        return expand(strip_wildcard_constraints(rule.rule.log[0]), **values)
+
+    logs = (
+        log_of(rules.prepare_model, model=materialized_models())
+        + log_of(rules.load_seeds, domain=config["seeds"])
+        + log_of(rules.load_benchmark, benchmark=config["benchmarks"])
+        + log_of(rules.warmstart_corpus, teacher=config["teachers"])
+    )
+    return [os.path.splitext(path)[0] + ".provenance.json" for path in logs]
+
+
+def front_page_corpus_stats(wildcards):
+    """The stats of every corpus of the chosen teachers (read from the selection checkpoint)."""
+    return [FRONT_PAGE_CORPUS_STATS.format(student=s, teacher=t, corpus=c) for s, t, c in trained_triples()]

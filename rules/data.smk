@@ -4,14 +4,14 @@
 rule prepare_model:
     output:
         directory(PATHS["model"]),
-    params:
-        source=lambda w: config["models"][w.model]["source"],
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/prepare_model/{model}.log",
     benchmark:
         "benchmarks/prepare_model/{model}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        source=lambda w: config["models"][w.model]["source"],
     script:
         "../scripts/prepare_model.py"
 
@@ -20,15 +20,15 @@ rule load_seeds:
     output:
         seeds=PATHS["seeds_raw"],
         excluded=PATHS["seeds_excluded"],
-    params:
-        spec=lambda w: without_unset_revision(config["seeds"][w.domain]),
-        domain=lambda w: w.domain,
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/load_seeds/{domain}.log",
     benchmark:
         "benchmarks/load_seeds/{domain}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        spec=lambda w: without_unset_revision(config["seeds"][w.domain]),
+        domain=lambda w: w.domain,
     script:
         "../scripts/load_seeds.py"
 
@@ -36,16 +36,16 @@ rule load_seeds:
 rule load_benchmark:
     output:
         PATHS["benchmark"],
-    params:
-        # Only what defines the problems: sampling settings must not reload them.
-        spec=lambda w: benchmark_source(w.benchmark),
-        name=lambda w: w.benchmark,
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/load_benchmark/{benchmark}.log",
     benchmark:
         "benchmarks/load_benchmark/{benchmark}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        # Only what defines the problems: sampling settings must not reload them.
+        spec=lambda w: benchmark_source(w.benchmark),
+        name=lambda w: w.benchmark,
     script:
         "../scripts/load_benchmark.py"
 
@@ -56,13 +56,13 @@ rule benchmark_summary:
     output:
         tsv=report("results/data/benchmarks.tsv", caption="../report/benchmarks.rst", category="Data"),
         md="results/data/benchmarks.md",
+    log:
+        "logs/benchmark_summary.log",
+    conda:
+        "../envs/data.yaml"
     params:
         # only the caption reads it: a new teacher or student must not redo the summary
         run=run_only(run_description()),
-    conda:
-        "../envs/data.yaml"
-    log:
-        "logs/benchmark_summary.log",
     script:
         "../scripts/benchmark_summary.py"
 
@@ -73,14 +73,14 @@ rule decontaminate_pair:
         benchmark=PATHS["benchmark"],
     output:
         PATHS["contamination"],
-    params:
-        settings=config["decontamination"],
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/decontaminate/{domain}/{benchmark}.log",
     benchmark:
         "benchmarks/decontaminate_pair/{domain}/{benchmark}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        settings=config["decontamination"],
     script:
         "../scripts/decontaminate_pair.py"
 
@@ -92,10 +92,10 @@ rule decontaminate:
     output:
         seeds=PATHS["seeds"],
         report=PATHS["decontamination_report"],
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/decontaminate/{domain}.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/decontaminate.py"
 
@@ -103,14 +103,14 @@ rule decontaminate:
 rule warmstart_corpus:
     output:
         "results/teachers/{teacher}/warmstart.jsonl",
-    params:
-        spec=lambda w: config["teachers"][w.teacher]["warm_start"],
-        domains=list(config["seeds"]),
-    conda:
-        "../envs/data.yaml"
     log:
         "logs/warmstart_corpus/{teacher}.log",
     benchmark:
         "benchmarks/warmstart_corpus/{teacher}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        spec=lambda w: config["teachers"][w.teacher]["warm_start"],
+        domains=list(config["seeds"]),
     script:
         "../scripts/warmstart_corpus.py"

@@ -10,9 +10,7 @@
 # GPUs (the `gpu` resource, set per rule in profiles/slurm); the config never
 # sets a tensor-parallel size (ded.config.check_references).
 
-from ded.evaluate.lm_eval_suite import ood_env
 from ded.evaluate.plan import eval_generation_spec, ood_model_dir
-
 
 #: evaluation.shards: jobs per (model, benchmark); above 1, each generate_eval job is one {shard} of the
 #: questions and gather_eval_samples merges them (as gather_samples does, rules/sample.smk).
@@ -25,8 +23,14 @@ rule generate_eval:
         model=lambda w: eval_model_dir(w.model),
     output:
         PATHS["eval_samples"] if EVAL_SHARDS == 1 else temp(shard_path(PATHS["eval_samples"])),
+    log:
+        sharded("logs/generate_eval/{model}/{benchmark}.log", EVAL_SHARDS),
+    benchmark:
+        sharded("benchmarks/generate_eval/{model}/{benchmark}.tsv", EVAL_SHARDS)
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    conda:
+        "../envs/vllm.yaml"
     params:
         model=lambda w: w.model,
         spec=lambda w: eval_generation_spec(w.model, w.benchmark, config),
@@ -35,12 +39,6 @@ rule generate_eval:
         batch_size=run_only(config["evaluation"]["batch_size"]),
         backend_options=config["evaluation"]["backend_options"],
         progress=sharded("results/.progress/eval/{model}/{benchmark}/samples.jsonl", EVAL_SHARDS),
-    conda:
-        "../envs/vllm.yaml"
-    log:
-        sharded("logs/generate_eval/{model}/{benchmark}.log", EVAL_SHARDS),
-    benchmark:
-        sharded("benchmarks/generate_eval/{model}/{benchmark}.tsv", EVAL_SHARDS)
     script:
         "../scripts/generate_eval.py"
 
@@ -53,13 +51,13 @@ if EVAL_SHARDS > 1:
             shards=shard_files(PATHS["eval_samples"], EVAL_SHARDS),
         output:
             PATHS["eval_samples"],
+        log:
+            "logs/gather_eval_samples/{model}/{benchmark}.log",
         wildcard_constraints:
             model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"
-        log:
-            "logs/gather_eval_samples/{model}/{benchmark}.log",
         script:
             "../scripts/merge_shards.py"
 
@@ -71,20 +69,20 @@ rule score_eval:
     output:
         verdicts=PATHS["eval_verdicts"],
         scores=PATHS["eval_scores"],
-    wildcard_constraints:
-        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
-    params:
-        model=lambda w: w.model,
-        benchmark=lambda w: w.benchmark,
-        pass_k=lambda w: config["benchmarks"][w.benchmark]["pass_k"],
-    # Verifier processes; the verdicts do not depend on how many.
-    threads: config["evaluation"]["workers"]
-    conda:
-        "../envs/verify.yaml"
     log:
         "logs/score_eval/{model}/{benchmark}.log",
     benchmark:
         "benchmarks/score_eval/{model}/{benchmark}.tsv"
+    wildcard_constraints:
+        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    conda:
+        "../envs/verify.yaml"
+    # Verifier processes; the verdicts do not depend on how many.
+    threads: config["evaluation"]["workers"]
+    params:
+        model=lambda w: w.model,
+        benchmark=lambda w: w.benchmark,
+        pass_k=lambda w: config["benchmarks"][w.benchmark]["pass_k"],
     script:
         "../scripts/score_eval.py"
 
@@ -93,19 +91,20 @@ rule collect_scores:
     input:
         lambda w: eval_targets(),
         # the per-problem outcomes behind each gain's standard error, beside each benchmark's scores
-        verdicts=lambda w: [p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in eval_targets()
-                            if not p.endswith("/ood/scores.tsv")],
+        verdicts=lambda w: [
+            p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in eval_targets() if Path(p).parent.name != "ood"
+        ],
     output:
         scores=report(PATHS["scores"], caption="../report/scores.rst", category="Scores"),
         markdown="results/scores.md",
         csv=report("results/scores_summary.csv", caption="../report/scores_summary.rst", category="Scores"),
+    log:
+        "logs/collect_scores.log",
+    conda:
+        "../envs/verify.yaml"
     params:
         # A workflow that includes this file without the selection stage has no chosen teacher to name.
         run=lambda w: run_description(chosen_teachers() if rules.has("select_teacher") else None),
-    conda:
-        "../envs/verify.yaml"
-    log:
-        "logs/collect_scores.log",
     script:
         "../scripts/collect_scores.py"
 
@@ -113,31 +112,17 @@ rule collect_scores:
 OOD_TASKS_DIR = "results/data/ood_tasks"
 
 
-def ood_suite_settings():
-    """The lm-eval settings of ood_eval: the generated suite's folder as include_path when there is one."""
-    settings = dict(config["evaluation"]["out_of_domain"])
-    if settings.get("procedural"):
-        settings["include_path"] = OOD_TASKS_DIR
-    return settings
-
-
-def ood_conda_env():
-    """ood_eval's conda env, by evaluation.out_of_domain.model_type (ded.evaluate.lm_eval_suite.OOD_ENVS):
-    lm-eval's vllm model needs vllm, which only envs/evaluate_vllm.yaml holds beside lm-eval."""
-    return "../" + ood_env(config["evaluation"]["out_of_domain"])
-
-
 rule ood_tasks:
     output:
         directory(OOD_TASKS_DIR),
-    params:
-        procedural=config["evaluation"]["out_of_domain"].get("procedural"),
-    conda:
-        "../envs/evaluate.yaml"
     log:
         "logs/ood_tasks.log",
     benchmark:
         "benchmarks/ood_tasks.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        procedural=config["evaluation"]["out_of_domain"].get("procedural"),
     script:
         "../scripts/ood_tasks.py"
 
@@ -149,19 +134,19 @@ rule ood_eval:
     output:
         scores="results/eval/{model}/ood/scores.tsv",
         raw="results/eval/{model}/ood/lm_eval.json",
+    log:
+        "logs/ood_eval/{model}.log",
+    benchmark:
+        "benchmarks/ood_eval/{model}.tsv"
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    conda:
+        ood_conda_env()
     params:
         model=lambda w: w.model,
         # lm-eval's batch_size stays: batched log-likelihoods and generations can differ in the last bits.
         # The tensor-parallel size of model_type vllm is the job's GPU count (the script adds it).
         settings=ood_suite_settings(),
         work_dir="results/.progress/ood/{model}",
-    conda:
-        ood_conda_env()
-    log:
-        "logs/ood_eval/{model}.log",
-    benchmark:
-        "benchmarks/ood_eval/{model}.tsv"
     script:
         "../scripts/ood_eval.py"

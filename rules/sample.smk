@@ -16,26 +16,10 @@
 # index k-1 modulo n), each resumable on its own, and gather_samples merges them
 # into the declared output, byte-identical to one job's (ded/generate/shards.py).
 
-import re
-
-
-def api_teacher(teacher):
-    """Whether the teacher is served from outside the job (ded.jobs.sampled_without_gpu)."""
-    return ded_jobs.sampled_without_gpu(config, teacher)
-
-
-def teacher_pattern(teachers):
-    """A wildcard constraint matching exactly these teacher names (nothing when there are none)."""
-    return "|".join(re.escape(t) for t in teachers) or "(?!)"
-
 
 #: sampling.shards: jobs per (teacher, domain); above 1, each job is one {shard} of the questions and
 #: gather_samples merges them into the declared output (ded/generate/shards.py, docs/cluster.md).
 SAMPLING_SHARDS = ded_jobs.shards(config, "sampling")
-
-
-def sample_targets():
-    return expand(PATHS["samples"], teacher=config["teachers"], domain=config["seeds"])
 
 
 rule sample_teacher:
@@ -44,8 +28,17 @@ rule sample_teacher:
         model=lambda w: teacher_model_dir(w.teacher),
     output:
         PATHS["samples"] if SAMPLING_SHARDS == 1 else temp(shard_path(PATHS["samples"])),
+    log:
+        sharded("logs/sample_teacher/{teacher}/{domain}.log", SAMPLING_SHARDS),
+    benchmark:
+        sharded("benchmarks/sample_teacher/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
     wildcard_constraints:
         teacher=teacher_pattern(t for t in config["teachers"] if not api_teacher(t)),
+    conda:
+        "../envs/vllm.yaml"
+    threads: 2
+    resources:
+        runtime=runtime_for(120),
     params:
         teacher=lambda w: config["teachers"][w.teacher],
         samples_per_question=config["sampling"]["samples_per_question"],
@@ -57,15 +50,6 @@ rule sample_teacher:
         # so changing the batch size resamples nothing.
         batch_size=run_only(config["sampling"]["batch_size"]),
         progress=sharded("results/.progress/samples/{teacher}/{domain}.jsonl", SAMPLING_SHARDS),
-    threads: 2
-    resources:
-        runtime=runtime_for(120),
-    conda:
-        "../envs/vllm.yaml"
-    log:
-        sharded("logs/sample_teacher/{teacher}/{domain}.log", SAMPLING_SHARDS),
-    benchmark:
-        sharded("benchmarks/sample_teacher/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
     script:
         "../scripts/sample_teacher.py"
 
@@ -75,12 +59,12 @@ rule sample_teacher:
 use rule sample_teacher as sample_teacher_api with:
     input:
         problems=PATHS["seeds"],
-    wildcard_constraints:
-        teacher=teacher_pattern(t for t in config["teachers"] if api_teacher(t)),
     log:
         sharded("logs/sample_teacher_api/{teacher}/{domain}.log", SAMPLING_SHARDS),
     benchmark:
         sharded("benchmarks/sample_teacher_api/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
+    wildcard_constraints:
+        teacher=teacher_pattern(t for t in config["teachers"] if api_teacher(t)),
 
 
 if SAMPLING_SHARDS > 1:
@@ -94,10 +78,10 @@ if SAMPLING_SHARDS > 1:
             shards=shard_files(PATHS["samples"], SAMPLING_SHARDS),
         output:
             PATHS["samples"],
+        log:
+            "logs/gather_samples/{teacher}/{domain}.log",
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"
-        log:
-            "logs/gather_samples/{teacher}/{domain}.log",
         script:
             "../scripts/merge_shards.py"

@@ -10,14 +10,14 @@ rule smoke_corpus:
         problems=expand(PATHS["seeds"], domain=config["seeds"]),
     output:
         PATHS["smoke_corpus"],
-    params:
-        domains=list(config["seeds"]),
-    conda:
-        "../envs/verify.yaml"
     log:
         "logs/smoke_corpus/{student}/{teacher}.log",
     benchmark:
         "benchmarks/smoke_corpus/{student}/{teacher}.tsv"
+    conda:
+        "../envs/verify.yaml"
+    params:
+        domains=list(config["seeds"]),
     script:
         "../scripts/smoke_corpus.py"
 
@@ -26,20 +26,23 @@ checkpoint select_teacher:
     input:
         scores=smoke_score_files,
         # per-problem outcomes: is the winner's lead beyond noise?
-        verdicts=lambda w: [p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in smoke_score_files(w)
-                            if p.split("/")[-2] in config["benchmarks"]],
+        verdicts=lambda w: [
+            p.removesuffix("scores.tsv") + "verdicts.jsonl"
+            for p in smoke_score_files(w)
+            if Path(p).parent.name in config["benchmarks"]
+        ],
     output:
         selection=PATHS["selection"],
         table="results/selection/{student}/scores.tsv",
+    log:
+        "logs/select_teacher/{student}.log",
+    conda:
+        "../envs/verify.yaml"
     params:
         pinned=config["teacher_selection"]["pinned"],
         rule=config["teacher_selection"]["rule"],
         metrics=lambda w: selection_metrics(),
         teachers=list(config["teachers"]),
-    conda:
-        "../envs/verify.yaml"
-    log:
-        "logs/select_teacher/{student}.log",
     script:
         "../scripts/select_teacher.py"
 
@@ -49,12 +52,12 @@ rule pass_rates:
         PATHS["student_verdicts"],
     output:
         PATHS["pass_rates"],
-    conda:
-        "../envs/verify.yaml"
     log:
         "logs/pass_rates/{student}/{domain}.log",
     benchmark:
         "benchmarks/pass_rates/{student}/{domain}.tsv"
+    conda:
+        "../envs/verify.yaml"
     script:
         "../scripts/pass_rates.py"
 
@@ -65,16 +68,16 @@ rule build_corpus:
     output:
         corpus=PATHS["corpus"],
         stats="results/corpus/{student}/{teacher}/{corpus}.stats.json",
-    params:
-        # Only the settings this variant reads, so changing one reruns only its corpora.
-        settings=lambda w: corpus_settings(w.corpus),
-    threads: 2
-    conda:
-        "../envs/verify.yaml"
     log:
         "logs/build_corpus/{student}/{teacher}/{corpus}.log",
     benchmark:
         "benchmarks/build_corpus/{student}/{teacher}/{corpus}.tsv"
+    conda:
+        "../envs/verify.yaml"
+    threads: 2
+    params:
+        # Only the settings this variant reads, so changing one reruns only its corpora.
+        settings=lambda w: corpus_settings(w.corpus),
     script:
         "../scripts/build_corpus.py"
 
@@ -90,6 +93,13 @@ rule sample_student:
         model=lambda w: student_model_dir(w.student),
     output:
         PATHS["student_samples"] if PASSRATE_SHARDS == 1 else temp(shard_path(PATHS["student_samples"])),
+    log:
+        sharded("logs/sample_student/{student}/{domain}.log", PASSRATE_SHARDS),
+    benchmark:
+        sharded("benchmarks/sample_student/{student}/{domain}.tsv", PASSRATE_SHARDS)
+    conda:
+        "../envs/vllm.yaml"
+    threads: 2
     params:
         spec=lambda w: student_passrate_spec(w.student),
         n=config["compression"]["samples"],
@@ -98,13 +108,6 @@ rule sample_student:
         seed=config["evaluation"]["seed"],
         progress=sharded("results/.progress/passrate/{student}/{domain}.jsonl", PASSRATE_SHARDS),
         backend_options=config["evaluation"]["backend_options"],
-    threads: 2
-    conda:
-        "../envs/vllm.yaml"
-    log:
-        sharded("logs/sample_student/{student}/{domain}.log", PASSRATE_SHARDS),
-    benchmark:
-        sharded("benchmarks/sample_student/{student}/{domain}.tsv", PASSRATE_SHARDS)
     script:
         "../scripts/sample_student.py"
 
@@ -117,11 +120,11 @@ if PASSRATE_SHARDS > 1:
             shards=shard_files(PATHS["student_samples"], PASSRATE_SHARDS),
         output:
             PATHS["student_samples"],
+        log:
+            "logs/gather_student_samples/{student}/{domain}.log",
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"
-        log:
-            "logs/gather_student_samples/{student}/{domain}.log",
         script:
             "../scripts/merge_shards.py"
 
@@ -132,14 +135,14 @@ rule verify_student:
         problems=PATHS["seeds"],
     output:
         PATHS["student_verdicts"],
-    params:
-        settings=filter_settings(VERIFY_KEYS),
-    threads: config["filter"]["workers"]
-    conda:
-        "../envs/verify.yaml"
     log:
         "logs/verify_student/{student}/{domain}.log",
     benchmark:
         "benchmarks/verify_student/{student}/{domain}.tsv"
+    conda:
+        "../envs/verify.yaml"
+    threads: config["filter"]["workers"]
+    params:
+        settings=filter_settings(VERIFY_KEYS),
     script:
         "../scripts/verify_student.py"

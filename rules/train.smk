@@ -10,30 +10,6 @@
 
 import re
 
-from ded.train import resolve_settings
-
-
-def train_settings(stage=None):
-    """The settings `stage`'s training runs with (config["train"] resolved for it, defaults filled).
-
-    Only these reach a rule's params, so the params trigger reruns a training
-    when a value it uses changes, and not when another stage's does: the final
-    training's train.learning_rate does not re-warm-start the teachers.
-    """
-    return resolve_settings(config["train"], stage)
-
-
-def model_template(model):
-    return config["models"][model]["template"]
-
-
-def trainable_model_dir(model):
-    path = base_model_dir(model)
-    if not path:
-        raise ValueError(f"config: models.{model}.materialize is false, but training needs its weights")
-    return path
-
-
 WARMSTART_TEACHERS = [t for t, spec in config["teachers"].items() if spec.get("warm_start")]
 
 
@@ -43,19 +19,19 @@ rule train_student:
         base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
     output:
         protected(directory(PATHS["trained_model"])),
-    params:
-        train=train_settings(),
-        stage=None,
-        template=lambda w: model_template(config["students"][w.student]["model"]),
-        work_dir="results/.progress/train/{student}/{teacher}/{corpus}",
-    resources:
-        gpu=0,
     log:
         "logs/train_student/{student}/{teacher}/{corpus}.log",
     benchmark:
         "benchmarks/train_student/{student}/{teacher}/{corpus}.tsv"
     conda:
         "../envs/train.yaml"
+    resources:
+        gpu=0,
+    params:
+        train=train_settings(),
+        stage=None,
+        template=lambda w: model_template(config["students"][w.student]["model"]),
+        work_dir="results/.progress/train/{student}/{teacher}/{corpus}",
     script:
         "../scripts/train_student.py"
 
@@ -66,19 +42,19 @@ rule train_smoke:
         base_model=lambda w: trainable_model_dir(config["students"][w.student]["model"]),
     output:
         smoke_model_output(),  # temp() under teacher_selection.keep_smoke_models: false
-    params:
-        train=train_settings("smoke"),
-        stage="smoke",
-        template=lambda w: model_template(config["students"][w.student]["model"]),
-        work_dir="results/.progress/smoke/{student}/{teacher}",
-    resources:
-        gpu=0,
     log:
         "logs/train_smoke/{student}/{teacher}.log",
     benchmark:
         "benchmarks/train_smoke/{student}/{teacher}.tsv"
     conda:
         "../envs/train.yaml"
+    resources:
+        gpu=0,
+    params:
+        train=train_settings("smoke"),
+        stage="smoke",
+        template=lambda w: model_template(config["students"][w.student]["model"]),
+        work_dir="results/.progress/smoke/{student}/{teacher}",
     script:
         "../scripts/train_student.py"
 
@@ -89,20 +65,20 @@ rule train_warmstart:
         base_model=lambda w: trainable_model_dir(config["teachers"][w.teacher]["model"]),
     output:
         directory(PATHS["teacher_model"]),
+    log:
+        "logs/train_warmstart/{teacher}.log",
+    benchmark:
+        "benchmarks/train_warmstart/{teacher}.tsv"
     wildcard_constraints:
         teacher="|".join(re.escape(t) for t in WARMSTART_TEACHERS) or "(?!x)x",
+    conda:
+        "../envs/train.yaml"
+    resources:
+        gpu=0,
     params:
         train=train_settings("warm_start"),
         stage="warm_start",
         template=lambda w: model_template(config["teachers"][w.teacher]["model"]),
         work_dir="results/.progress/warmstart/{teacher}",
-    resources:
-        gpu=0,
-    log:
-        "logs/train_warmstart/{teacher}.log",
-    benchmark:
-        "benchmarks/train_warmstart/{teacher}.tsv"
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/train_student.py"
