@@ -6,7 +6,9 @@ from .errors import DedError
 
 
 class ConfigError(DedError, ValueError):
-    pass
+    """The config (a file, an override or a section) is invalid; the message names the key path. The one
+    config error: the stages' own (TrainConfigError, TeacherSpecError, PlanError, PaperValuesError) derive
+    from it."""
 
 
 def check_references(config: dict) -> None:

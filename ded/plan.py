@@ -45,8 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from . import jobs
-from .config import apply_subset
-from .errors import DedError
+from .config import ConfigError, apply_subset
 from .evaluate.plan import evaluated_models
 from .io import read_yaml
 from .select.common import SelectionError
@@ -58,8 +57,8 @@ SCHEMA = SCHEMA_PATH
 SECONDS_PER_HOUR = 3600.0
 
 
-class PlanError(DedError, ValueError):
-    pass
+class PlanError(ConfigError):
+    """The compute plan's assumptions (the `plan` section) do not cover the config."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
 from .. import sandbox
+from ..errors import DedError
 from .metrics import pass_at_k
 
 #: Limits of one program. code_eval gives each program 3 s (its `timeout`) and
@@ -88,7 +89,7 @@ _os._exit(0)
 """
 
 
-class CodeTaskError(ValueError):
+class CodeTaskError(DedError, ValueError):
     """A code task cannot be run or scored without executing model output outside the sandbox."""
 
 

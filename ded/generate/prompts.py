@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import DedError
+from ..config import ConfigError
 from ..think import OPEN
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -32,8 +32,8 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BACKENDS = ("hf", "vllm", "openai", "corpus")
 
 
-class TeacherSpecError(DedError, ValueError):
-    pass
+class TeacherSpecError(ConfigError):
+    """A teacher entry of the config is invalid; the message names the key."""
 
 
 def teacher_settings(spec: dict, where: str = "teacher") -> dict:

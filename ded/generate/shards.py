@@ -23,13 +23,15 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, TypeVar
 
+from ..errors import DedError
+
 T = TypeVar("T")
 
 #: The `{shard}` wildcard's values: "k-of-n", 1 <= k <= n.
 SHARD_PATTERN = r"[1-9][0-9]*-of-[1-9][0-9]*"
 
 
-class ShardError(ValueError):
+class ShardError(DedError, ValueError):
     """A shard name out of range, or shard files that do not merge into the problems' order."""
 
 

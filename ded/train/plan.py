@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..errors import DedError
+from ..config import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ PRECISIONS = ("bf16", "fp16", "fp32")
 FLASH_ATTN = ("auto", "disabled", "sdpa", "fa2", "fa3")
 
 
-class TrainConfigError(DedError, ValueError):
+class TrainConfigError(ConfigError):
     """A `train` setting is invalid; the message names the config key."""
 
 
