@@ -26,14 +26,100 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 
 @functools.lru_cache(maxsize=8)
 def _load_schema(path: str) -> dict:
-    from .io import read_yaml
-
-    return read_yaml(path, "config schema")
+    return assemble_schema(path)
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    """The config schema (read once per path; callers must not modify it)."""
+    """The config schema, assembled into one dict (`assemble_schema`; read once per path; callers must not
+    modify it)."""
     return _load_schema(str(Path(path).resolve()))
+
+
+#: Keywords whose values are data, not schemas: a `$ref` key inside them is not followed.
+_DATA_KEYWORDS = frozenset({"default", "enum", "const", "examples"})
+
+
+def assemble_schema(path: str | Path) -> dict:
+    """The schema of file `path` as one dict, every `$ref` to another file replaced by what it points to.
+
+    config/schema.yaml holds one `$ref` per section (`schema/teachers.yaml`); a reference is read relative
+    to the folder of the file that holds it, and the referenced content is assembled in turn. A reference
+    to a shared definition (`defs.yaml#/$defs/model_source`) stays a reference, `#/$defs/model_source`,
+    into the assembled root's `$defs`, where the definition is copied; the root's own `#/...` references
+    are left as they are. A whole file inlined loses its `$schema` (the root's applies). So the result is
+    the single-file schema it was split from, and fill_defaults, `_deref` and jsonschema see no file.
+    Pure: reads the files, changes nothing.
+    """
+    from .io import read_yaml
+
+    root_file = Path(path).resolve()
+    docs: dict[Path, Any] = {}
+    hoisted: dict[str, Any] = {}
+    hoisted_from: dict[str, tuple[Path, str]] = {}
+
+    def document(file: Path) -> Any:
+        if file not in docs:
+            docs[file] = read_yaml(file, "config schema")
+        return docs[file]
+
+    def at(file: Path, fragment: str, ref: str, where: Path) -> Any:
+        node = document(file)
+        for part in [p.replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:]]:
+            if not isinstance(node, (dict, list)) or (isinstance(node, dict) and part not in node):
+                raise ConfigError(f"config schema {where}: $ref {ref!r}: {file} has no {fragment}")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def walk(node: Any, file: Path, inlining: tuple[Path, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, file, inlining) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ref):  # not a URL
+            name, _, fragment = ref.partition("#")
+            target = (file.parent / name).resolve() if name else file
+            if fragment and not fragment.startswith("/"):
+                raise ConfigError(f"config schema {file}: cannot follow $ref {ref!r}")
+            parts = fragment.split("/")[1:]
+            rest = {key: value if key in _DATA_KEYWORDS else walk(value, file, inlining)
+                    for key, value in node.items()}
+            if target == root_file:
+                return {**rest, "$ref": "#" + fragment}
+            if len(parts) == 2 and parts[0] == "$defs":  # a shared definition: copied into the root's $defs
+                key = parts[1]
+                if key not in hoisted_from:
+                    hoisted_from[key] = (target, fragment)
+                    hoisted[key] = walk(at(target, fragment, ref, file), target, inlining)
+                elif hoisted_from[key] != (target, fragment):
+                    raise ConfigError(f"config schema: two definitions named {key!r}: "
+                                      f"{hoisted_from[key][0]} and {target}")
+                return {**rest, "$ref": f"#/$defs/{key}"}
+            if len(node) > 1:
+                raise ConfigError(f"config schema {file}: a $ref to another file ({ref!r}) stands alone")
+            if target in inlining:
+                raise ConfigError(f"config schema {file}: $ref {ref!r} refers back to itself")
+            content = walk(at(target, fragment, ref, file), target, (*inlining, target))
+            if not fragment and isinstance(content, dict):
+                content.pop("$schema", None)
+            return content
+        return {key: value if key in _DATA_KEYWORDS else walk(value, file, inlining)
+                for key, value in node.items()}
+
+    schema = walk(document(root_file), root_file, (root_file,))
+    if hoisted:
+        own = schema.get("$defs") or {}
+        for key, value in hoisted.items():
+            if key in own and own[key] != value:
+                raise ConfigError(f"config schema {root_file}: $defs {key!r} is defined twice")
+        defs = {**own, **{key: value for key, value in hoisted.items() if key not in own}}
+        if "$defs" in schema:
+            schema["$defs"] = defs
+        else:  # placed before `properties`, where a single-file schema has it
+            items = list(schema.items())
+            at_props = next((i for i, (key, _) in enumerate(items) if key == "properties"), len(items))
+            schema = dict([*items[:at_props], ("$defs", defs), *items[at_props:]])
+    return schema
 
 
 def fill_defaults(instance: Any, schema: dict, root: dict | None = None) -> Any:

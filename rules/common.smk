@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import yaml
-from snakemake.utils import validate as _validate_config
 
 sys.path.insert(0, workflow.basedir)
 
@@ -22,6 +21,7 @@ from ded.generate.shards import SHARD_PATTERN, shard_names, shard_path
 from ded.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
+from ded.settings import resolve_config
 from ded.train import resolve_settings
 
 apply_subset(config)  # before anything reads the sections it narrows
@@ -629,7 +629,7 @@ def paper_reference_config():
     """config/paper.yaml with the schema's defaults, as a run of it would see it."""
     with open(os.path.join(workflow.basedir, PAPER_CONFIGFILE), encoding="utf-8") as fh:
         reference = yaml.safe_load(fh)
-    _validate_config(reference, schema=os.path.join(workflow.basedir, "config/schema.yaml"))
+    resolve_config(reference, os.path.join(workflow.basedir, "config/schema.yaml"))
     return reference
 
 

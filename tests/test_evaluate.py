@@ -472,31 +472,31 @@ def test_fragments_and_generation_spec():
 
 
 def test_config_schema_evaluation_section_and_benchmark_items():
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     cfg = _config()
-    validate(cfg, str(ROOT / "config/schema.yaml"))
+    resolve_config(cfg)
     assert cfg["evaluation"]["models"] == {"base": True, "teachers": False, "smoke": True, "trained": True}
     # the default runs lm-eval on its generated offline suite; the paper's suites are the schema default
     assert cfg["evaluation"]["out_of_domain"]["enabled"] is True
     assert [t["name"] for t in cfg["evaluation"]["out_of_domain"]["tasks"]] == ["ded_ood_wordmath", "ded_ood_choice"]
     no_ood = _config()
     del no_ood["evaluation"]["out_of_domain"]
-    validate(no_ood, str(ROOT / "config/schema.yaml"))
+    resolve_config(no_ood)
     assert [t["name"] for t in no_ood["evaluation"]["out_of_domain"]["tasks"]][:3] == ["mmlu", "cmmlu", "ceval-valid"]
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    validate(paper, str(ROOT / "config/schema.yaml"))
+    resolve_config(paper)
     assert {b: s["samples"] for b, s in paper["benchmarks"].items()} == {
         "aime24": 16, "aime25": 16, "math500": 1, "gpqa_diamond": 1, "livecodebench": 16}
     # A typo in a benchmark item is an error now (additionalProperties: false).
     bad = _config()
     bad["benchmarks"]["arith"]["sample"] = 4
     with pytest.raises(Exception, match="sample"):
-        validate(bad, str(ROOT / "config/schema.yaml"))
+        resolve_config(bad)
     # Defaults fill an absent section.
     bare = _config()
     del bare["evaluation"]
-    validate(bare, str(ROOT / "config/schema.yaml"))
+    resolve_config(bare)
     assert bare["evaluation"]["workers"] == 2 and bare["evaluation"]["out_of_domain"]["model_type"] == "hf"
 
 
@@ -526,10 +526,10 @@ def test_lm_eval_commands_group_by_fewshot(tmp_path):
 
 
 def _ood_of(config_file):
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     cfg = yaml.safe_load((ROOT / config_file).read_text())
-    validate(cfg, str(ROOT / "config/schema.yaml"))  # the schema's defaults filled in, as the Snakefile does
+    resolve_config(cfg)  # the schema's defaults filled in, as the Snakefile does
     return cfg["evaluation"]["out_of_domain"]
 
 
@@ -717,10 +717,10 @@ def test_real_lm_eval_on_the_generated_suite_and_no_stale_results(tiny_llama_dir
 # ------------------------------------------------------------ rules
 
 TEST_SNAKEFILE = '''
-from snakemake.utils import validate
+from ded.settings import resolve_config
 
 configfile: "cfg.yaml"
-validate(config, schema="config/schema.yaml")
+resolve_config(config, f"{workflow.basedir}/config/schema.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"

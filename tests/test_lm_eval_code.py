@@ -339,12 +339,12 @@ def test_nothing_passes_confirm_run_unsafe_code_and_old_configs_say_so():
     assert "confirm_run_unsafe_code" not in section_schema("evaluation.out_of_domain")["properties"]
     assert UNSAFE_TASK_PREFIXES == ("mbpp", "humaneval")
     # An old config that still carries the key is rejected by name, not silently ignored.
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
     paper["evaluation"]["out_of_domain"]["confirm_run_unsafe_code"] = True
     with pytest.raises(Exception, match="confirm_run_unsafe_code"):
-        validate(paper, str(ROOT / "config/schema.yaml"))
+        resolve_config(paper)
     with pytest.raises(ValueError, match="confirm_run_unsafe_code"):
         ood_settings(paper["evaluation"])
 

@@ -17,10 +17,10 @@ DED = "trained/r1-distill-qwen-32b/qwq-32b/math-right_hard_diverse"
 
 
 def _config(name: str) -> dict:
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     cfg = yaml.safe_load((ROOT / name).read_text())
-    validate(cfg, str(ROOT / "config/schema.yaml"))  # the schema's defaults, as a run sees them
+    resolve_config(cfg)  # the schema's defaults, as a run sees them
     return cfg
 
 
@@ -112,7 +112,7 @@ def test_paper_config_against_itself_differs_in_nothing():
 
 
 def test_paper_values_of_the_configs_validate_and_name_their_benchmarks():
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     paper = _config("config/paper.yaml")
     P.check_paper_values(paper["paper_values"])
@@ -124,7 +124,7 @@ def test_paper_values_of_the_configs_validate_and_name_their_benchmarks():
     probe = copy.deepcopy(paper)
     probe["paper_values"] = [_entry(), _entry(table=6, row="DS-32B", model="base/r1-distill-qwen-32b",
                                               benchmark="mmlu", metric="acc", value=80.0)]
-    validate(probe, str(ROOT / "config/schema.yaml"))
+    resolve_config(probe)
     assert probe["paper_values"][0]["unit"] == "percent"  # the default
     assert P.unknown_benchmarks(probe["paper_values"], probe) == []
     assert P.unknown_benchmarks([_entry(benchmark="aider")], probe) == ["aider"]
@@ -132,7 +132,7 @@ def test_paper_values_of_the_configs_validate_and_name_their_benchmarks():
         wrong = copy.deepcopy(probe)
         wrong["paper_values"] = [{**_entry(), **bad}]
         with pytest.raises(Exception):
-            validate(wrong, str(ROOT / "config/schema.yaml"))
+            resolve_config(wrong)
 
 
 def test_bad_entries_are_named():

@@ -253,10 +253,10 @@ TENSOR_PARALLEL_RULES = {"sample_teacher": "sample_teacher.py", "sample_student"
 
 
 def _paper_config() -> dict:
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    validate(config, str(ROOT / "config/schema.yaml"))  # fills the defaults, as the Snakefile does
+    resolve_config(config)  # fills the defaults, as the Snakefile does
     return config
 
 

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(name: str = "config/config.yaml") -> dict:
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     cfg = yaml.safe_load((ROOT / name).read_text())
-    validate(cfg, str(ROOT / "config/schema.yaml"))  # fills in the schema's defaults
+    resolve_config(cfg)  # fills in the schema's defaults
     return cfg
 
 

@@ -17,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 from conftest import resolved
 from ded.io import RecordError, validate_records
 from ded.records import CORPUS_ROW, PASS_RATE
+from ded.settings import load_schema
 from ded.select import compression, corpora, diversity, teacher
 from ded.select.corpora import VARIANTS, CorpusSettings, build_corpus, corpus_name, corpus_names, parse_corpus_name
 from ded.select.diversity import select_diverse, select_diverse_many, word_tokens
@@ -512,7 +513,7 @@ def test_smoke_corpus_takes_the_lowest_kept_sample():
 def test_config_sections_validate_and_match_code_defaults():
     import jsonschema
 
-    schema = yaml.safe_load((ROOT / "config/schema.yaml").read_text())
+    schema = load_schema()
     for name in ("config.yaml", "paper.yaml"):
         jsonschema.validate(yaml.safe_load((ROOT / "config" / name).read_text()), schema)
     props = schema["properties"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ded.config import ConfigError
-from ded.settings import resolve_config, resolve_section, schema_default, section_schema
+from ded.settings import (assemble_schema, load_schema, resolve_config, resolve_section, schema_default,
+                          section_schema)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,15 +22,65 @@ def _load(name: str) -> dict:
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
-def test_resolution_fills_what_snakemake_validate_fills(configfile):
-    """The Snakefile used Snakemake's `validate`; resolve_config leaves the rules the same config."""
+def test_resolution_fills_what_snakemake_validate_fills(configfile, tmp_path):
+    """The Snakefile used Snakemake's `validate`; resolve_config leaves the rules the same config.
+
+    Snakemake's validate follows the section files' `$ref`s but fills only the defaults written next to a
+    key, not behind a `$ref` (an absent section stays absent), so it reads the assembled schema, one file,
+    as the schema was before the split."""
     from snakemake.utils import validate
 
+    single = tmp_path / "schema.json"
+    single.write_text(json.dumps(load_schema()))
     before = _load(configfile)
-    validate(before, str(ROOT / "config/schema.yaml"))
+    validate(before, str(single))
     after = resolve_config(_load(configfile))
     assert after == before
     assert list(after) == list(before)  # same key order too: params keep their repr
+
+
+def test_schema_is_assembled_from_one_file_per_section():
+    """config/schema.yaml holds a `$ref` per section to config/schema/<section>.yaml; load_schema inlines
+    them, and keeps shared definitions as references into the root's `$defs`."""
+    root = yaml.safe_load((ROOT / "config/schema.yaml").read_text())
+    schema = load_schema()
+    assert list(schema["properties"]) == list(root["properties"])
+    for name, ref in root["properties"].items():
+        assert ref == {"$ref": f"schema/{name}.yaml"}
+        part = yaml.safe_load((ROOT / "config/schema" / f"{name}.yaml").read_text())
+        part.pop("$schema")
+        assert part.keys() == schema["properties"][name].keys()
+        assert part["description"] == schema["properties"][name]["description"]
+    for configfile in ("config/config.yaml", "config/paper.yaml"):
+        assert set(_load(configfile)) <= set(schema["properties"])
+    refs = re.findall(r'"\$ref": "([^"]*)"', json.dumps(schema))
+    assert refs and all(ref.startswith("#/$defs/") for ref in refs)  # no file left to read
+    assert schema["properties"]["models"]["additionalProperties"]["properties"]["source"] == {
+        "$ref": "#/$defs/model_source"}
+    defs = yaml.safe_load((ROOT / "config/schema/defs.yaml").read_text())["$defs"]
+    assert schema["$defs"] == defs
+
+
+def test_assembly_follows_refs_relative_to_the_referencing_file(tmp_path):
+    (tmp_path / "parts" / "deep").mkdir(parents=True)
+    (tmp_path / "root.yaml").write_text(
+        "type: object\nproperties:\n  a: {$ref: parts/a.yaml}\n  b: {$ref: '#/$defs/local'}\n"
+        "$defs:\n  local: {type: integer, default: 3}\n")
+    (tmp_path / "parts" / "a.yaml").write_text(
+        "$schema: x\ntype: object\nproperties:\n  c: {$ref: deep/c.yaml}\n  d: {$ref: 'defs.yaml#/$defs/d'}\n"
+        "  e: {$ref: '../root.yaml#/$defs/local'}\n")
+    (tmp_path / "parts" / "deep" / "c.yaml").write_text("type: string\ndefault: x\n")
+    (tmp_path / "parts" / "defs.yaml").write_text("$defs:\n  d: {type: boolean, default: true}\n")
+    schema = load_schema(tmp_path / "root.yaml")
+    assert schema["properties"]["a"] == {"type": "object", "properties": {
+        "c": {"type": "string", "default": "x"}, "d": {"$ref": "#/$defs/d"}, "e": {"$ref": "#/$defs/local"}}}
+    assert schema["$defs"] == {"local": {"type": "integer", "default": 3}, "d": {"type": "boolean", "default": True}}
+    assert resolve_config({"a": {}}, tmp_path / "root.yaml") == {"a": {"c": "x"}}  # a default next to its key
+    with pytest.raises(ConfigError, match=r"a\.d: 1 is not of type 'boolean'"):
+        resolve_config({"a": {"d": 1}}, tmp_path / "root.yaml")
+    (tmp_path / "parts" / "deep" / "c.yaml").write_text("$ref: ../a.yaml\n")
+    with pytest.raises(ConfigError, match="refers back"):
+        assemble_schema(tmp_path / "root.yaml")
 
 
 def test_defaults_reach_every_entry_and_nulls_are_filled():

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ded.io import write_records
-from ded.settings import schema_default
+from ded.settings import load_schema, schema_default
 from ded.train import (TrainConfigError, TrainError, dataset_info, export_corpus, grad_accumulation,
                        latest_checkpoint, llamafactory_args, resolve_settings, to_sharegpt, train_sft,
                        uses_torchrun)
@@ -122,7 +122,7 @@ def test_stage_overrides_and_unknown_keys():
 
 
 def test_settings_take_the_schemas_defaults_in_its_order():
-    schema = yaml.safe_load((ROOT / "config/schema.yaml").read_text())["properties"]["train"]
+    schema = load_schema()["properties"]["train"]
     props = schema["properties"]
     assert schema["additionalProperties"] is False
     for stage in ("warm_start", "smoke"):
@@ -136,10 +136,10 @@ def test_settings_take_the_schemas_defaults_in_its_order():
 
 
 def test_embedded_config_validates_and_plans_on_cpu():
-    from snakemake.utils import validate
+    from ded.settings import resolve_config
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    validate(config, str(ROOT / "config/schema.yaml"))
+    resolve_config(config)
     for stage in (None, "warm_start", "smoke"):
         settings = resolve_settings(config["train"], stage)
         assert settings["cutoff_len"] <= 512
@@ -349,7 +349,7 @@ def test_snakemake_rules(tmp_path, tiny_llama_dir):
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(
         f'configfile: "{ROOT}/config/config.yaml"\n'
-        f'from snakemake.utils import validate\nvalidate(config, schema="{ROOT}/config/schema.yaml")\n'
+        f'from ded.settings import resolve_config\nresolve_config(config, "{ROOT}/config/schema.yaml")\n'
         + "".join(f'include: "{ROOT}/rules/{name}.smk"\n'
                   for name in ("common", "resources", "data", "filter", "select", "evaluate", "train")))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
