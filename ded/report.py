@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 #: The paragraph each caption ends with (the test of the captions checks that each has it).
 RUN_PARAGRAPH = "**What ran.**"
@@ -289,6 +289,25 @@ def _score(value) -> str:
     return "—" if value is None else f"{float(value):.4f}"
 
 
+def _gains(gains: Sequence[Mapping]) -> str:
+    """The gains of results/scores.tsv (ded.evaluate.tables.gains_frame rows) as a paragraph and a table."""
+    if not gains:
+        return ""
+
+    def ratio(g):
+        r = g["gain/se"]
+        if r != r:  # NaN: no spread between the per-problem differences
+            return "no spread"
+        return f"{r:+.1f}" + (" (beyond noise)" if abs(r) >= 2 else "")
+
+    header = ["model", "benchmark", "problems", "pass@1", "base pass@1", "gain", "SE", "gain / SE"]
+    rows = [[_lit(g["model"]), _lit(g["benchmark"]), str(g["problems"]), _score(g["pass@1"]),
+             _score(g["base pass@1"]), f"{g['gain']:+.4f}", f"{g['se']:.4f}", ratio(g)] for g in gains]
+    return ("Each model's pass@1 gain over its base student on the same problems, with the paired standard "
+            "error of that gain (problems as the unit). Two standard errors or more, either way, is beyond "
+            "noise at about the 95% level.\n\n" + rst_table(header, rows))
+
+
 def _margin_sentence(margin: Mapping | None) -> str:
     """Whether the chosen teacher's lead over the runner-up is beyond noise (ded.select.teacher.choice_margin)."""
     if not margin:
@@ -507,7 +526,8 @@ def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[st
                selection_tables: Mapping[str, list[Mapping]],
                filter_summaries: Mapping[tuple[str, str], list[Mapping]],
                corpus_stats: Mapping[tuple[str, str, str], Mapping],
-               decontamination: Mapping[str, Mapping], provenance: Mapping | None = None) -> str:
+               decontamination: Mapping[str, Mapping], provenance: Mapping | None = None,
+               gains: Sequence[Mapping] = ()) -> str:
     """The report's front page (RST): what ran, the decontamination, the smoke test's choice, the filter
     stages, where the scores are, what did not run, and where it all came from.
 
@@ -517,6 +537,7 @@ def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[st
     (teacher, domain) -> rows of its summary.tsv. corpus_stats: (student, teacher, corpus) -> the corpus's
     stats.json. decontamination: domain -> {loaded, kept, excluded, matches: {benchmark: [contamination]}}.
     provenance: {workflow, python, packages, sources} (ded.provenance; sources from the data jobs' records).
+    gains: rows of ded.evaluate.tables.gains_frame over results/scores.tsv.
     """
     domains = list(setup.get("seeds") or decontamination)
     chosen = {s: sel["teacher"] for s, sel in selections.items()}
@@ -533,7 +554,7 @@ def front_page(setup: Mapping, configfiles: list[str], *, selections: Mapping[st
         "Every evaluated model (base students, smoke-test students, trained students) on every benchmark: "
         "Scores_ (``results/scores.tsv``, one row per model, benchmark and metric; ``results/scores_summary.csv`` "
         "and ``results/scores.md``, one row per model). The paper's Tables 1-7 and Figures 1, 3 and 4 are under "
-        "their own entries in the menu; each caption ends with what ran.")
+        "their own entries in the menu; each caption ends with what ran.", _gains(gains))
     not_run = _not_run(setup, pinned)
     parts = [f"{'=' * len(title)}\n{title}\n{'=' * len(title)}", intro,
              _what_ran(setup, configfiles, chosen, pinned),

@@ -5,6 +5,7 @@ log = setup(snakemake)
 import csv  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from ded.evaluate.tables import gains_frame, read_scores  # noqa: E402
 from ded.io import atomic_path, iter_records, read_json, read_records  # noqa: E402
 from ded.provenance import job_provenance  # noqa: E402
 from ded.report import front_page  # noqa: E402
@@ -49,7 +50,8 @@ for path in snakemake.params.source_records:
         provenance["sources"] += read_json(path, "job provenance").get("sources", [])
 text = front_page(snakemake.params.setup, list(snakemake.params.configfiles), selections=selections,
                   selection_tables=tables, filter_summaries=summaries, corpus_stats=stats,
-                  decontamination=decontamination, provenance=provenance)
+                  decontamination=decontamination, provenance=provenance,
+                  gains=gains_frame(read_scores(inp.scores)).to_dict("records"))
 with atomic_path(snakemake.output[0]) as tmp:
     Path(tmp).write_text(text, encoding="utf-8")
 log.info("front page written: %d lines", text.count("\n"))

@@ -110,6 +110,24 @@ def test_smoke_test_margin_says_beyond_noise_or_why_it_cannot():
     assert _margin_sentence(None) == ""
 
 
+def test_front_page_lists_the_gains_with_their_standard_errors():
+    from ded.report import front_page, front_page_setup
+
+    gains = [{"model": "trained/smol/terse/math-right_hard_diverse", "benchmark": "stdio", "problems": 40,
+              "pass@1": 0.575, "base pass@1": 0.0, "gain": 0.575, "se": 0.0792, "gain/se": 0.575 / 0.0792},
+             {"model": "smoke/smol/terse", "benchmark": "arith", "problems": 12, "pass@1": 0.0,
+              "base pass@1": 0.0, "gain": 0.0, "se": 0.0, "gain/se": float("nan")}]
+    text = front_page(front_page_setup(_config()), ["config/config.yaml"], **_records(), gains=gains)
+    _render(text)
+    assert _row(text, "``trained/smol/terse/math-right_hard_diverse``") == [
+        "``trained/smol/terse/math-right_hard_diverse``", "``stdio``", "40", "0.5750", "0.0000", "+0.5750", "0.0792",
+        "+7.3 (beyond noise)"]
+    assert _row(text, "``smoke/smol/terse``")[-1] == "no spread"
+    assert "paired standard error" in text
+    assert "paired standard error of that gain" not in front_page(front_page_setup(_config()), ["config/config.yaml"],
+                                                                  **_records())
+
+
 def test_front_page_of_the_embedded_default():
     from ded.report import front_page, front_page_setup
 
