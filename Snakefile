@@ -57,3 +57,4 @@ rule all:
         # previous choice while the checkpoint reruns).
         static_targets(),
         selected_targets,
+    localrule: True

@@ -68,6 +68,7 @@ rule entropy_figure:
         "logs/analysis/entropy_figure.log",
     benchmark:
         "benchmarks/analysis/entropy_figure.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:
@@ -151,6 +152,7 @@ rule pca_comparison:
         pdf=ANALYSIS_PATHS["pca_comparison"].replace("{ext}", "pdf"),
     log:
         "logs/analysis/pca_comparison/{student}.log",
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:
@@ -177,6 +179,7 @@ rule corpus_stats:
         "logs/analysis/corpus_stats.log",
     benchmark:
         "benchmarks/analysis/corpus_stats.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:
@@ -195,6 +198,7 @@ rule paper_tables:
         **analysis_table_outputs(),
     log:
         "logs/analysis/paper_tables.log",
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:
@@ -223,6 +227,7 @@ rule figure1:
         "logs/analysis/figure1.log",
     benchmark:
         "benchmarks/analysis/figure1.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:

@@ -58,6 +58,7 @@ rule benchmark_summary:
         md="results/data/benchmarks.md",
     log:
         "logs/benchmark_summary.log",
+    localrule: True
     conda:
         "../envs/data.yaml"
     params:
@@ -107,6 +108,7 @@ rule warmstart_corpus:
         "logs/warmstart_corpus/{teacher}.log",
     benchmark:
         "benchmarks/warmstart_corpus/{teacher}.tsv"
+    localrule: True
     conda:
         "../envs/data.yaml"
     params:

@@ -55,6 +55,7 @@ if EVAL_SHARDS > 1:
             "logs/gather_eval_samples/{model}/{benchmark}.log",
         wildcard_constraints:
             model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+        localrule: True
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"
@@ -100,6 +101,7 @@ rule collect_scores:
         csv=report("results/scores_summary.csv", caption="../report/scores_summary.rst", category="Scores"),
     log:
         "logs/collect_scores.log",
+    localrule: True
     conda:
         "../envs/verify.yaml"
     params:
@@ -119,6 +121,7 @@ rule ood_tasks:
         "logs/ood_tasks.log",
     benchmark:
         "benchmarks/ood_tasks.tsv"
+    localrule: True
     conda:
         "../envs/evaluate.yaml"
     params:

@@ -27,6 +27,7 @@ rule paper_comparison:
         "logs/analysis/paper_comparison.log",
     benchmark:
         "benchmarks/analysis/paper_comparison.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:

@@ -23,6 +23,7 @@ rule front_page:
         "logs/report/front_page.log",
     benchmark:
         "benchmarks/report/front_page.tsv"
+    localrule: True
     conda:
         "../envs/verify.yaml"
     params:

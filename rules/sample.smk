@@ -80,6 +80,7 @@ if SAMPLING_SHARDS > 1:
             PATHS["samples"],
         log:
             "logs/gather_samples/{teacher}/{domain}.log",
+        localrule: True
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"

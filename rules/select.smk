@@ -14,6 +14,7 @@ rule smoke_corpus:
         "logs/smoke_corpus/{student}/{teacher}.log",
     benchmark:
         "benchmarks/smoke_corpus/{student}/{teacher}.tsv"
+    localrule: True
     conda:
         "../envs/verify.yaml"
     params:
@@ -36,6 +37,7 @@ checkpoint select_teacher:
         table="results/selection/{student}/scores.tsv",
     log:
         "logs/select_teacher/{student}.log",
+    localrule: True
     conda:
         "../envs/verify.yaml"
     params:
@@ -56,6 +58,7 @@ rule pass_rates:
         "logs/pass_rates/{student}/{domain}.log",
     benchmark:
         "benchmarks/pass_rates/{student}/{domain}.tsv"
+    localrule: True
     conda:
         "../envs/verify.yaml"
     script:
@@ -122,6 +125,7 @@ if PASSRATE_SHARDS > 1:
             PATHS["student_samples"],
         log:
             "logs/gather_student_samples/{student}/{domain}.log",
+        localrule: True
         # a small CPU job: it streams the shards (one record of each at a time)
         conda:
             "../envs/verify.yaml"

@@ -19,6 +19,7 @@ rule validate_run:
         "logs/validate_run.log",
     benchmark:
         "benchmarks/validate_run.tsv"
+    localrule: True
     conda:
         "../envs/verify.yaml"
     params:

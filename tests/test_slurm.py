@@ -13,6 +13,7 @@ sleeps until the test cancels it (no partial output may survive).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,8 +49,11 @@ STAGE_OUTPUTS = {
 }
 # Rules whose SLURM job logs must exist: the GPU-side rules of the paper's setup among them.
 SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_samples", "train_smoke",
-               "select_teacher", "sample_student", "pass_rates", "build_corpus", "train_student", "generate_eval",
-               "score_eval", "ood_eval", "token_entropy", "pca_shift", "paper_tables"]
+               "sample_student", "build_corpus", "train_student", "generate_eval", "score_eval", "ood_eval",
+               "token_entropy", "pca_shift"]
+# Bookkeeping rules marked `localrule: True`: they run on the submitting host, never as SLURM jobs.
+LOCAL_RULES = ["warmstart_corpus", "smoke_corpus", "select_teacher", "pass_rates", "collect_scores",
+               "corpus_stats", "paper_tables", "figure1", "front_page"]
 
 
 def slice_config() -> dict:
@@ -117,6 +121,8 @@ def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G") -> dict:
         res.update(cpus_per_task=cpus, mem=mem)
         shrunk[rule] = res
     out["set-resources"] = shrunk
+    # No conda on the test node: the jobs run in the test's own environment.
+    out.pop("software-deployment-method", None)
     # Status checks every few seconds instead of 40 s, for a short test.
     out["slurm-init-seconds-before-status-checks"] = 2
     return out
@@ -221,6 +227,11 @@ def test_every_stage_runs_on_slurm_and_a_failed_job_is_retried(workdir):
     slurm_logs = [str(p) for p in (workdir / "logs/slurm").rglob("*.log")]
     for rule in SLURM_RULES:  # every stage ran as SLURM jobs, not on the submitting host
         assert any(f"rule_{rule}" in p for p in slurm_logs), (rule, slurm_logs[:20])
+    for rule in LOCAL_RULES:
+        assert not any(f"rule_{rule}" in p for p in slurm_logs), (rule, "ran as a SLURM job")
+        assert f"localrule {rule}:" in out, rule
+    # the evaluation jobs went as job arrays (profiles/slurm: slurm-array-jobs)
+    assert re.search(r"Submitted array job with Snakemake IDs \S+ and SLURM job ID", out), out[-3000:]
 
 
 def test_cancelled_job_leaves_no_partial_output(workdir):
