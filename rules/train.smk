@@ -5,7 +5,7 @@
 # Progress lives under results/.progress/; a job killed at its time limit resumes
 # from its last checkpoint when Snakemake (or SLURM) retries it.
 #
-# GPUs come from the `gpu` resource (the SLURM profile sets it per rule; 0, the
+# GPUs per node come from the `gpu` resource (the SLURM profile sets it per rule; 0, the
 # default, trains on the CPU); the global batch holds on any GPU count that divides it.
 
 import re
@@ -27,6 +27,8 @@ rule train_student:
         "../envs/train.yaml"
     resources:
         gpu=0,
+        # several nodes: one torchrun per node (train.nodes, train.node_launcher)
+        nodes=train_settings()["nodes"],
     params:
         train=train_settings(),
         stage=None,
@@ -50,6 +52,8 @@ rule train_smoke:
         "../envs/train.yaml"
     resources:
         gpu=0,
+        # several nodes: one torchrun per node (train.nodes, train.node_launcher)
+        nodes=train_settings("smoke")["nodes"],
     params:
         train=train_settings("smoke"),
         stage="smoke",
@@ -75,6 +79,8 @@ rule train_warmstart:
         "../envs/train.yaml"
     resources:
         gpu=0,
+        # several nodes: one torchrun per node (train.nodes, train.node_launcher)
+        nodes=train_settings("warm_start")["nodes"],
     params:
         train=train_settings("warm_start"),
         stage="warm_start",

@@ -162,6 +162,42 @@ def test_launch_env_pins_the_devices():
     assert cmd[-4:] == ["-m", "ded.train.entry", "train", "t.yaml"]
 
 
+def test_several_nodes_launch_one_torchrun_per_node():
+    from ded.train.run import launch_command, launch_env
+
+    launcher = resolve_settings({})["node_launcher"]
+    cmd = launch_command("t.yaml", 4, True, nodes=2, node_launcher=launcher, master=("node-a", 29511))
+    assert cmd[:5] == ["srun", "--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
+    assert cmd[5:7] == ["bash", "-c"]
+    script = cmd[7]
+    assert "-m torch.distributed.run --nnodes 2 --nproc_per_node 4 --master_addr node-a --master_port 29511" in script
+    assert '--node_rank "$SLURM_NODEID"' in script and script.endswith("-m ded.train.entry train t.yaml")
+    assert launch_env(4, Path("/w"), True, {}, nodes=2)["DED_EXPECTED_WORLD_SIZE"] == "8"
+    # on CPUs: one process per node
+    assert launch_env(0, Path("/w"), True, {}, nodes=3)["DED_EXPECTED_WORLD_SIZE"] == "3"
+    assert uses_torchrun(resolve_settings({"nodes": 2, "deepspeed": None}), 0)
+    with pytest.raises(TrainConfigError, match="train.node_launcher"):
+        resolve_settings({"node_launcher": []})
+
+
+def test_global_batch_holds_across_nodes():
+    assert grad_accumulation(48, 1, 8, nodes=2) == 3
+    assert grad_accumulation(8, 2, 0, nodes=2) == 2  # two CPU processes
+    with pytest.raises(TrainConfigError, match=r"x 16 GPU\(s\) on 2 nodes = 32.*train.nodes"):
+        grad_accumulation(48, 2, 8, nodes=2)
+
+
+def test_a_deepspeed_checkpoint_does_not_resume_on_another_world_size(tmp_path):
+    from ded.train.run import check_resume_world
+
+    ckpt = tmp_path / "run/checkpoint-20"
+    with pytest.raises(TrainError, match="trained with 8 process.*sharded over 8 processes and cannot resume on 16"):
+        check_resume_world(8, 16, True, ckpt, tmp_path)
+    check_resume_world(8, 16, False, ckpt, tmp_path)  # plain data parallel: full states, resumes
+    check_resume_world(8, 16, True, None, tmp_path)  # nothing saved yet
+    check_resume_world(8, 8, True, ckpt, tmp_path)
+
+
 def test_entry_refuses_a_world_it_was_not_planned_for():
     from ded.train.entry import check_world_size
 
@@ -331,6 +367,42 @@ def test_torchrun_path_with_two_workers(tmp_path, tiny_llama_dir):
     assert summary["steps"] == 2
     log = (tmp_path / "work" / "train.log").read_text()
     assert "world size: 2" in log and "Total train batch size (w. parallel, distributed & accumulation) = 4" in log
+
+
+#: Stands in for srun on one machine: runs the command once per "node", SLURM_NODEID set, and fails if any
+#: copy fails (srun --kill-on-bad-exit).
+FAKE_SRUN = """
+import os, subprocess, sys
+nodes = int(next(a for a in sys.argv[1:] if a.startswith("--nodes=")).split("=")[1])
+cmd = [a for a in sys.argv[1:] if not a.startswith("--")]
+procs = [subprocess.Popen(cmd, env=dict(os.environ, SLURM_NODEID=str(i))) for i in range(nodes)]
+sys.exit(max(p.wait() for p in procs))
+"""
+
+
+@pytest.mark.slow
+def test_two_nodes_train_and_resume(tmp_path, tiny_llama_dir):
+    """Two "nodes" on this machine (one CPU process each, gloo), started by a stand-in for srun: the run
+    finishes with world size 2 and the global batch exact, then resumes from its checkpoint."""
+    fake = tmp_path / "fake_srun.py"
+    fake.write_text(FAKE_SRUN)
+    corpus = tmp_path / "corpus.jsonl"
+    write_records(corpus, [_row(i) for i in range(8)], "corpus_row")
+    settings = {**TINY, "max_steps": 4, "save_steps": 2, "keep_checkpoints": True, "precision": "fp32",
+                "deepspeed": None, "nodes": 2, "global_batch_size": 4, "per_device_train_batch_size": 1,
+                "node_launcher": [sys.executable, str(fake), "--nodes={nodes}"]}
+    out, work = tmp_path / "model", tmp_path / "work"
+    summary = train_sft(corpus, tiny_llama_dir, out, work, settings, "chatml", 0)
+    assert summary["launcher"] == "torchrun" and summary["world_size"] == 2 and summary["nodes"] == 2
+    assert summary["gradient_accumulation_steps"] == 2 and summary["steps"] == 4
+    log = (work / "train.log").read_text()
+    assert "world size: 2" in log and "Total train batch size (w. parallel, distributed & accumulation) = 4" in log
+    # the state a kill between steps 2 and 4 leaves: checkpoint-2, no final model; the rerun resumes there
+    shutil.rmtree(out)
+    shutil.rmtree(work / "run" / "checkpoint-4")
+    summary = train_sft(corpus, tiny_llama_dir, out, work, settings, "chatml", 0)
+    assert [(s["steps_from"], s["steps_to"]) for s in summary["sessions"]][-1] == (2, 4)
+    assert summary["resumed"] is True and summary["steps"] == 4
 
 
 @pytest.mark.slow

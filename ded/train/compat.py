@@ -20,6 +20,34 @@ STANDIN_NAME = "torchaudio"
 EXPECTED_WORLD_SIZE = "DED_EXPECTED_WORLD_SIZE"
 
 
+def cpu_map_location_for_resume() -> None:
+    """Let a multi-process CPU run (gloo) resume from its checkpoint.
+
+    transformers' Trainer loads the optimizer state of a run with several processes with
+    `map_location=args.device`, which on CPUs is `torch.device("cpu", 0)`; torch.load cannot restore a
+    storage to "cpu:0" ("don't know how to restore data location ... (tagged with cpu:0)"), so every such
+    resume fails. In a CPU worker, an indexed CPU device given as map_location becomes plain "cpu", which is
+    the same memory. GPU runs are untouched (the workers call this only without CUDA).
+    """
+    import functools
+
+    import torch
+
+    if getattr(torch.load, "__ded_cpu_map_location__", False):
+        return
+    original = torch.load
+
+    @functools.wraps(original)
+    def load(*args, **kwargs):
+        where = kwargs.get("map_location")
+        if isinstance(where, torch.device) and where.type == "cpu":
+            kwargs["map_location"] = "cpu"
+        return original(*args, **kwargs)
+
+    load.__ded_cpu_map_location__ = True
+    torch.load = load
+
+
 def _importable(name: str) -> bool:
     try:
         __import__(name)

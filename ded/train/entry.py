@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .compat import EXPECTED_WORLD_SIZE, ensure_torchaudio
+from .compat import EXPECTED_WORLD_SIZE, cpu_map_location_for_resume, ensure_torchaudio
 
 
 def ensure_torchaudio_importable() -> bool:
@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     ensure_torchaudio()
     check_world_size()
     if is_torchrun_worker():
+        import torch
+
+        if not torch.cuda.is_available():
+            cpu_map_location_for_resume()
         # llamafactory reads the YAML from sys.argv[1] once the command is removed.
         sys.argv = [sys.argv[0]] + argv[1:]
         from llamafactory.train.tuner import run_exp

@@ -96,7 +96,11 @@ def check_settings(s: Mapping[str, Any], prefix: str = "train.") -> None:
         bad("precision", f"expected one of {PRECISIONS}")
     if s["flash_attn"] not in FLASH_ATTN:
         bad("flash_attn", f"expected one of {FLASH_ATTN}")
-    for key in ("cutoff_len", "per_device_train_batch_size", "global_batch_size", "save_steps", "logging_steps"):
+    if not isinstance(s["node_launcher"], list) or not s["node_launcher"] or not all(
+            isinstance(a, str) for a in s["node_launcher"]):
+        bad("node_launcher", "expected a non-empty list of strings (a command and its arguments)")
+    for key in ("cutoff_len", "per_device_train_batch_size", "global_batch_size", "save_steps", "logging_steps",
+                "nodes"):
         if not isinstance(s[key], int) or isinstance(s[key], bool) or s[key] < 1:
             bad(key, "expected a positive integer")
     if s["max_steps"] is not None and (not isinstance(s["max_steps"], int) or s["max_steps"] < 1):
@@ -109,22 +113,29 @@ def check_settings(s: Mapping[str, Any], prefix: str = "train.") -> None:
         bad("warmup_ratio", "expected a number in [0, 1)")
 
 
-def grad_accumulation(global_batch: int, per_device: int, gpus: int) -> int:
+def world_size(gpus: int, nodes: int = 1) -> int:
+    """Training processes: one per GPU on each node (one per node on CPUs)."""
+    return max(int(gpus), 1) * max(int(nodes), 1)
+
+
+def grad_accumulation(global_batch: int, per_device: int, gpus: int, nodes: int = 1) -> int:
     """Gradient accumulation steps that keep `global_batch` = per_device * processes * accumulation.
 
-    `gpus` = 0 means one CPU process. Fails, naming the keys, when the global
+    `gpus` (per node) = 0 means one CPU process per node. Fails, naming the keys, when the global
     batch cannot be held exactly on this allocation.
     """
-    processes = max(int(gpus), 1)
+    processes = world_size(gpus, nodes)
     per_step = per_device * processes
     if global_batch % per_step:
-        options = [g for g in range(1, 65) if global_batch % (per_device * g) == 0]
+        nodes = max(int(nodes), 1)
+        options = [g for g in range(1, 65) if global_batch % (per_device * g * nodes) == 0]
+        where = f"{processes} {'GPU(s)' if gpus else 'CPU process(es)'}" + (f" on {nodes} nodes" if nodes > 1 else "")
         raise TrainConfigError(
             f"config: train.global_batch_size = {global_batch} is not divisible by "
-            f"train.per_device_train_batch_size ({per_device}) x {processes} "
-            f"{'GPU(s)' if gpus else 'CPU process'} = {per_step}; the global batch cannot be held on this "
-            f"allocation. GPU counts that hold it at this per-device batch: {options or 'none'}; "
-            f"or change train.per_device_train_batch_size / train.global_batch_size")
+            f"train.per_device_train_batch_size ({per_device}) x {where} = {per_step}; the global batch cannot be "
+            f"held on this allocation. GPUs per node that hold it at this per-device batch"
+            f"{f' and {nodes} nodes' if nodes > 1 else ''}: {options or 'none'}; "
+            f"or change train.per_device_train_batch_size / train.global_batch_size / train.nodes")
     return global_batch // per_step
 
 
@@ -137,15 +148,16 @@ def resolve_repo_path(path: str | Path) -> Path:
 
 
 def uses_torchrun(settings: Mapping[str, Any], gpus: int) -> bool:
-    """torchrun for several GPUs, and for DeepSpeed even on one (it needs a distributed launch)."""
-    return gpus > 1 or (gpus == 1 and bool(settings.get("deepspeed")))
+    """torchrun for several GPUs or nodes, and for DeepSpeed even on one GPU (it needs a distributed launch)."""
+    return gpus > 1 or settings.get("nodes", 1) > 1 or (gpus == 1 and bool(settings.get("deepspeed")))
 
 
 def llamafactory_args(settings: Mapping[str, Any], *, model_dir: str | Path, dataset_dir: str | Path,
                       dataset: str, output_dir: str | Path, template: str, gpus: int,
                       resume_from_checkpoint: str | Path | None = None) -> dict[str, Any]:
     """The LlamaFactory training arguments (the YAML's content) for resolved `settings`."""
-    accum = grad_accumulation(settings["global_batch_size"], settings["per_device_train_batch_size"], gpus)
+    accum = grad_accumulation(settings["global_batch_size"], settings["per_device_train_batch_size"], gpus,
+                              settings["nodes"])
     on_gpu = gpus > 0
     precision = settings["precision"] if on_gpu else "fp32"  # CPUs train in fp32
     args: dict[str, Any] = {

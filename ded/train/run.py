@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from ..errors import DedError
 from ..io import AppendLog, read_json, read_records, write_json
 from .compat import EXPECTED_WORLD_SIZE
 from .export import TokenCounter, export_corpus
-from .plan import grad_accumulation, llamafactory_args, render_yaml, resolve_settings, uses_torchrun
+from .plan import grad_accumulation, llamafactory_args, render_yaml, resolve_settings, uses_torchrun, world_size
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def model_fingerprint(model_dir: Path) -> str:
 #: Settings that change how a run is logged or checkpointed, not what it trains: a retry
 #: with a new value still resumes.
 BOOKKEEPING_KEYS = ("save_steps", "save_total_limit", "keep_checkpoints", "logging_steps",
-                    "preprocessing_num_workers", "dataloader_num_workers")
+                    "preprocessing_num_workers", "dataloader_num_workers", "nodes", "node_launcher")
 
 
 def run_fingerprint(settings: Mapping, template: str, corpus_sha: str, model_dir: Path) -> str:
@@ -122,9 +123,21 @@ def visible_devices(environ: Mapping[str, str]) -> list[str] | None:
     return [d for d in value.split(",") if d.strip()]
 
 
-def launch_command(yaml_path: str | Path, gpus: int, torchrun: bool) -> list[str]:
-    """The command that trains: one process, or torchrun with one worker per GPU."""
+def launch_command(yaml_path: str | Path, gpus: int, torchrun: bool, nodes: int = 1,
+                   node_launcher: list[str] | None = None, master: tuple[str, int] | None = None) -> list[str]:
+    """The command that trains: one process; torchrun with one worker per GPU; or, on several nodes,
+    `node_launcher` (srun) starting on every node a torchrun that joins the others at `master` (host,
+    port), its node rank read from SLURM_NODEID on that node."""
     entry = ["-m", "ded.train.entry", "train", str(yaml_path)]
+    if nodes > 1:
+        if not node_launcher or master is None:
+            raise TrainError("a training on several nodes needs train.node_launcher and a rendezvous address")
+        per_node = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes),
+                    "--nproc_per_node", str(max(gpus, 1)), "--master_addr", master[0],
+                    "--master_port", str(master[1])]
+        # each node's copy reads its own rank: srun sets SLURM_NODEID per node
+        script = f'exec {shlex.join(per_node)} --node_rank "$SLURM_NODEID" {shlex.join(entry)}'
+        return [a.format(nodes=nodes) for a in node_launcher] + ["bash", "-c", script]
     if torchrun:
         # `python -m torch.distributed.run` is torchrun from the same environment as this process.
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
@@ -132,13 +145,34 @@ def launch_command(yaml_path: str | Path, gpus: int, torchrun: bool) -> list[str
     return [sys.executable] + entry
 
 
-def launch_env(gpus: int, work_dir: Path, torchrun: bool, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def rendezvous_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """(host, port) where the nodes of a multi-node training meet: the job's first node, which runs this
+    process under SLURM (the first name of SLURM_JOB_NODELIST, expanded by scontrol), else this machine
+    (nodes started locally by a custom train.node_launcher); a port free here."""
+    import socket
+
+    env = os.environ if environ is None else environ
+    host = "127.0.0.1"
+    nodelist = env.get("SLURM_JOB_NODELIST")
+    if nodelist:
+        proc = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True)
+        names = proc.stdout.split()
+        if proc.returncode != 0 or not names:
+            raise TrainError(f"cannot expand SLURM_JOB_NODELIST={nodelist!r} with scontrol: {proc.stderr.strip()}")
+        host = names[0]
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return host, s.getsockname()[1]
+
+
+def launch_env(gpus: int, work_dir: Path, torchrun: bool, environ: Mapping[str, str] | None = None,
+               nodes: int = 1) -> dict[str, str]:
     env = dict(os.environ if environ is None else environ)
     for key in LAUNCHER_SWITCHES:
         env.pop(key, None)  # the launch is decided here, not by llamafactory's CLI
     repo = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env[EXPECTED_WORLD_SIZE] = str(max(gpus, 1) if torchrun else 1)
+    env[EXPECTED_WORLD_SIZE] = str(world_size(gpus, nodes) if torchrun else 1)
     env.setdefault("HF_DATASETS_CACHE", str(work_dir / "hf_datasets_cache"))
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env.setdefault("HF_HUB_OFFLINE", "1")  # the base model is a local folder
@@ -292,6 +326,19 @@ def finalise(run_dir: Path, staging: Path, out_dir: Path, summary: dict, base_mo
     os.replace(staging, out_dir)
 
 
+def check_resume_world(last_world: int, world: int, deepspeed: bool, checkpoint: Path | None,
+                       work_dir: Path) -> None:
+    """Stop before any compute is spent when a DeepSpeed checkpoint would resume on another world size:
+    DeepSpeed saves each rank's shard of the model and optimizer states, so it does not load on a different
+    number of processes. A checkpoint of plain data-parallel training holds the full states and resumes."""
+    if deepspeed and checkpoint is not None and last_world != world:
+        raise TrainError(
+            f"{work_dir}: the last attempt trained with {last_world} process(es), this one has {world}; its "
+            f"DeepSpeed checkpoint {checkpoint.name} is sharded over {last_world} processes and cannot resume on "
+            f"{world}. Run it again with the same GPUs per node and train.nodes, or remove {work_dir} to start "
+            f"over")
+
+
 # --------------------------------------------------------------------------- the run
 
 def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir: str | Path,
@@ -310,7 +357,9 @@ def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir:
     gpus = int(gpus)
     settings = resolve_settings(train_cfg, stage)
     torchrun = uses_torchrun(settings, gpus)
-    accum = grad_accumulation(settings["global_batch_size"], settings["per_device_train_batch_size"], gpus)
+    nodes = settings["nodes"]
+    world = world_size(gpus, nodes) if torchrun else 1
+    accum = grad_accumulation(settings["global_batch_size"], settings["per_device_train_batch_size"], gpus, nodes)
     if out_dir.is_dir() and not any(out_dir.iterdir()):
         out_dir.rmdir()  # an empty folder made for the output is no trained model
     if out_dir.exists():
@@ -336,10 +385,12 @@ def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir:
                 p.unlink()
         write_json(state_path, {"fingerprint": fingerprint, "settings": settings, "template": template,
                                 "corpus": str(corpus_rows_path), "base_model": str(base_model_dir)})
-    if previous.get("gpus") not in (None, gpus):
-        log.warning("this attempt has %d GPU(s), the last had %s: the global batch holds (accumulation %d), "
-                    "the data order after the resume point may differ", gpus, previous.get("gpus"), accum)
-    write_json(state_path, {**read_json(state_path), "gpus": gpus})
+    last_world = previous.get("world_size", previous.get("gpus"))
+    if previous.get("fingerprint") == fingerprint and last_world not in (None, world):
+        check_resume_world(last_world, world, bool(settings["deepspeed"]), latest_checkpoint(run_dir), work_dir)
+        log.warning("this attempt has %d process(es), the last had %s: the global batch holds (accumulation %d), "
+                    "the data order after the resume point may differ", world, last_world, accum)
+    write_json(state_path, {**read_json(state_path), "gpus": gpus, "nodes": nodes, "world_size": world})
 
     counter = TokenCounter(base_model_dir, template)
     export = export_corpus(rows, data_dir, base_model_dir, template, settings["cutoff_len"], counter).as_dict()
@@ -362,10 +413,11 @@ def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir:
         yaml_path.write_text(render_yaml(args), encoding="utf-8")
         if resume:
             log.info("resuming from %s (step %d)", resume, resumed_step)
-        cmd = launch_command(yaml_path, gpus, torchrun)
+        master = rendezvous_address() if nodes > 1 else None
+        cmd = launch_command(yaml_path, gpus, torchrun, nodes, settings["node_launcher"], master)
         log.info("launching: %s", " ".join(cmd))
         started = time.time()
-        rc, tail = run_logged(cmd, launch_env(gpus, work_dir, torchrun), work_dir / "train.log")
+        rc, tail = run_logged(cmd, launch_env(gpus, work_dir, torchrun, nodes=nodes), work_dir / "train.log")
         if rc != 0:
             raise TrainError(f"LlamaFactory training failed (exit code {rc}) with {yaml_path}; "
                              f"full output in {work_dir / 'train.log'}; last lines:\n" + "\n".join(tail[-30:]))
@@ -373,11 +425,13 @@ def train_sft(corpus_rows_path: str | Path, base_model_dir: str | Path, out_dir:
         results = read_json(run_dir / "train_results.json") if (run_dir / "train_results.json").exists() else {}
         sessions.append([{"started": started, "steps_from": resumed_step, "steps_to": state.get("global_step", 0),
                           "seconds": results.get("train_runtime", time.time() - started),
-                          "gpus": gpus, "gradient_accumulation_steps": accum}])
+                          "gpus": gpus, "nodes": nodes, "world_size": world,
+                          "gradient_accumulation_steps": accum}])
         write_json(trained, {"finished": time.time()})
     summary = summarise(run_dir if (run_dir / "trainer_state.json").exists() else staging, sessions.records(),
                         export, {
-                            "template": template, "gpus": gpus, "stage": stage or "student",
+                            "template": template, "gpus": gpus, "nodes": nodes, "world_size": world,
+                            "stage": stage or "student",
                             "finetuning_type": settings["finetuning_type"], "cutoff_len": settings["cutoff_len"],
                             "global_batch_size": settings["global_batch_size"],
                             "per_device_train_batch_size": settings["per_device_train_batch_size"],
