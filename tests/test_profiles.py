@@ -45,14 +45,22 @@ def _parse_resources(stdout: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def write_profile_without_conda(wd: Path) -> None:
+    """profiles/slurm into a test workflow, without its software deployment: there is no conda on the test
+    machine, and Snakemake asks conda even in a dry run once the profile sets it (as --use-conda does)."""
+    profile = dict(PROFILE)
+    assert profile.pop("software-deployment-method") == "conda"
+    (wd / "profiles/slurm").mkdir(parents=True, exist_ok=True)
+    (wd / "profiles/slurm/config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+
+
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory):
     """Resources Snakemake resolves from the profile, per attempt."""
     rules = sorted(PROFILE["set-resources"]) + ["some_cpu_rule", "threaded_cpu_rule"]
     wd = tmp_path_factory.mktemp("profile")
     (wd / "Snakefile").write_text(_stand_in_snakefile(rules, threads={"threaded_cpu_rule": 12}))
-    (wd / "profiles/slurm").mkdir(parents=True)
-    (wd / "profiles/slurm/config.yaml").write_text((ROOT / "profiles/slurm/config.yaml").read_text())
+    write_profile_without_conda(wd)
     result = {}
     for attempt in (1, 2):
         proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "profiles/slurm",
@@ -157,6 +165,7 @@ def paper_jobs(tmp_path_factory):
     from test_workflow import _copy_workflow, _offline_env
 
     wd = _copy_workflow(tmp_path_factory.mktemp("paper-slurm"))
+    write_profile_without_conda(wd)
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "config/paper.yaml",
                            "--config", 'teacher_selection={"pinned": "qwq-32b"}', "--workflow-profile",
                            "profiles/slurm"], cwd=wd, capture_output=True, text=True, timeout=300,
