@@ -229,7 +229,8 @@ def test_every_stage_runs_on_slurm_and_a_failed_job_is_retried(workdir):
         assert any(f"rule_{rule}" in p for p in slurm_logs), (rule, slurm_logs[:20])
     for rule in LOCAL_RULES:
         assert not any(f"rule_{rule}" in p for p in slurm_logs), (rule, "ran as a SLURM job")
-        assert f"localrule {rule}:" in out, rule
+        # Snakemake logs a local job as "localrule NAME:" or, for a checkpoint, "localcheckpoint NAME:".
+        assert re.search(rf"\blocal(rule|checkpoint) {rule}:", out), rule
     # the evaluation jobs went as job arrays (profiles/slurm: slurm-array-jobs)
     assert re.search(r"Submitted array job with Snakemake IDs \S+ and SLURM job ID", out), out[-3000:]
 
