@@ -42,7 +42,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from . import jobs
 from .config import ConfigError, apply_subset
@@ -94,9 +94,11 @@ class Stage:
     name: str
     rule: str
     rows: list[Row] = field(default_factory=list)
-    #: From the SLURM profile, when one is given: GPUs per job and the runtime limit of attempt 1.
+    #: From the SLURM profile, when one is given: GPUs per job (over all its nodes) and the runtime limit of
+    #: attempt 1; nodes per job from the config (train.nodes for the training rules).
     gpus_per_job: int | None = None
     runtime_hours: float | None = None
+    nodes: int = 1
 
     @property
     def longest_job_hours(self) -> float:
@@ -701,12 +703,23 @@ def profile_resources(profile: dict, rule: str) -> dict:
     return {**(profile.get("default-resources") or {}), **(profile.get("set-resources") or {}).get(rule, {})}
 
 
-def attach_profile(stages: list[Stage], profile: dict) -> list[Stage]:
-    """Fill in each stage's GPUs per job and runtime limit from a SLURM profile."""
+def nodes_by_rule(config: Mapping[str, Any]) -> dict[str, int]:
+    """Nodes per job of the training rules (train.nodes, resolved per stage as the rules resolve it)."""
+    from .train.plan import resolve_settings
+
+    stages = {"train_warmstart": "warm_start", "train_smoke": "smoke", "train_student": None}
+    return {rule: resolve_settings(config["train"], stage)["nodes"] for rule, stage in stages.items()}
+
+
+def attach_profile(stages: list[Stage], profile: dict, nodes: Mapping[str, int] | None = None) -> list[Stage]:
+    """Fill in each stage's GPUs per job and runtime limit from a SLURM profile; a rule's `gpu` is per
+    node, so a job over `nodes[rule]` nodes holds that many times as many."""
     for stage in stages:
         res = profile_resources(profile, stage.rule)
         gpus = res.get("gpu")
-        stage.gpus_per_job = int(gpus) if isinstance(gpus, int) or str(gpus).isdigit() else None
+        stage.nodes = int((nodes or {}).get(stage.rule, 1))
+        per_node = int(gpus) if isinstance(gpus, int) or str(gpus).isdigit() else None
+        stage.gpus_per_job = per_node * stage.nodes if per_node is not None else None
         stage.runtime_hours = duration_hours(res.get("runtime")) if "runtime" in res else None
     return stages
 
@@ -781,7 +794,8 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
             lines.append(f"  disk: {_fmt_bytes(st.disk_bytes)} left, peak {_fmt_bytes(peak)} with {concurrent} "
                          f"job(s) at once ({'; '.join(why)})")
         if st.gpus_per_job:
-            note = (f"  profile: {st.gpus_per_job} GPU(s) per job; longest job about "
+            spread = f" ({st.nodes} nodes x {st.gpus_per_job // st.nodes})" if st.nodes > 1 else ""
+            note = (f"  profile: {st.gpus_per_job} GPU(s) per job{spread}; longest job about "
                     f"{st.longest_job_hours:,.1f} h wall-clock")
             if st.runtime_hours is not None:
                 note += f" against a {st.runtime_hours:g} h limit (attempt 1)"

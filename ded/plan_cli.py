@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from .io import read_yaml
-from .plan import SCHEMA, Settings, attach_profile, compute_plan, format_plan, load_config
+from .plan import SCHEMA, Settings, attach_profile, compute_plan, format_plan, load_config, nodes_by_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
@@ -27,7 +27,7 @@ def run(args) -> int:
     config = load_config([Path(p) for p in args.configfile], Path(args.schema))
     stages = compute_plan(config)
     if args.profile:
-        attach_profile(stages, read_yaml(args.profile, "SLURM profile") or {})
+        attach_profile(stages, read_yaml(args.profile, "SLURM profile") or {}, nodes_by_rule(config))
     settings = Settings(config)
     print(format_plan(stages, {k: settings.plan(k) for k in PLAN_KEYS},
                       title=f"Compute plan for {' + '.join(args.configfile)}"

@@ -92,11 +92,34 @@ def resolve_hub_revision(repo_id: str, revision: str | None, kind: str) -> str |
     return getattr(info, "sha", None)
 
 
-def job_provenance(rule: str, wildcards: Mapping[str, Any], params: Mapping[str, Any]) -> dict:
+#: What the scheduler gave a job, from the variables SLURM (and the local GPU claim, ded.gpus) set in its
+#: environment; absent ones are left out.
+ALLOCATION_VARIABLES = {
+    "slurm_job_id": "SLURM_JOB_ID",
+    "slurm_array_job_id": "SLURM_ARRAY_JOB_ID",
+    "nodes": "SLURM_JOB_NUM_NODES",
+    "gpus_on_node": "SLURM_GPUS_ON_NODE",
+    "job_gpus": "SLURM_JOB_GPUS",
+    "cuda_visible_devices": "CUDA_VISIBLE_DEVICES",
+    "stand_in_gpus": "DED_STAND_IN_GPUS",
+}
+
+
+def job_allocation(environ: Mapping[str, str], resources: Mapping[str, Any]) -> dict:
+    """What a job asked for (its `gpu` resource and threads) and what it got (ALLOCATION_VARIABLES), so a
+    result can be traced to the hardware it ran on and a profile's requests can be checked against SLURM's."""
+    asked = {key: resources[key] for key in ("gpu", "nodes", "_cores") if key in resources}
+    granted = {name: environ[var] for name, var in ALLOCATION_VARIABLES.items() if var in environ}
+    return {"asked": asked, "granted": granted}
+
+
+def job_provenance(rule: str, wildcards: Mapping[str, Any], params: Mapping[str, Any],
+                   allocation: Mapping[str, Any] | None = None) -> dict:
     """Everything a job's result can be traced to (see the module docstring)."""
     return {
         "rule": rule,
         "wildcards": dict(wildcards),
+        "allocation": dict(allocation or {}),
         "workflow": workflow_commit(),
         "config_hash": values_hash(dict(params)),
         "python": platform.python_version(),

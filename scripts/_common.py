@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,9 +22,21 @@ def setup(snakemake) -> logging.Logger:
     sys.path.insert(0, snakemake.scriptdir + "/..")
     log = logging.getLogger(f"ded.rule.{snakemake.rule}")
     sys.excepthook = _named_failure(log, sys.excepthook)
+    _claim_gpus(snakemake, log)
     if log_path:
         atexit.register(_write_provenance, snakemake, Path(log_path).with_suffix(".provenance.json"), log)
     return log
+
+
+def _claim_gpus(snakemake, log: logging.Logger) -> None:
+    """On one machine without SLURM, the distinct devices of the job's `gpu` resource (ded/gpus.py),
+    before anything imports torch; a job that cannot get them stops with one line in its log (GpuClaimError,
+    reported by the excepthook above)."""
+    gpus = int(snakemake.resources.get("gpu", 0) or 0)
+    if gpus > 0:
+        from ded.gpus import claim_for_job
+
+        claim_for_job(gpus, log)
 
 
 def _write_provenance(snakemake, path: Path, log: logging.Logger) -> None:
@@ -33,7 +46,11 @@ def _write_provenance(snakemake, path: Path, log: logging.Logger) -> None:
         from ded.io import atomic_path
         from ded.provenance import job_provenance
 
-        record = job_provenance(snakemake.rule, dict(snakemake.wildcards.items()), dict(snakemake.params.items()))
+        from ded.provenance import job_allocation
+
+        allocation = job_allocation(os.environ, dict(snakemake.resources.items()))
+        record = job_provenance(snakemake.rule, dict(snakemake.wildcards.items()), dict(snakemake.params.items()),
+                                allocation)
         with atomic_path(path) as tmp:
             Path(tmp).write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - provenance must never turn a finished job into a failed one

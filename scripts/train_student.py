@@ -4,8 +4,14 @@ log = setup(snakemake)
 
 from ded.train import stage_section, train_sft  # noqa: E402
 
-# GPUs granted to this job (the `gpu` resource; 0 trains on the CPU).
-gpus = int(snakemake.resources.get("gpu", 0) or 0)
+import os  # noqa: E402
+
+import torch  # noqa: E402
+
+from ded.gpus import training_gpus  # noqa: E402
+
+# GPUs granted to this job (the `gpu` resource; 0 trains on the CPU, as do count-only GPUs: ded.gpus).
+gpus = training_gpus(int(snakemake.resources.get("gpu", 0) or 0), os.environ, torch.cuda.device_count())
 summary = train_sft(
     snakemake.input.corpus,
     snakemake.input.base_model,

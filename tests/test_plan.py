@@ -15,7 +15,7 @@ from conftest import resolved
 from ded.plan import (
     PlanError, Row, Settings, Stage, attach_profile, checkpoint_bytes, checkpoints_on_disk, compute_plan, corpus_rows,
     dataset_size, disk_totals, duration_hours, example_tokens, format_plan, generation_tokens, gpu_hours, job_lists,
-    jobs_per_rule, jsonl_bytes, load_config, model_bytes, optimizer_steps, training_tokens,
+    jobs_per_rule, jsonl_bytes, load_config, model_bytes, nodes_by_rule, optimizer_steps, training_tokens,
 )
 from ded.settings import schema_default
 
@@ -512,3 +512,18 @@ def test_a_subset_names_what_it_keeps():
     config["subset"] = {"benchmarks": ["gpqa_diamond"]}
     with pytest.raises(ConfigError, match="teacher_selection.pinned"):
         apply_subset(config)
+
+
+def test_a_training_job_over_several_nodes_holds_their_gpus():
+    """train.nodes multiplies the profile's GPUs per node: the wall-clock estimate divides by all of them."""
+    config = load_config(ROOT / "config/paper.yaml")
+    config["train"]["nodes"] = 2
+    assert nodes_by_rule(config)["train_student"] == 2
+    stage = Stage("t", "train_student", [Row("x", 1, "", 0, 64.0)])
+    attach_profile([stage], {"set-resources": {"train_student": {"gpu": 8}}}, nodes_by_rule(config))
+    assert (stage.nodes, stage.gpus_per_job) == (2, 16)
+    assert stage.longest_job_hours == pytest.approx(4.0)
+    text = format_plan([stage], {"gpu": "H100", "reference_params_b": 32, "generation_tokens_per_gpu_s": 1,
+                                 "training_tokens_per_gpu_s": 1, "forward_tokens_per_gpu_s": 1,
+                                 "mean_output_tokens": 1})
+    assert "profile: 16 GPU(s) per job (2 nodes x 8)" in text

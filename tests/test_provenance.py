@@ -45,11 +45,19 @@ def test_a_job_writes_its_provenance_beside_its_log(tmp_path, monkeypatch):
     from scripts._common import _write_provenance
 
     monkeypatch.setattr(provenance, "_SOURCES", [{"kind": "model", "source": "path", "path": "/m"}])
+    for var in provenance.ALLOCATION_VARIABLES.values():
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    monkeypatch.setenv("SLURM_GPUS_ON_NODE", "2")
     job = SimpleNamespace(rule="load_seeds", wildcards=_Named(domain="math"),
-                          params=_Named(spec={"source": "procedural", "n": 3}, domain="math"))
+                          params=_Named(spec={"source": "procedural", "n": 3}, domain="math"),
+                          resources=_Named(gpu=2, _cores=1, mem_mb=1000))
     path = tmp_path / "logs/load_seeds/math.provenance.json"
     _write_provenance(job, path, logging.getLogger("test"))
     record = json.loads(path.read_text())
+    # what the job asked for and what SLURM gave it
+    assert record["allocation"] == {"asked": {"gpu": 2, "_cores": 1},
+                                    "granted": {"slurm_job_id": "4711", "gpus_on_node": "2"}}
     assert record["rule"] == "load_seeds" and record["wildcards"] == {"domain": "math"}
     assert record["config_hash"] == provenance.values_hash({"spec": {"source": "procedural", "n": 3}, "domain": "math"})
     assert record["sources"] == [{"kind": "model", "source": "path", "path": "/m"}]

@@ -12,6 +12,7 @@ sleeps until the test cancels it (no partial output may survive).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -52,6 +53,10 @@ SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_sam
                "sample_student", "build_corpus", "train_student", "generate_eval", "score_eval", "ood_eval",
                "token_entropy", "pca_shift"]
 # Bookkeeping rules marked `localrule: True`: they run on the submitting host, never as SLURM jobs.
+# Rules the SLURM profile gives GPUs (sampling in the job, training, evaluation, analyses); the rest,
+# API-served sampling among them, ask for none.
+GPU_RULES = sorted(rule for rule, res in yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())[
+    "set-resources"].items() if res.get("gpu"))
 LOCAL_RULES = ["warmstart_corpus", "smoke_corpus", "select_teacher", "pass_rates", "collect_scores",
                "corpus_stats", "paper_tables", "figure1", "front_page"]
 
@@ -104,11 +109,12 @@ rule slow_writer:
 '''
 
 
-def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G") -> dict:
-    """The SLURM profile with every rule shrunk to `cpus` CPUs, `mem` and no GPU.
+def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G", gpus: int = 1) -> dict:
+    """The SLURM profile with every rule shrunk to `cpus` CPUs, `mem` and at most `gpus` GPUs.
 
-    Runtimes (and their growth with `attempt`) are kept: they are what the
-    test checks reach SLURM.
+    GPU requests stay in: the test node declares count-only GPUs (scripts/slurm/start.sh), so SLURM
+    schedules them as on a GPU cluster. Runtimes (and their growth with `attempt`) are kept: they are
+    what the test checks reach SLURM.
     """
     out = dict(profile)
     defaults = dict(profile.get("default-resources", {}))
@@ -117,8 +123,10 @@ def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G") -> dict:
     out["default-resources"] = defaults
     shrunk = {}
     for rule, res in profile.get("set-resources", {}).items():
-        res = {k: v for k, v in res.items() if k not in {"gpu", "gpu_model", "cpus_per_gpu", "mem", "mem_mb"}}
+        res = {k: v for k, v in res.items() if k not in {"gpu_model", "cpus_per_gpu", "mem", "mem_mb"}}
         res.update(cpus_per_task=cpus, mem=mem)
+        if res.get("gpu"):
+            res["gpu"] = min(int(res["gpu"]), gpus)
         shrunk[rule] = res
     out["set-resources"] = shrunk
     # No conda on the test node: the jobs run in the test's own environment.
@@ -231,8 +239,33 @@ def test_every_stage_runs_on_slurm_and_a_failed_job_is_retried(workdir):
         assert not any(f"rule_{rule}" in p for p in slurm_logs), (rule, "ran as a SLURM job")
         # Snakemake logs a local job as "localrule NAME:" or, for a checkpoint, "localcheckpoint NAME:".
         assert re.search(rf"\blocal(rule|checkpoint) {rule}:", out), rule
+    # Every job asked for the GPUs its rule's profile entry gives (shrunk to the node's one) and SLURM
+    # granted them; the rest asked for none (each job's provenance records both, scripts/_common.py).
+    allocations = _allocations_by_rule(workdir / "logs")
+    for rule in SLURM_RULES:
+        assert allocations.get(rule), (rule, sorted(allocations))
+        for allocation in allocations[rule]:
+            assert allocation["granted"].get("slurm_job_id"), (rule, allocation)
+            # SLURM binds the granted GPUs to CUDA_VISIBLE_DEVICES (SLURM_GPUS_ON_NODE is not set for the
+            # tasks of an array job)
+            devices = allocation["granted"].get("cuda_visible_devices")
+            if rule in GPU_RULES:
+                assert allocation["asked"].get("gpu") == 1, (rule, allocation)
+                assert devices is not None and len(devices.split(",")) == 1, (rule, allocation)
+            else:
+                assert not allocation["asked"].get("gpu"), (rule, allocation)
+                assert devices is None, (rule, allocation)
+    assert {"sample_teacher", "train_student", "generate_eval"} <= set(GPU_RULES) & set(allocations)
     # the evaluation jobs went as job arrays (profiles/slurm: slurm-array-jobs)
     assert re.search(r"Submitted array job with Snakemake IDs \S+ and SLURM job ID", out), out[-3000:]
+
+
+def _allocations_by_rule(logs: Path) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for path in logs.rglob("*.provenance.json"):
+        record = json.loads(path.read_text())
+        found.setdefault(record["rule"], []).append(record.get("allocation") or {})
+    return found
 
 
 def test_cancelled_job_leaves_no_partial_output(workdir):
