@@ -120,6 +120,13 @@ def claim_for_job(gpus: int, log: logging.Logger, environ: dict = os.environ) ->
     return got
 
 
+def cuda_device_count() -> int:
+    """Devices CUDA sees (torch imported here, not where the module is imported)."""
+    import torch
+
+    return torch.cuda.device_count()
+
+
 def training_gpus(asked: int, environ: Mapping[str, str], cuda_devices: int) -> int:
     """GPUs a training job trains on (0: the CPU), from what it asked for and what CUDA sees.
 

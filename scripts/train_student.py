@@ -6,12 +6,11 @@ from ded.train import stage_section, train_sft  # noqa: E402
 
 import os  # noqa: E402
 
-import torch  # noqa: E402
+from ded.gpus import cuda_device_count, training_gpus  # noqa: E402
 
-from ded.gpus import training_gpus  # noqa: E402
-
-# GPUs granted to this job (the `gpu` resource; 0 trains on the CPU, as do count-only GPUs: ded.gpus).
-gpus = training_gpus(int(snakemake.resources.get("gpu", 0) or 0), os.environ, torch.cuda.device_count())
+# GPUs granted to this job (the `gpu` resource; 0 trains on the CPU, as do stand-in GPUs: ded.gpus).
+asked = int(snakemake.resources.get("gpu", 0) or 0)
+gpus = training_gpus(asked, os.environ, cuda_device_count()) if asked else 0
 summary = train_sft(
     snakemake.input.corpus,
     snakemake.input.base_model,
