@@ -1,12 +1,11 @@
+import os
+
 from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.train import stage_section, train_sft  # noqa: E402
-
-import os  # noqa: E402
-
 from ded.gpus import cuda_device_count, training_gpus  # noqa: E402
+from ded.train import stage_section, train_sft  # noqa: E402
 
 # GPUs granted to this job (the `gpu` resource; 0 trains on the CPU, as do stand-in GPUs: ded.gpus).
 asked = int(snakemake.resources.get("gpu", 0) or 0)
