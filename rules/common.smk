@@ -18,7 +18,7 @@ from ded.config import apply_subset, check_references
 from ded.evaluate.lm_eval_suite import ood_env
 from ded.report import FRONT_PAGE, config_file_labels, describe_run
 from ded.generate.shards import SHARD_PATTERN, shard_names, shard_path
-from ded.sandbox import UNCONFINED_ENV
+from ded.verify.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
 from ded.settings import resolve_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ded import sandbox as S
+from ded.verify import sandbox as S
 from ded.data.benchmarks import load_benchmark
 from ded.io import validate_records
 from ded.verify import verify_samples

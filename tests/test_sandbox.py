@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ded import sandbox as S
-from ded import sandbox_launcher as L
+from ded.verify import programs as P
+from ded.verify import sandbox as S
+from ded.verify import sandbox_launcher as L
 
 TL = 0.5  # CPU seconds; wall deadline = 3 * TL + 1 = 2.5 s
 LIMITS = S.Limits(time_limit_s=TL, memory_mb=256, output_mb=1.0)
@@ -47,7 +48,7 @@ def run(source: str, stdin: str = "", limits: S.Limits = LIMITS):
 
 def judged(source: str, tests, **kw) -> dict:
     kw.setdefault("time_limit_s", TL)
-    return S.check_program(source, tests, **kw)
+    return P.check_program(source, tests, **kw)
 
 
 def drops_uid() -> bool:
@@ -403,20 +404,20 @@ def test_compile_error_and_no_code():
 
 def test_extract_code_takes_the_last_python_block():
     ans = "First:\n```python\nprint(1)\n```\nthen\n```\nplain\n```\nfinally\n```python\nprint(2)\n```\n"
-    assert S.extract_code(ans).strip() == "print(2)"
-    assert S.extract_code("```\nprint(3)\n```").strip() == "print(3)"
-    assert S.extract_code("no code") is None
+    assert P.extract_code(ans).strip() == "print(2)"
+    assert P.extract_code("```\nprint(3)\n```").strip() == "print(3)"
+    assert P.extract_code("no code") is None
 
 
 def test_compare_output_like_codeforces():
-    assert S.compare_output("1 2\n3\n", "1   2 3  \n\n")[0]
-    assert not S.compare_output("1 2", "1 2 3")[0]
-    assert S.compare_output("0.3333333", "0.33333334", 1e-6)[0]
-    assert not S.compare_output("0.3333", "0.3400", 1e-6)[0]
-    assert S.compare_output("1000000.0", "1000000.5", 1e-6)[0]  # relative
-    assert not S.compare_output("3", "3.0", 1e-6)[0]  # integers match exactly
-    assert not S.compare_output("0.5", "0.5000001", None)[0]  # tolerance off
-    assert not S.compare_output("YES", "yes")[0]
+    assert P.compare_output("1 2\n3\n", "1   2 3  \n\n")[0]
+    assert not P.compare_output("1 2", "1 2 3")[0]
+    assert P.compare_output("0.3333333", "0.33333334", 1e-6)[0]
+    assert not P.compare_output("0.3333", "0.3400", 1e-6)[0]
+    assert P.compare_output("1000000.0", "1000000.5", 1e-6)[0]  # relative
+    assert not P.compare_output("3", "3.0", 1e-6)[0]  # integers match exactly
+    assert not P.compare_output("0.5", "0.5000001", None)[0]  # tolerance off
+    assert not P.compare_output("YES", "yes")[0]
 
 
 def test_parallel_runs_beyond_the_core_count_are_not_false_time_limits():
@@ -429,7 +430,7 @@ def test_parallel_runs_beyond_the_core_count_are_not_false_time_limits():
 
 
 def test_infra_errors_are_their_own_verdict():
-    v = S.check_program("print(1)", [{"input": "", "output": "1"}], python="/nonexistent/python")
+    v = P.check_program("print(1)", [{"input": "", "output": "1"}], python="/nonexistent/python")
     assert v["verdict"] == "infra_error"
 
 
@@ -439,7 +440,8 @@ def test_infra_errors_are_their_own_verdict():
 NOBODY = 65534
 _AS_USER = r"""
 import json, socket, subprocess, sys
-from ded import sandbox as S
+from ded.verify import programs as P
+from ded.verify import sandbox as S
 lim = S.Limits(time_limit_s=0.5, memory_mb=256, output_mb=1.0)
 # A process of the same user outside the sandbox: kill(-1) inside must not reach it.
 bystander = subprocess.Popen(["sleep", "60"])
@@ -497,7 +499,7 @@ def test_unprivileged_runs_get_user_pid_network_and_mount_namespaces(tmp_path):
     """What a SLURM job sees: not root, yet the program cannot signal the workflow, reach the
     network, read the user's files or leave anything behind."""
     try:
-        probe = _run_as_nobody("import ded.sandbox")
+        probe = _run_as_nobody("import ded.verify.sandbox")
     except PermissionError as exc:
         pytest.skip(str(exc))
     if probe.returncode != 0:

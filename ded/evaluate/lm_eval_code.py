@@ -1,4 +1,4 @@
-"""lm-eval's code suites (MBPP, HumanEval) with every model-written program run in `ded.sandbox`.
+"""lm-eval's code suites (MBPP, HumanEval) with every model-written program run in `ded.verify.sandbox`.
 
 lm-eval scores these tasks with HF evaluate's `code_eval`, which exec's each
 generated program inside lm-eval's own process tree, with the user's files and
@@ -19,7 +19,7 @@ workflow never passes). Here lm-eval only generates and logs:
    (`candidate + "\\n" + test`, as code_eval builds it: for MBPP the
    generation followed by the `test_list` asserts, for HumanEval prompt +
    completion followed by the tests and `check(entry_point)`) runs through
-   `ded.sandbox.check_program`. An assertion failure, an exception, an exit
+   `ded.verify.programs.check_program`. An assertion failure, an exception, an exit
    (even with status 0), a time-out or a sandbox limit is a fail, as in
    code_eval.
 
@@ -51,7 +51,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
-from .. import sandbox
+from ..verify import programs, sandbox
 from ..errors import DedError
 from .metrics import pass_at_k
 
@@ -273,7 +273,7 @@ def code_tasks(names: Iterable[str], include_path: str | os.PathLike | None = No
 
 class SandboxCodeEval:
     """Stands in for HF evaluate's code_eval metric: `compute` takes and returns what code_eval's
-    does, but every program runs through `ded.sandbox.check_program`. The programs each thread ran
+    does, but every program runs through `ded.verify.programs.check_program`. The programs each thread ran
     since `begin()` are returned by `take()` (for the per-sample record)."""
 
     def __init__(self, limits: sandbox.Limits = LIMITS, python: str | None = None):
@@ -290,12 +290,12 @@ class SandboxCodeEval:
 
     def run(self, program: str, timeout: float | None = None) -> dict:
         limits = self.limits if timeout is None else dataclasses.replace(self.limits, time_limit_s=float(timeout))
-        error = sandbox.compile_error(program)
+        error = programs.compile_error(program)
         if error:
             return {"verdict": "compile_error", "reason": error}
         token = os.urandom(16).hex()
         driver = f"_PROGRAM = {program!r}\n_SENTINEL = {token!r}\n{_DRIVER}"
-        out = sandbox.check_program(
+        out = programs.check_program(
             driver, [{"input": "", "output": token}], limits=limits, python=self.python,
             compare=lambda expected, stdout: (stdout.rstrip().endswith(expected.encode()), "no success sentinel"))
         if out["verdict"] == "infra_error":
@@ -323,7 +323,7 @@ class SandboxCodeEval:
 
 def preflight(code_eval: SandboxCodeEval | None = None) -> None:
     """Run one trivial program the way the code tasks' programs run, so a machine where the sandbox
-    refuses to run anything (`ded.sandbox.Unconfined`) stops the job before lm-eval's long generation."""
+    refuses to run anything (`ded.verify.sandbox.Unconfined`) stops the job before lm-eval's long generation."""
     run = (code_eval or SandboxCodeEval()).run("pass")
     if run["verdict"] != "accepted":
         raise sandbox.InfraError(f"the sandbox cannot run a trivial program: {run['verdict']}: {run['reason']}")

@@ -22,7 +22,7 @@ HumanEval) are never scored by lm-eval, whose code_eval would exec the
 programs in its own process: they get calls of their own with
 `--predict_only --log_samples` on predict-only copies of their task YAMLs,
 and `ded.evaluate.lm_eval_code` scores the logged generations with the
-task's own filters and metric, each program in `ded.sandbox`. Their rows
+task's own filters and metric, each program in `ded.verify.sandbox`. Their rows
 are the ones lm-eval's results JSON would hold (`pass_at_1` for mbpp,
 `pass@1:create_test` for humaneval). Every lm-eval call also runs with
 HF_ALLOW_CODE_EVAL=0, so code_eval refuses to run anything in lm-eval's

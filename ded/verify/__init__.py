@@ -42,7 +42,6 @@ import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from ..progress import STEP, progress
 from .checks import check_format, length_checks
 
 log = logging.getLogger(__name__)
@@ -117,6 +116,10 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
         checks[i]["answer"] = detail
         out[i] = _record(samples[i], verdict, reason, checks[i])
 
+    # tqdm is imported here, not with the package: ded.verify.sandbox must import with the standard
+    # library alone (the unprivileged-user test runs it from a bare interpreter).
+    from ..progress import progress
+
     bar = progress(total=len(answers), desc="verifying", unit="answer", logger=log)
     rule_based = by_kind.get("math", []) + by_kind.get("choice", [])
     if rule_based:
@@ -180,6 +183,8 @@ def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_
         n_workers = min(workers, len(tasks))
         # The pool answers a whole map at once: parts of about one log step each let the bar move, and
         # many tasks per worker in each part keep the wait for a part's slowest task small.
+        from ..progress import STEP
+
         part = len(tasks) if bar.disable else max(16 * n_workers, math.ceil(len(tasks) * STEP))
         results = []
         with KillablePool(n_workers, "ded.verify.mathcheck:run_task", wall_s, cpu_s) as pool:
@@ -217,7 +222,8 @@ def _math_answer(answer: str) -> str:
 
 
 def _verify_code(idx, samples, problems, answers, workers, float_tolerance, python, finish, timings, bar) -> None:
-    from ..sandbox import cpu_count, extract_code
+    from .programs import extract_code
+    from .sandbox import cpu_count
     from .functional import check_tests
 
     def one(i: int) -> dict:
