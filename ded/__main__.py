@@ -25,7 +25,7 @@ STAGES = {
     "train": "ded.train.cli",
     "evaluate": "ded.evaluate.cli",
     "analysis": "ded.analysis.cli",
-    "plan": "ded.plan_cli",
+    "plan": "ded.plan.cli",
     "serve": "ded.generate.serve",
 }
 

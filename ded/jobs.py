@@ -1,7 +1,7 @@
 """Which jobs the workflow runs: the job lists the rules expand, as pure functions of the config.
 
 The rules (rules/common.smk, rules/analysis.smk) and the compute plan
-(ded/plan.py) both call these, so `python -m ded plan` counts the jobs a
+(ded/plan/estimate.py) both call these, so `python -m ded plan` counts the jobs a
 dry run lists. `config` is the validated config (schema defaults filled in,
 as Snakemake's `validate` leaves it); missing keys fall back to the same
 defaults.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from .config import ConfigError
-from .evaluate.plan import evaluated_models
+from .evaluate.models import evaluated_models
 from .select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from .select.teacher import metrics_from_config
 
@@ -123,7 +123,7 @@ def trained_triples(config: Mapping, chosen: Mapping[str, str]) -> list[tuple[st
 
 
 def local_weights(config: Mapping, model: str) -> bool:
-    """Whether an evaluated model (a path fragment, ded/evaluate/plan.py) has a local folder (lm-eval needs one).
+    """Whether an evaluated model (a path fragment, ded/evaluate/models.py) has a local folder (lm-eval needs one).
 
     The same test as rules/common.smk's eval_model_dir: a base or teacher model reached only through an
     API (models.<name>.materialize: false, and no warm start) has none; smoke and trained models always do.

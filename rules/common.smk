@@ -377,7 +377,7 @@ def data_targets():
 
 def eval_targets():
     """Scores of every evaluated model on every benchmark (and its out-of-domain suite)."""
-    from ded.evaluate.plan import evaluated_models
+    from ded.evaluate.models import evaluated_models
 
     models = evaluated_models(config, smoke=smoke_pairs(), trained=trained_triples())
     paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])

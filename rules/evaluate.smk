@@ -10,7 +10,7 @@
 # GPUs (the `gpu` resource, set per rule in profiles/slurm); the config never
 # sets a tensor-parallel size (ded.config.check_references).
 
-from ded.evaluate.plan import eval_generation_spec, ood_model_dir
+from ded.evaluate.models import eval_generation_spec, ood_model_dir
 
 #: evaluation.shards: jobs per (model, benchmark); above 1, each generate_eval job is one {shard} of the
 #: questions and gather_eval_samples merges them (as gather_samples does, rules/sample.smk).

@@ -234,9 +234,9 @@ def test_every_error_class_derives_from_ded_error():
     from ded.generate.base import GenerationError
     from ded.generate.prompts import TeacherSpecError
     from ded.models import ModelSourceError
-    from ded.plan import PlanError
+    from ded.plan.estimate import PlanError
     from ded.select.common import SelectionError
-    from ded.train.plan import TrainConfigError
+    from ded.train.arguments import TrainConfigError
     from ded.train.run import TrainError
     from ded.verify.mathcheck import GoldError
 

@@ -354,7 +354,7 @@ def _distribution(module: str) -> str:
 
 
 def test_script_packages_follow_project_modules():
-    assert "yaml" in script_packages(ROOT / "scripts/train_student.py")  # through ded.train.plan
+    assert "yaml" in script_packages(ROOT / "scripts/train_student.py")  # through ded.train.arguments
     assert "pandas" in script_packages(ROOT / "scripts/collect_scores.py")
     assert "torch" not in script_packages(ROOT / "scripts/train_student.py")  # imported inside functions
 

@@ -41,7 +41,7 @@ from ded.evaluate.metrics import (
     score_benchmark,
     score_samples,
 )
-from ded.evaluate.plan import eval_generation_spec, evaluated_models, parse_model_fragment, sampling_settings
+from ded.evaluate.models import eval_generation_spec, evaluated_models, parse_model_fragment, sampling_settings
 from ded.evaluate.tables import (
     collect_scores,
     read_scores,

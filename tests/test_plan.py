@@ -1,4 +1,4 @@
-"""The compute plan's arithmetic (ded/plan.py), its job counts against a dry run's, and its command line."""
+"""The compute plan's arithmetic (ded/plan/estimate.py), its job counts against a dry run's, and its command line."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 import yaml
 from test_workflow import _copy_workflow, _dry_run, _offline_env, job_counts, planned_jobs
 
-from ded import jobs, plan_cli
+from ded import jobs
+from ded.plan import cli as plan_cli
 from ded.jobs import smoke_eval_benchmarks
 from conftest import resolved
-from ded.plan import (
+from ded.plan.estimate import (
     PlanError, Row, Settings, Stage, attach_profile, checkpoint_bytes, checkpoints_on_disk, compute_plan, corpus_rows,
     dataset_size, disk_totals, duration_hours, example_tokens, format_plan, generation_tokens, gpu_hours, job_lists,
     jobs_per_rule, jsonl_bytes, load_config, model_bytes, nodes_by_rule, optimizer_steps, training_tokens,

@@ -273,7 +273,7 @@ def test_tensor_parallel_size_is_the_gpus_the_profile_asks_for(resolved):
     """With config/paper.yaml, every vLLM engine spans exactly the GPUs profiles/slurm gives its rule."""
     from ded.config import check_references
     from ded.evaluate.lm_eval_suite import lm_eval_commands, with_allocation
-    from ded.evaluate.plan import eval_generation_spec
+    from ded.evaluate.models import eval_generation_spec
     from ded.generate import allocation_options
     from ded.generate.vllm_backend import engine_kwargs
 

@@ -20,7 +20,7 @@ from ded.generate import Backend, Completion, Outcome, Request, SamplingIncomple
 from ded.generate.shards import (ShardError, merge_lines, merge_shard_files, parse_shard, shard_names, shard_of,
                                  shard_path, take_shard)
 from ded.io import read_records
-from ded.plan import compute_plan, job_lists, jobs_per_rule, load_config
+from ded.plan.estimate import compute_plan, job_lists, jobs_per_rule, load_config
 from test_workflow import _copy_workflow, _dry_run, _offline_env, job_counts, planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]

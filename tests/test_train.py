@@ -17,7 +17,7 @@ from ded.settings import load_schema, schema_default
 from ded.train import (TrainConfigError, TrainError, dataset_info, export_corpus, grad_accumulation,
                        latest_checkpoint, llamafactory_args, resolve_settings, to_sharegpt, train_sft,
                        uses_torchrun)
-from ded.train.plan import STAGE_KEYS
+from ded.train.arguments import STAGE_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 

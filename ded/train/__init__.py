@@ -9,7 +9,7 @@ llamafactory is imported only inside the functions that need it.
 """
 
 from .export import ExportResult, TokenCounter, dataset_info, export_corpus, split_by_length, to_sharegpt
-from .plan import (TrainConfigError, grad_accumulation, llamafactory_args, render_yaml,
+from .arguments import (TrainConfigError, grad_accumulation, llamafactory_args, render_yaml,
                    resolve_settings, stage_section, uses_torchrun)
 from .run import TrainError, latest_checkpoint, train_sft
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..io import read_yaml
-from .plan import TrainConfigError, llamafactory_args, render_yaml, resolve_settings
+from .arguments import TrainConfigError, llamafactory_args, render_yaml, resolve_settings
 
 
 def parse_override(text: str) -> tuple[list[str], object]:

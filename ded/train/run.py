@@ -37,7 +37,7 @@ from ..errors import DedError
 from ..io import AppendLog, read_json, read_records, write_json
 from .compat import EXPECTED_WORLD_SIZE
 from .export import TokenCounter, export_corpus
-from .plan import grad_accumulation, llamafactory_args, render_yaml, resolve_settings, uses_torchrun, world_size
+from .arguments import grad_accumulation, llamafactory_args, render_yaml, resolve_settings, uses_torchrun, world_size
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .io import read_yaml
-from .plan import SCHEMA, Settings, attach_profile, compute_plan, format_plan, load_config, nodes_by_rule
+from ..io import read_yaml
+from .estimate import SCHEMA, Settings, attach_profile, compute_plan, format_plan, load_config, nodes_by_rule
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 PLAN_KEYS = ("gpu", "reference_params_b", "generation_tokens_per_gpu_s", "training_tokens_per_gpu_s",
              "forward_tokens_per_gpu_s", "mean_output_tokens", "concurrent_jobs", "checkpoint_bytes_per_param",
@@ -52,8 +52,8 @@ def add_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ded.plan_cli plan ...`, through the one error path of `python -m ded`."""
-    from .__main__ import main as ded_main
+    """`python -m ded.plan.cli plan ...`, through the one error path of `python -m ded`."""
+    from ..__main__ import main as ded_main
 
     return ded_main(argv if argv is not None else sys.argv[1:])
 

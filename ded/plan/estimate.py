@@ -44,13 +44,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import jobs
-from .config import ConfigError, apply_subset
-from .evaluate.plan import evaluated_models
-from .io import read_yaml
-from .select.common import SelectionError
-from .select.corpora import DED_VARIANT, parse_corpus_name
-from .settings import SCHEMA_PATH, resolve_config, schema_default
+from .. import jobs
+from ..config import ConfigError, apply_subset
+from ..evaluate.models import evaluated_models
+from ..io import read_yaml
+from ..select.common import SelectionError
+from ..select.corpora import DED_VARIANT, parse_corpus_name
+from ..settings import SCHEMA_PATH, resolve_config, schema_default
 
 SCHEMA = SCHEMA_PATH
 
@@ -705,7 +705,7 @@ def profile_resources(profile: dict, rule: str) -> dict:
 
 def nodes_by_rule(config: Mapping[str, Any]) -> dict[str, int]:
     """Nodes per job of the training rules (train.nodes, resolved per stage as the rules resolve it)."""
-    from .train.plan import resolve_settings
+    from ..train.arguments import resolve_settings
 
     stages = {"train_warmstart": "warm_start", "train_smoke": "smoke", "train_student": None}
     return {rule: resolve_settings(config["train"], stage)["nodes"] for rule, stage in stages.items()}
