@@ -44,9 +44,7 @@ def _write_provenance(snakemake, path: Path, log: logging.Logger) -> None:
     dataset the job read; a failed job keeps one too."""
     try:
         from ded.io import atomic_path
-        from ded.provenance import job_provenance
-
-        from ded.provenance import job_allocation
+        from ded.provenance import job_allocation, job_provenance
 
         allocation = job_allocation(os.environ, dict(snakemake.resources.items()))
         record = job_provenance(snakemake.rule, dict(snakemake.wildcards.items()), dict(snakemake.params.items()),
