@@ -1,6 +1,6 @@
 """One-GPU check of the two GPU paths the paper's configuration leans on (bench/gpu_check.sh runs it).
 
-1. The hf backend's generation throughput (ded.generate.hf.HFBackend, batch 32), against plain
+1. The hf backend's generation throughput (ded.sample.hf.HFBackend, batch 32), against plain
    `model.generate` on the same prompts in the same process.
 2. A LlamaFactory full-SFT step in bf16 through the workflow's own launcher (ded.train.train_sft), with
    and without DeepSpeed ZeRO-3 (config/deepspeed/ds_z3.json), against a plain PyTorch AdamW step of the
@@ -76,8 +76,8 @@ def generation_check(model_dir: Path, device: str, prompts: int, max_tokens: int
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ded.generate.base import Request, SamplingParams
-    from ded.generate.hf import HFBackend
+    from ded.sample.base import Request, SamplingParams
+    from ded.sample.hf import HFBackend
 
     messages = [({"role": "user", "content": text},) for text in synthetic_text(prompts)]
     backend = HFBackend(str(model_dir), batch_size=prompts, device=device, dtype="bfloat16")

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ded.think import last_boxed  # noqa: E402
-from ded.verify import verify_samples  # noqa: E402
+from ded.filter import verify_samples  # noqa: E402
 
 
 def main() -> None:

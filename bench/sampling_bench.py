@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ded.data.procedural import procedural_problems  # noqa: E402
-from ded.generate import Request, SamplingParams, build_messages  # noqa: E402
-from ded.generate.base import sample_seed  # noqa: E402
-from ded.generate.hf import HFBackend  # noqa: E402
+from ded.sample import Request, SamplingParams, build_messages  # noqa: E402
+from ded.sample.base import sample_seed  # noqa: E402
+from ded.sample.hf import HFBackend  # noqa: E402
 
 
 def _requests(problems, max_tokens):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ded.verify import verify_samples  # noqa: E402
+from ded.filter import verify_samples  # noqa: E402
 
 WORDS = ("let", "us", "compute", "the", "sum", "of", "so", "therefore", "we", "get", "x", "y", "=", "+", "-",
          "\\frac{1}{2}", "2^k", "integer", "prime", "factor", "check", "again", "wait,", "hmm,", "modulo", "7")

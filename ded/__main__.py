@@ -19,14 +19,14 @@ from .errors import EXIT_ERROR, EXIT_INTERRUPTED, describe, one_line
 #: command name -> module providing add_parser(subparsers); all but `serve` are stages of the workflow
 STAGES = {
     "data": "ded.data.cli",
-    "sample": "ded.generate.cli",
-    "verify": "ded.verify.cli",
+    "sample": "ded.sample.cli",
+    "filter": "ded.filter.cli",
     "select": "ded.select.cli",
     "train": "ded.train.cli",
     "evaluate": "ded.evaluate.cli",
     "analysis": "ded.analysis.cli",
     "plan": "ded.plan.cli",
-    "serve": "ded.generate.serve",
+    "serve": "ded.sample.serve",
 }
 
 DESCRIPTION = """\

@@ -31,7 +31,7 @@ def check_references(config: dict) -> None:
             f"config: teacher_selection.pinned = {pinned!r} is not a key of `teachers` "
             f"(known: {', '.join(sorted(config.get('teachers', {}))) or 'none'})")
     check_no_parallel_size(config)
-    check_keep_below_samples(config)
+    check_p_below_m(config)
     check_benchmark_windows(config)
 
 
@@ -74,18 +74,19 @@ def check_benchmark_windows(config: dict) -> None:
 _PICKS_P_OF_M = ("right_hard_diverse", "longest", "shortest", "mixed")
 
 
-def check_keep_below_samples(config: dict) -> None:
+def check_p_below_m(config: dict) -> None:
     """P < M while a variant picks P of the M samples: with P >= M every verified sample is kept, so
     the DED, longest and shortest corpora are one corpus and diversity selects nothing."""
     variants = (config.get("corpora") or {}).get("variants") or []
     picking = [v for v in variants if v in _PICKS_P_OF_M]
     m = (config.get("sampling") or {}).get("samples_per_question")
-    p = (config.get("diversity") or {}).get("keep")
+    p = (config.get("diversity") or {}).get("trajectories_per_question")
     if picking and isinstance(m, int) and isinstance(p, int) and p >= m:
         raise ConfigError(
-            f"config: diversity.keep = {p} (P) is not below sampling.samples_per_question = {m} (M), so "
-            f"every verified sample is kept and {', '.join(picking)} select nothing: lower diversity.keep "
-            f"or raise sampling.samples_per_question (config/paper.yaml samples 8 and keeps 4)")
+            f"config: diversity.trajectories_per_question = {p} (P) is not below sampling.samples_per_question = "
+            f"{m} (M), so every verified sample is kept and {', '.join(picking)} select nothing: lower "
+            f"diversity.trajectories_per_question or raise sampling.samples_per_question (config/paper.yaml "
+            f"samples 8 and keeps 4)")
 
 
 #: subset key -> the config section it narrows.

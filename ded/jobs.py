@@ -40,7 +40,7 @@ def sampled_without_gpu(config: Mapping, teacher: str) -> bool:
     return config["teachers"][teacher]["backend"] in NO_GPU_BACKENDS
 
 
-#: Config sections whose `shards` split a sampling rule's jobs (ded/generate/shards.py).
+#: Config sections whose `shards` split a sampling rule's jobs (ded/sample/shards.py).
 SHARDED_RULES = {"sample_teacher": "sampling", "sample_teacher_api": "sampling", "sample_student": "compression",
                  "generate_eval": "evaluation"}
 
@@ -51,12 +51,12 @@ def shards(config: Mapping, section: str) -> int:
 
 
 def sharded(config: Mapping, rule: str, job_list: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The rule's jobs with their `shard` wildcard ('k-of-n', ded.generate.shards) when its section is
+    """The rule's jobs with their `shard` wildcard ('k-of-n', ded.sample.shards) when its section is
     sharded; `job_list` itself when not (no shard wildcard, one job each, as before sharding existed)."""
     n = shards(config, SHARDED_RULES[rule])
     if n == 1:
         return job_list
-    from .generate.shards import shard_names
+    from .sample.shards import shard_names
 
     return [dict(job, shard=k) for job in job_list for k in shard_names(n)]
 

@@ -142,7 +142,7 @@ SAMPLE = Schema(
         "model_revision": Field(OPT_STR, required=False),
         "elapsed_s": Field(OPT_NUM, required=False, doc=(
             "no longer written: a measured time would make two runs of the same seed differ; each call's time "
-            "is in the sampling job's progress file (ded.generate.runner). Accepted in files written before")),
+            "is in the sampling job's progress file (ded.sample.runner). Accepted in files written before")),
         "top_logprobs": Field(LIST, required=False, doc=(
             "only when the teacher's `logprobs` is k: one entry per generated token (the token that ended "
             "the turn included), each a list of k [token, logprob] pairs, most likely first; token is the "
@@ -165,7 +165,7 @@ VERDICT = Schema(
             "per-check details (format, length, answer, and judge for an answer the LLM judge decided: "
             "trigger, the rules' verdict and reason, model, prompt, output, decision YES/NO/null, verdict); "
             "no measured times (a program's CPU and wall time "
-            "go to the verifying job's log, see ded.verify.verify_samples), so the same samples give the same "
+            "go to the verifying job's log, see ded.filter.verify_samples), so the same samples give the same "
             "bytes; files written before may hold answer.cpu_s and answer.wall_s")),
     },
 )

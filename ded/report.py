@@ -168,7 +168,7 @@ _BENCHMARK_WINDOW = ("start_date", "end_date")
 def _judge_setup(judge: Mapping | None) -> dict | None:
     if not judge:
         return None
-    from .verify.judge import DEFAULT_DECIDES
+    from .filter.judge import DEFAULT_DECIDES
 
     return {"model": judge["model"], "decides": list(judge.get("decides") or DEFAULT_DECIDES)}
 
@@ -196,7 +196,7 @@ def front_page_setup(config: Mapping) -> dict:
         "filter": {"max_response_tokens": section("filter").get("max_response_tokens"),
                    "judge": _judge_setup(section("filter").get("judge"))},
         "compression": {"threshold": section("compression").get("threshold")},
-        "diversity": {"keep": section("diversity").get("keep")},
+        "diversity": {"trajectories_per_question": section("diversity").get("trajectories_per_question")},
         "corpora": {"variants": list(section("corpora").get("variants") or [])},
         "evaluation": {"models": dict(evaluation.get("models") or {}),
                        "out_of_domain": {"enabled": bool((evaluation.get("out_of_domain") or {}).get("enabled"))}},
@@ -376,7 +376,7 @@ def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stage
     per_question = setup["sampling"]["samples_per_question"]
     limit = (setup.get("filter") or {}).get("max_response_tokens")
     threshold = (setup.get("compression") or {}).get("threshold")
-    keep = (setup.get("diversity") or {}).get("keep")
+    per_question_p = (setup.get("diversity") or {}).get("trajectories_per_question")
     variants = (setup.get("corpora") or {}).get("variants") or []
     judge = (setup.get("filter") or {}).get("judge")
     judged = (f" by rules, then by the LLM judge ``{judge['model']}`` on the answers routed to it "
@@ -385,7 +385,7 @@ def _filter(setup: Mapping, chosen: Mapping[str, str], domains: list[str], stage
              "Format: one <think> pair and an answer, not cut off; length: at most "
              f"{_n(limit)} tokens of the student's tokenizer; correctness: the answer verified{judged}; compression: "
              f"questions the student solves at most {_n(threshold)} of the time; diversity: the DED corpus "
-             f"(``{DED_VARIANT}``), at most {_n(keep)} most diverse correct samples per question.")
+             f"(``{DED_VARIANT}``), at most {_n(per_question_p)} most diverse correct samples per question.")
     parts = [intro]
     several = len(chosen) > 1
     for student, teacher in chosen.items():

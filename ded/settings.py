@@ -183,12 +183,28 @@ def _check(instance: Any, schema: dict, where: str, prefix: str = "") -> None:
         raise ConfigError(f"{where}: {path}: {error.message}")
 
 
+#: Keys a release renamed: old dotted path -> new one, so an old config fails with the new name in the message.
+RENAMED_KEYS = {"diversity.keep": "diversity.trajectories_per_question"}
+
+
+def check_renamed_keys(config: dict, where: str = "config") -> None:
+    """Refuse a key RENAMED_KEYS lists, naming what it is called now."""
+    for old, new in RENAMED_KEYS.items():
+        section, key = old.rsplit(".", 1)
+        node = config
+        for part in section.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            raise ConfigError(f"{where}: {old} is now called {new} (same meaning): rename the key")
+
+
 def resolve_config(config: dict, schema_path: str | Path = SCHEMA_PATH, where: str = "config") -> dict:
     """Validate `config` against the schema and fill in every default, in place; returns `config`.
 
-    Unknown keys are refused (the schema closes every object). Raises ConfigError naming the key path
-    (`where` names the config in the message, e.g. its files).
+    Unknown keys are refused (the schema closes every object; a renamed one with its new name). Raises
+    ConfigError naming the key path (`where` names the config in the message, e.g. its files).
     """
+    check_renamed_keys(config, where)
     _check(config, load_schema(schema_path), where)
     return config
 

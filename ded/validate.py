@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping, Sequence
 
 from .select.corpora import DED_VARIANT, corpus_name, parse_corpus_name
-from .verify import KEEP
+from .filter import KEEP
 
 OK, WARN, FAIL = "ok", "warning", "FAILED"
 
@@ -108,7 +108,7 @@ def hard_questions(questions: Sequence[str], pass_rates: Iterable[Mapping], thre
 
 
 def expected_rows(variant: str, questions: Sequence[str], sampled: Mapping[str, set[int]],
-                  kept: Mapping[str, set[int]], hard: set[str] | None, keep: int) -> dict[str, int]:
+                  kept: Mapping[str, set[int]], hard: set[str] | None, per_question: int) -> dict[str, int]:
     """{question: rows} a per-domain corpus variant must hold."""
     if variant == "full":
         return {q: 1 for q in questions if sampled.get(q)}
@@ -118,19 +118,19 @@ def expected_rows(variant: str, questions: Sequence[str], sampled: Mapping[str, 
     verified = [q for q in verified if hard is None or q in hard]
     if variant == "right_hard":
         return {q: 1 for q in verified}
-    return {q: min(keep, len(kept[q])) for q in verified}  # right_hard_diverse, longest, shortest
+    return {q: min(per_question, len(kept[q])) for q in verified}  # right_hard_diverse, longest, shortest
 
 
 def check_corpus(scope: str, variant: str, rows: Sequence[Mapping], questions: Sequence[str],
                  sampled: Mapping[str, set[int]], kept: Mapping[str, set[int]], hard: set[str] | None,
-                 keep: int) -> list[Finding]:
+                 per_question: int) -> list[Finding]:
     """A per-domain corpus: its rows are samples (kept ones from `right` on), one row per sample, and as
     many per question as the variant implies."""
     ids = _ids(rows)
     pool = sampled if variant == "full" else kept
     foreign = [(q, s) for q, s in ids if s not in pool.get(q, ())]
     twice = [k for k, n in Counter(ids).items() if n > 1]
-    want = expected_rows(variant, questions, sampled, kept, hard, keep)
+    want = expected_rows(variant, questions, sampled, kept, hard, per_question)
     have = Counter(q for q, _ in ids)
     off = sorted(q for q in set(want) | set(have) if want.get(q, 0) != have.get(q, 0))
     problems = []
@@ -205,7 +205,7 @@ def markdown(findings: Sequence[Finding]) -> str:
     return f"# Checks between stages\n\n{head}\n\n" + markdown_table(table) + "\n"
 
 
-def validate_run(*, m: int, keep: int, threshold: float, teachers: Mapping[str, bool],
+def validate_run(*, m: int, per_question: int, threshold: float, teachers: Mapping[str, bool],
                  questions: Mapping[str, Sequence[str]], samples: Mapping[tuple[str, str], Sequence[tuple[str, int]]],
                  verdicts: Mapping[tuple[str, str], Sequence[Mapping]],
                  pass_rates: Mapping[tuple[str, str], Sequence[Mapping]],
@@ -240,7 +240,7 @@ def validate_run(*, m: int, keep: int, threshold: float, teachers: Mapping[str, 
         rates = pass_rates.get((student, domain))
         hard = None if variant in ("full", "right") else hard_questions(questions[domain], rates or [], threshold)
         findings += check_corpus(scope, variant, rows, questions[domain], sampled[(teacher, domain)],
-                                 kept[(teacher, domain)], hard, keep)
+                                 kept[(teacher, domain)], hard, per_question)
         per_domain[(student, teacher, domain)][corpus] = rows
     for (student, teacher, domain), group in sorted(per_domain.items()):
         if len(group) > 1:

@@ -17,8 +17,8 @@ from ded.analysis.paper_compare import PAPER_CONFIGFILE, decisive_settings, sett
 from ded.config import apply_subset, check_references
 from ded.evaluate.lm_eval_suite import ood_env
 from ded.report import FRONT_PAGE, config_file_labels, describe_run
-from ded.generate.shards import SHARD_PATTERN, shard_names, shard_path
-from ded.verify.sandbox import UNCONFINED_ENV
+from ded.sample.shards import SHARD_PATTERN, shard_names, shard_path
+from ded.filter.sandbox import UNCONFINED_ENV
 from ded.select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
 from ded.select.teacher import metrics_from_config
 from ded.settings import resolve_config
@@ -85,7 +85,7 @@ def run_only(value):
 
 def sharded(path, shards):
     """`path` of an unsharded job (shards 1), else its per-shard path with the {shard} wildcard
-    (ded.generate.shards.shard_path): sampling.shards, compression.shards and evaluation.shards split one
+    (ded.sample.shards.shard_path): sampling.shards, compression.shards and evaluation.shards split one
     sampling job into that many jobs of the same rule, which a gather rule merges into the declared output."""
     return path if shards == 1 else shard_path(path)
 
@@ -292,13 +292,21 @@ def corpus_settings(corpus):
         "right_hard": {"threshold": comp["threshold"]},
         "right_hard_diverse": {
             "threshold": comp["threshold"],
-            "keep": div["keep"],
+            "per_question": div["trajectories_per_question"],
             "unit": div["unit"],
             "exact_limit": div["exact_limit"],
             "tokenizer": div["tokenizer"],
         },
-        "longest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
-        "shortest": {"threshold": comp["threshold"], "keep": div["keep"], "length_by": corp["length_by"]},
+        "longest": {
+            "threshold": comp["threshold"],
+            "per_question": div["trajectories_per_question"],
+            "length_by": corp["length_by"],
+        },
+        "shortest": {
+            "threshold": comp["threshold"],
+            "per_question": div["trajectories_per_question"],
+            "length_by": corp["length_by"],
+        },
         "mixed": {"seed": corp["seed"]},
     }
     return used[variant]

@@ -14,11 +14,11 @@
 # sampling.shards above 1 splits each (teacher, domain) into that many jobs of
 # the same rule (the {shard} wildcard, k-of-n: shard k answers the questions at
 # index k-1 modulo n), each resumable on its own, and gather_samples merges them
-# into the declared output, byte-identical to one job's (ded/generate/shards.py).
+# into the declared output, byte-identical to one job's (ded/sample/shards.py).
 
 
 #: sampling.shards: jobs per (teacher, domain); above 1, each job is one {shard} of the questions and
-#: gather_samples merges them into the declared output (ded/generate/shards.py, docs/cluster.md).
+#: gather_samples merges them into the declared output (ded/sample/shards.py, docs/cluster.md).
 SAMPLING_SHARDS = ded_jobs.shards(config, "sampling")
 
 
@@ -45,7 +45,7 @@ rule sample_teacher:
         seed=config["sampling"]["seed"],
         # Every (question, sample) pair draws from its own seed (a per-row generator in the hf backend, a
         # per-request seed in vLLM), so which pairs share a batch does not change what is drawn: a resumed
-        # job, whose batches hold only the missing pairs, relies on it (tests/test_generate_resume.py). On
+        # job, whose batches hold only the missing pairs, relies on it (tests/test_sample_resume.py). On
         # a GPU, batched kernels may still round differently, the same tolerance a resume already accepts;
         # so changing the batch size resamples nothing.
         batch_size=run_only(config["sampling"]["batch_size"]),
@@ -70,7 +70,7 @@ use rule sample_teacher as sample_teacher_api with:
 if SAMPLING_SHARDS > 1:
 
     # The shards of a (teacher, domain), from either rule above, merged in the problems' order: the
-    # declared output, byte for byte what one job writes (ded/generate/shards.py). The shard files are
+    # declared output, byte for byte what one job writes (ded/sample/shards.py). The shard files are
     # temp(): a killed shard resumes from its own progress file, not from its output.
     rule gather_samples:
         input:

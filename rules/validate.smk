@@ -24,7 +24,7 @@ rule validate_run:
         "../envs/verify.yaml"
     params:
         m=config["sampling"]["samples_per_question"],
-        keep=config["diversity"]["keep"],
+        per_question=config["diversity"]["trajectories_per_question"],
         threshold=config["compression"]["threshold"],
         teachers=exact_sampling_teachers(),
         patterns={k: PATHS[k] for k in ("seeds", "samples", "verdicts", "pass_rates", "corpus")},

@@ -3,7 +3,7 @@ from scripts._common import setup, write_timings
 log = setup(snakemake)
 
 from ded.io import read_index, read_records, write_records  # noqa: E402
-from ded.verify import summarize_verdicts, verify_samples, write_summary_tsv  # noqa: E402
+from ded.filter import summarize_verdicts, verify_samples, write_summary_tsv  # noqa: E402
 
 settings = snakemake.params.settings
 samples = read_records(snakemake.input.samples, "sample")
@@ -11,8 +11,8 @@ problems = read_index(snakemake.input.problems, "problem")
 
 judge = None
 if settings.get("judge"):
-    from ded.generate import allocation_options  # noqa: E402
-    from ded.verify.judge import judge_from_config  # noqa: E402
+    from ded.sample import allocation_options  # noqa: E402
+    from ded.filter.judge import judge_from_config  # noqa: E402
 
     # The judge's model folder is the rule's `judge` input when the model is materialised (hf, vllm).
     judge_dir = snakemake.input.get("judge") or None

@@ -2,12 +2,12 @@ from scripts._common import setup
 
 log = setup(snakemake)
 
-from ded.generate import allocation_options, sample_problems  # noqa: E402
-from ded.generate.shards import take_shard  # noqa: E402
+from ded.sample import allocation_options, sample_problems  # noqa: E402
+from ded.sample.shards import take_shard  # noqa: E402
 from ded.io import read_records  # noqa: E402
 
 problems = read_records(snakemake.input.problems, "problem", allow_empty=False)
-# A sharded job ({shard} = k-of-n) answers its share of the questions (ded/generate/shards.py).
+# A sharded job ({shard} = k-of-n) answers its share of the questions (ded/sample/shards.py).
 problems = take_shard(problems, snakemake.wildcards.get("shard"))
 spec = dict(snakemake.params.spec)
 if snakemake.input.get("model"):

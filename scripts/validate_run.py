@@ -40,7 +40,7 @@ for p in inp.corpora:
     corpora[(w["student"], w["teacher"], w["corpus"])] = [
         {k: r[k] for k in ("question_id", "sample_id", "domain")} for r in iter_records(p, "corpus_row")]
 
-findings = validate_run(m=snakemake.params.m, keep=snakemake.params.keep, threshold=snakemake.params.threshold,
+findings = validate_run(m=snakemake.params.m, per_question=snakemake.params.per_question, threshold=snakemake.params.threshold,
                         teachers=snakemake.params.teachers, questions=questions, samples=samples, verdicts=verdicts,
                         pass_rates=pass_rates, corpora=corpora)
 for f in findings:

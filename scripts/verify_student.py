@@ -3,7 +3,7 @@ from scripts._common import setup, write_timings
 log = setup(snakemake)
 
 from ded.io import read_index, read_records, write_records  # noqa: E402
-from ded.verify import summarize_verdicts, verify_samples  # noqa: E402
+from ded.filter import summarize_verdicts, verify_samples  # noqa: E402
 
 settings = snakemake.params.settings
 samples = read_records(snakemake.input.samples, "sample", allow_empty=False)

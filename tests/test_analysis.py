@@ -445,7 +445,7 @@ def test_report_captions_render_and_say_what_ran(configfile):
         settings={**cfg["analysis"]["tables"], "benchmarks": list(cfg["benchmarks"]), "ood_benchmarks": None},
         methods=cfg["analysis"]["methods"], literature=cfg["analysis"]["literature"],
         in_domain=list(cfg["benchmarks"]), paper_values=cfg["paper_values"], differs=[],
-        m=cfg["sampling"]["samples_per_question"], keep=cfg["diversity"]["keep"],
+        m=cfg["sampling"]["samples_per_question"], per_question=cfg["diversity"]["trajectories_per_question"],
         threshold=cfg["compression"]["threshold"], method=cfg["analysis"]["pca"]["method"],
         max_tokens=cfg["analysis"]["pca"]["max_tokens"], seed=cfg["analysis"]["pca"]["seed"],
         pool_padding=cfg["analysis"]["pca"]["pool_padding"], teachers=[teacher], corpus=["smoke"], smoke_run="smoke",

@@ -66,7 +66,7 @@ def files(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("args", [
     ["data", "seeds", "--domain", "math", "--source", "s1k", "--path", "nosuch.jsonl"],
-    ["verify", "samples", "--samples", "nosuch.jsonl", "--problems", "problems.jsonl"],
+    ["filter", "samples", "--samples", "nosuch.jsonl", "--problems", "problems.jsonl"],
     ["select", "teacher", "--student", "s", "--metric", "b/pass@1", "--scores", "nosuch.jsonl"],
     ["evaluate", "score", "--samples", "samples.jsonl", "--verdicts", "nosuch.jsonl", "--problems",
      "problems.jsonl", "--model", "m", "--benchmark", "b", "--out", "o.tsv"],
@@ -80,7 +80,7 @@ def test_missing_file_is_named(files, args):
 
 @pytest.mark.parametrize("args", [
     ["data", "seeds", "--domain", "math", "--source", "s1k", "--path", "{}"],
-    ["verify", "samples", "--samples", "{}", "--problems", "problems.jsonl"],
+    ["filter", "samples", "--samples", "{}", "--problems", "problems.jsonl"],
     ["evaluate", "collect", "{}", "--out", "o.tsv"],
 ])
 def test_folder_instead_of_file_is_named(files, args):
@@ -130,11 +130,11 @@ def test_json_array_seed_file_names_the_record(files):
 
 def test_stdin_lines_name_line_and_field(files):
     good = {"id": "1", "gold": "2", "response": "x"}
-    line = error_line(ded(files, "verify", "math", stdin=jsonl(good, "[1]")))
-    assert line.startswith("ded verify math: error: stdin, line 2:") and "expected a JSON object, got list" in line
-    line = error_line(ded(files, "verify", "math", stdin=jsonl(good, {"id": "2", "response": "x"})))
+    line = error_line(ded(files, "filter", "math", stdin=jsonl(good, "[1]")))
+    assert line.startswith("ded filter math: error: stdin, line 2:") and "expected a JSON object, got list" in line
+    line = error_line(ded(files, "filter", "math", stdin=jsonl(good, {"id": "2", "response": "x"})))
     assert "stdin, line 2: field 'gold': missing required field" in line
-    line = error_line(ded(files, "verify", "code", stdin=jsonl({"id": "1", "tests": [{"input": 1}], "response": "x"})))
+    line = error_line(ded(files, "filter", "code", stdin=jsonl({"id": "1", "tests": [{"input": 1}], "response": "x"})))
     assert "stdin, line 1: field 'tests'" in line
     line = error_line(ded(files, "select", "pass-rates", stdin="3\n"))
     assert "<stdin>, line 1" in line and "got int" in line
@@ -144,13 +144,13 @@ def test_nested_field_of_a_problem_is_named(files):
     (files / "code.jsonl").write_text(jsonl(problem("c", None, gold_kind="tests", domain="code",
                                                     tests=[{"input": "1\n", "output": 1}])))
     (files / "s.jsonl").write_text(jsonl(sample("c")))
-    line = error_line(ded(files, "verify", "samples", "--samples", "s.jsonl", "--problems", "code.jsonl"))
+    line = error_line(ded(files, "filter", "samples", "--samples", "s.jsonl", "--problems", "code.jsonl"))
     assert "code.jsonl, line 1: field 'tests[0].output': expected str, got int" in line
 
 
 def test_sample_of_an_unknown_question_is_named(files):
     (files / "s.jsonl").write_text(jsonl(sample("a"), sample("zz")))
-    line = error_line(ded(files, "verify", "samples", "--samples", "s.jsonl", "--problems", "problems.jsonl"))
+    line = error_line(ded(files, "filter", "samples", "--samples", "s.jsonl", "--problems", "problems.jsonl"))
     assert "s.jsonl, line 2: field 'question_id': 'zz' is not in problems.jsonl" in line
 
 
@@ -169,9 +169,9 @@ def test_invalid_utf8_names_the_line(files):
     line = error_line(ded(files, "data", "seeds", "--domain", "math", "--source", "s1k", "--path", "seeds.jsonl"))
     assert "seeds.jsonl, line 2: not valid UTF-8 (byte 0xe9 at column 18)" in line
     (files / "s.jsonl").write_bytes(json.dumps(sample("a")).encode() + b"\n\xff\n")
-    line = error_line(ded(files, "verify", "samples", "--samples", "s.jsonl", "--problems", "problems.jsonl"))
+    line = error_line(ded(files, "filter", "samples", "--samples", "s.jsonl", "--problems", "problems.jsonl"))
     assert "s.jsonl, line 2: not valid UTF-8 (byte 0xff at column 1)" in line
-    line = error_line(ded(files, "verify", "math", stdin=b'{"id": "1", "gold": "2", "response": "\xc3("}\n'))
+    line = error_line(ded(files, "filter", "math", stdin=b'{"id": "1", "gold": "2", "response": "\xc3("}\n'))
     assert "stdin, line 1: not valid UTF-8 (byte 0xc3" in line
     (files / "scores.tsv").write_bytes(b"model\tbenchmark\tmetric\tvalue\tn\nsmoke/s/t\tb\tpass@1\t0.5\t\xff\n")
     line = error_line(ded(files, "select", "teacher", "--student", "s", "--metric", "b/pass@1", "--scores",
@@ -183,11 +183,11 @@ def test_invalid_utf8_names_the_line(files):
 
 
 def test_one_id_with_two_golds_names_both_lines(files):
-    line = error_line(ded(files, "verify", "math", stdin=jsonl({"id": "q", "gold": "2", "response": "\\boxed{2}"},
+    line = error_line(ded(files, "filter", "math", stdin=jsonl({"id": "q", "gold": "2", "response": "\\boxed{2}"},
                                                                 {"id": "q", "gold": "3", "response": "\\boxed{3}"})))
-    assert line == "ded verify math: error: stdin, line 2: field 'id': 'q' is also on line 1, with a different gold"
+    assert line == "ded filter math: error: stdin, line 2: field 'id': 'q' is also on line 1, with a different gold"
     (files / "dup.jsonl").write_text(jsonl(problem("a"), problem("b"), problem("a", "5")))
-    for args in (["verify", "samples", "--samples", "samples.jsonl", "--problems", "dup.jsonl"],
+    for args in (["filter", "samples", "--samples", "samples.jsonl", "--problems", "dup.jsonl"],
                  ["evaluate", "score", "--samples", "samples.jsonl", "--verdicts", "samples.jsonl", "--problems",
                   "dup.jsonl", "--model", "m", "--benchmark", "b", "--out", "o.tsv"],
                  ["data", "decontaminate", "--seeds", "dup.jsonl", "--benchmarks", "problems.jsonl"]):
@@ -197,7 +197,7 @@ def test_one_id_with_two_golds_names_both_lines(files):
 
 def test_identical_duplicates_are_collapsed(files):
     (files / "twice.jsonl").write_text(jsonl(problem("a"), problem("b", "3"), problem("a")))
-    proc = ded(files, "verify", "samples", "--samples", "samples.jsonl", "--problems", "twice.jsonl", "--workers", "1")
+    proc = ded(files, "filter", "samples", "--samples", "samples.jsonl", "--problems", "twice.jsonl", "--workers", "1")
     assert proc.returncode == 0, proc.stderr.decode()
     assert [json.loads(v)["verdict"] for v in proc.stdout.decode().splitlines()] == ["correct", "wrong"]
 
@@ -208,7 +208,7 @@ def test_identical_duplicates_are_collapsed(files):
 @pytest.mark.parametrize("args, expected", [
     (["data", "seeds", "--domain", "math", "--source", "procedural", "--n", "many"],
      "ded data seeds: error: argument --n: invalid int value: 'many'"),
-    (["verify", "math", "--workers", "0"], "ded verify math: error: argument --workers: must be at least 1, got 0"),
+    (["filter", "math", "--workers", "0"], "ded filter math: error: argument --workers: must be at least 1, got 0"),
     (["select", "teacher", "--student", "s", "--metric", "pass@1"], "argument --metric: 'pass@1': expected BENCHMARK/"),
     (["data", "seeds", "--domain", "math", "--source", "s1k"], "--source s1k reads a file or dataset"),
 ])
@@ -217,7 +217,7 @@ def test_bad_option_value_is_one_line(files, args, expected):
 
 
 def test_debug_shows_the_traceback(files):
-    proc = ded(files, "--debug", "verify", "samples", "--samples", "nosuch.jsonl", "--problems", "problems.jsonl")
+    proc = ded(files, "--debug", "filter", "samples", "--samples", "nosuch.jsonl", "--problems", "problems.jsonl")
     err = proc.stderr.decode()
     assert proc.returncode != 0 and "Traceback" in err and "RecordError: nosuch.jsonl: file not found" in err
 
@@ -231,14 +231,14 @@ def test_every_error_class_derives_from_ded_error():
     from ded.config import ConfigError
     from ded.data.sources import DataSourceError
     from ded.evaluate.metrics import ScoringError
-    from ded.generate.base import GenerationError
-    from ded.generate.prompts import TeacherSpecError
+    from ded.sample.base import GenerationError
+    from ded.sample.prompts import TeacherSpecError
     from ded.weights import ModelSourceError
     from ded.plan.estimate import PlanError
     from ded.select.common import SelectionError
     from ded.train.arguments import TrainConfigError
     from ded.train.run import TrainError
-    from ded.verify.mathcheck import GoldError
+    from ded.filter.mathcheck import GoldError
 
     classes = [RecordError, ScoringError, ConfigError, TrainConfigError, TrainError, PlanError, DataSourceError,
                GenerationError, TeacherSpecError, GoldError, ModelSourceError, AnalysisError, TableInputError,

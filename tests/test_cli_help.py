@@ -90,8 +90,8 @@ def test_version_names_the_commit_in_a_checkout():
 
 
 def test_serve_is_a_command_with_the_servers_options(capsys):
-    """`python -m ded serve` and `python -m ded.generate.serve` are one command with one error path."""
-    from ded.generate import serve
+    """`python -m ded serve` and `python -m ded.sample.serve` are one command with one error path."""
+    from ded.sample import serve
 
     for main in (lambda argv: cli.main(["serve", *argv]), serve.main):
         with pytest.raises(SystemExit) as exit_:

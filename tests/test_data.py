@@ -47,7 +47,7 @@ def test_s1k_layouts(tmp_path):
 def test_s1k_1_1_layout_and_its_deepseek_traces(tmp_path):
     """The real simplescaling/s1K-1.1 columns: the loader reads the question and the gold answer, and the
     corpus backend replays DeepSeek-R1's trajectory (not Gemini's) for the very problems the loader made."""
-    from ded.generate.runner import sample_problems
+    from ded.sample.runner import sample_problems
 
     path = FIXTURES / "s1k_1.1.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]

@@ -16,12 +16,12 @@ from typing import Iterator
 
 import pytest
 
-from ded.generate import Backend, Completion, Outcome, Request, sample_problems
+from ded.sample import Backend, Completion, Outcome, Request, sample_problems
 from ded.io import read_records, write_json, write_records
 from ded.select.compression import pass_rates
 from ded.select.corpora import VARIANTS, CorpusSettings, build_corpus, corpus_name
 from ded.select.teacher import smoke_corpus
-from ded.verify import summarize_verdicts, verify_samples, write_summary_tsv
+from ded.filter import summarize_verdicts, verify_samples, write_summary_tsv
 
 MATH = [{"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
          "gold_kind": "math"} for i in range(3)]
@@ -90,7 +90,7 @@ def _pipeline(root: Path, scratch: Path, sample) -> list[dict]:
 
         write_records(root / f"smoke/{domain}.jsonl", smoke_corpus(verdicts, samples, problems, "teacher", domain),
                       "corpus_row")
-        settings = CorpusSettings(threshold=0.5, keep=2, unit="char", workers=2)
+        settings = CorpusSettings(threshold=0.5, per_question=2, unit="char", workers=2)
         for variant, spec in VARIANTS.items():
             if not spec.per_domain:
                 continue

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Raised and caught inside one module, never reaching a user: the sandbox's own infrastructure failure
 #: (it becomes an undecided verdict) and the math checker's CPU-time signal (a BaseException on purpose).
-INTERNAL = {"ded.verify.sandbox.InfraError", "ded.verify.mathcheck.CpuTimeLimit"}
+INTERNAL = {"ded.filter.sandbox.InfraError", "ded.filter.mathcheck.CpuTimeLimit"}
 
 
 def exception_classes() -> dict[str, type]:

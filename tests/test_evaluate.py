@@ -340,7 +340,7 @@ def test_score_stdin_code_problem():
 
 def test_undecided_means_the_same_in_compression_and_metrics():
     from ded.select import compression
-    from ded.verify import UNDECIDED
+    from ded.filter import UNDECIDED
 
     assert compression.UNDECIDED_VERDICTS is UNDECIDED and UNDECIDED_VERDICTS is UNDECIDED
     good, bad_gold = aime_problems(Rows([{"problem": "1+1?", "answer": "2"}, {"problem": "x?", "answer": "\\frac{"}],

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ded.verify import sandbox as S
+from ded.filter import sandbox as S
 from ded.data.benchmarks import load_benchmark
 from ded.io import validate_records
-from ded.verify import verify_samples
-from ded.verify.functional import check_functional, check_tests, compare_functional, driver_source, read_result
+from ded.filter import verify_samples
+from ded.filter.functional import check_functional, check_tests, compare_functional, driver_source, read_result
 from test_sandbox import _strays
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,11 +193,11 @@ def test_cli_code_with_fn_name():
               "time_limit_s": 1, "response": f"<think>r</think>```python\n{GOOD}```"},
              {"id": "b", "tests": TWO_SUM[:1], "fn_name": "twoSum",
               "response": "<think>r</think>```python\ndef twoSum(nums, target):\n    return [0, 0]\n```"}]
-    proc = subprocess.run([sys.executable, "-m", "ded", "verify", "code"], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "ded", "filter", "code"], cwd=ROOT, capture_output=True, text=True,
                           input="".join(json.dumps(x) + "\n" for x in lines), timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(o["id"], o["verdict"]) for o in out] == [("a", "accepted"), ("b", "wrong_answer")], out
-    proc = subprocess.run([sys.executable, "-m", "ded", "verify", "code"], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "ded", "filter", "code"], cwd=ROOT, capture_output=True, text=True,
                           input=json.dumps({"id": "c", "tests": TWO_SUM, "response": "x"}) + "\n", timeout=120)
     assert proc.returncode != 0 and "need the field 'fn_name'" in proc.stderr

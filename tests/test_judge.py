@@ -16,8 +16,8 @@ import yaml
 from ded.config import ConfigError, check_references
 from ded.io import read_records, write_records
 from ded.records import VERDICT
-from ded.verify import summarize_verdicts, verify_samples
-from ded.verify.judge import (DEFAULT_DECIDES, Judge, judge_generation_spec, judge_trigger, parse_verdict)
+from ded.filter import summarize_verdicts, verify_samples
+from ded.filter.judge import (DEFAULT_DECIDES, Judge, judge_generation_spec, judge_trigger, parse_verdict)
 
 ROOT = Path(__file__).resolve().parents[1]
 

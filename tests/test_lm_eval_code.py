@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ded.verify import programs as P
-from ded.verify import sandbox as S
+from ded.filter import programs as P
+from ded.filter import sandbox as S
 from ded.evaluate.lm_eval_code import CodeTaskError, SandboxCodeEval, code_tasks, score_samples
 from ded.settings import section_schema
 from ded.evaluate.lm_eval_suite import (

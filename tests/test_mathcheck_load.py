@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from ded.verify import UNDECIDED, verify_samples
-from ded.verify.mathcheck import task_limits
-from ded.verify.pool import KillablePool, process_cpu_s
+from ded.filter import UNDECIDED, verify_samples
+from ded.filter.mathcheck import task_limits
+from ded.filter.pool import KillablePool, process_cpu_s
 
 
 def sample(qid: str, answer_text: str, sid: int = 0) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ded.verify import verify_samples
-from ded.verify.mathcheck import GoldError, as_text, check_math, parse_gold
+from ded.filter import verify_samples
+from ded.filter.mathcheck import GoldError, as_text, check_math, parse_gold
 
 EQUATIONS = "x = \\frac12, x = \\frac{-1\\pm\\sqrt{13}}{4}"
 

@@ -79,7 +79,7 @@ def test_the_rows_differs_names_only_the_settings_that_bear_on_it():
     paper = _config("config/paper.yaml")
     run = copy.deepcopy(paper)
     run["sampling"]["samples_per_question"] = 4
-    run["diversity"]["keep"] = 2
+    run["diversity"]["trajectories_per_question"] = 2
     run["benchmarks"]["aime24"]["samples"] = 4
     run["train"]["smoke"]["learning_rate"] = 2e-5
     run["models"]["phi-4"]["source"] = {"hub": "someone/phi-4-fork"}
@@ -89,11 +89,11 @@ def test_the_rows_differs_names_only_the_settings_that_bear_on_it():
                _entry(row="smoke", model="smoke/r1-distill-qwen-32b/qwq-32b", value=70.0)]
     out = P.compare(SCORES, entries, settings["run"], settings["paper"])
     ded, base, phi, smoke = (out.iloc[i]["differs"] for i in range(4))
-    assert "sampling.samples_per_question: 4 (paper: 8)" in ded and "diversity.keep: 2 (paper: 4)" in ded
+    assert "sampling.samples_per_question: 4 (paper: 8)" in ded and "diversity.trajectories_per_question: 2 (paper: 4)" in ded
     assert "benchmarks.aime24.samples: 4 (paper: 16)" in ded and "train.smoke" not in ded
     assert base == "benchmarks.aime24.samples: 4 (paper: 16)"  # no corpus or training bears on a base student
     assert phi == "students.phi-4.model: someone/phi-4-fork (paper: microsoft/phi-4)"
-    assert "train.smoke.learning_rate: 2e-05 (paper: 1e-05)" in smoke and "diversity.keep" not in smoke
+    assert "train.smoke.learning_rate: 2e-05 (paper: 1e-05)" in smoke and "diversity.trajectories_per_question" not in smoke
     md = P.comparison_markdown(out, settings["run"], settings["paper"])
     assert md.count("\n- ") == 5  # every differing setting once, in the page's list
 
@@ -146,11 +146,11 @@ def test_written_files(tmp_path):
     scores = tmp_path / "scores.tsv"
     SCORES.to_csv(scores, sep="\t", index=False)
     frame = P.run_paper_comparison(scores, [_entry(value=81.87), _entry(benchmark="aime25")],
-                                   {"run": {"diversity.keep": 2}, "paper": {"diversity.keep": 4}},
+                                   {"run": {"diversity.trajectories_per_question": 2}, "paper": {"diversity.trajectories_per_question": 4}},
                                    tmp_path / "out/c.csv", tmp_path / "out/c.md")
     csv = pd.read_csv(tmp_path / "out/c.csv")
     assert list(csv.columns) == list(P.COLUMNS) and len(csv) == len(frame) == 2
     assert float(csv.iloc[0]["difference"]) == pytest.approx(75.0 - 81.87)  # CSV: full precision
     md = (tmp_path / "out/c.md").read_text()
     assert "-6.87" in md and "81.87" in md and NOT_RUN in md
-    assert "- diversity.keep: 2 (paper: 4)" in md
+    assert "- diversity.trajectories_per_question: 2 (paper: 4)" in md

@@ -47,7 +47,7 @@ def test_training_tokens_from_epochs_or_steps():
 
 
 def test_corpus_rows_per_corpus_from_its_domains_questions():
-    args = dict(questions_by_domain={"math": 1000, "code": 200}, samples_per_question=2, keep=4,
+    args = dict(questions_by_domain={"math": 1000, "code": 200}, samples_per_question=2, per_question=4,
                 verified_fraction=0.5, kept_question_fraction=0.25)
     assert corpus_rows("math-full", **args) == 1000  # one sample per question
     assert corpus_rows("code-full", **args) == 200
@@ -100,7 +100,7 @@ def _tiny_config(**plan):
         "benchmarks": {"b": {"loader": "aime", "samples": 4, "max_tokens": 2000}},
         "sampling": {"samples_per_question": 2},
         "compression": {"samples": 3},
-        "diversity": {"keep": 2},
+        "diversity": {"trajectories_per_question": 2},
         "corpora": {"variants": ["full", "right_hard_diverse"]},
         "train": {"num_train_epochs": 2, "cutoff_len": 16384,
                   "smoke": {"num_train_epochs": 1, "cutoff_len": 4096}},

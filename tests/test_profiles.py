@@ -222,8 +222,8 @@ def test_filter_asks_for_no_gpu_with_an_api_judge(paper_jobs):
 def test_api_teachers_timeout_covers_their_replies():
     """The paper's API teachers set no fixed timeout, so a call may last long enough for max_tokens at a
     slow 10 tokens/s, not the 600 s that cut 16k-token replies short."""
-    from ded.generate.openai_backend import call_timeout_s
-    from ded.generate.prompts import teacher_settings
+    from ded.sample.openai_backend import call_timeout_s
+    from ded.sample.prompts import teacher_settings
 
     config = _paper_config()
     api = {t: teacher_settings(spec) for t, spec in config["teachers"].items() if spec["backend"] == "openai"}
@@ -274,8 +274,8 @@ def test_tensor_parallel_size_is_the_gpus_the_profile_asks_for(resolved):
     from ded.config import check_references
     from ded.evaluate.lm_eval_suite import lm_eval_commands, with_allocation
     from ded.evaluate.models import eval_generation_spec
-    from ded.generate import allocation_options
-    from ded.generate.vllm_backend import engine_kwargs
+    from ded.sample import allocation_options
+    from ded.sample.vllm_backend import engine_kwargs
 
     config = _paper_config()
     check_references(config)  # no tensor-parallel size anywhere in the config

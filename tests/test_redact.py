@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from ded.redact import REDACTED, config_secrets, redact, redact_error, redact_obj, strip_userinfo, url_secrets
-from ded.verify.judge import Judge, redacting
+from ded.filter.judge import Judge, redacting
 
 KEY = "sk-live-Zq8v1T0pQ9xYw2LmN4"
 

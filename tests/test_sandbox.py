@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ded.verify import programs as P
-from ded.verify import sandbox as S
-from ded.verify import sandbox_launcher as L
+from ded.filter import programs as P
+from ded.filter import sandbox as S
+from ded.filter import sandbox_launcher as L
 
 TL = 0.5  # CPU seconds; wall deadline = 3 * TL + 1 = 2.5 s
 LIMITS = S.Limits(time_limit_s=TL, memory_mb=256, output_mb=1.0)
@@ -440,8 +440,8 @@ def test_infra_errors_are_their_own_verdict():
 NOBODY = 65534
 _AS_USER = r"""
 import json, socket, subprocess, sys
-from ded.verify import programs as P
-from ded.verify import sandbox as S
+from ded.filter import programs as P
+from ded.filter import sandbox as S
 lim = S.Limits(time_limit_s=0.5, memory_mb=256, output_mb=1.0)
 # A process of the same user outside the sandbox: kill(-1) inside must not reach it.
 bystander = subprocess.Popen(["sleep", "60"])
@@ -499,7 +499,7 @@ def test_unprivileged_runs_get_user_pid_network_and_mount_namespaces(tmp_path):
     """What a SLURM job sees: not root, yet the program cannot signal the workflow, reach the
     network, read the user's files or leave anything behind."""
     try:
-        probe = _run_as_nobody("import ded.verify.sandbox")
+        probe = _run_as_nobody("import ded.filter.sandbox")
     except PermissionError as exc:
         pytest.skip(str(exc))
     if probe.returncode != 0:

@@ -379,7 +379,7 @@ def fixture_domain(domain="math"):
 
 def build(variant, domain="math", **settings):
     qs, problems, samples, verdicts, rates = fixture_domain(domain)
-    settings = CorpusSettings(**{"threshold": 0.5, "keep": 2, "unit": "char", "workers": 1, **settings})
+    settings = CorpusSettings(**{"threshold": 0.5, "per_question": 2, "unit": "char", "workers": 1, **settings})
     rows, stats = build_corpus(variant, teacher="T", domain=domain, samples=samples, verdicts=verdicts,
                                problems=problems, pass_rates=rates, settings=settings)
     validate_records(rows, CORPUS_ROW)
@@ -422,7 +422,7 @@ def test_paper_shape_ded_longest_and_shortest_corpora_differ():
     """With paper.yaml's M and P, each question has more verified samples than P, so diversity and
     length pick different sets (with P >= M they would all be every verified sample)."""
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    m, p = paper["sampling"]["samples_per_question"], paper["diversity"]["keep"]
+    m, p = paper["sampling"]["samples_per_question"], paper["diversity"]["trajectories_per_question"]
     rng = random.Random(0)
     words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
     qs = [f"q{i}" for i in range(6)]
@@ -444,21 +444,21 @@ def test_paper_shape_ded_longest_and_shortest_corpora_differ():
     assert len(set(map(frozenset, built.values()))) == 3, built
 
 
-def test_config_refuses_keep_not_below_samples():
-    from ded.config import ConfigError, check_keep_below_samples
+def test_config_refuses_p_not_below_m():
+    from ded.config import ConfigError, check_p_below_m
 
     for name in ("config.yaml", "paper.yaml"):
-        check_keep_below_samples(yaml.safe_load((ROOT / "config" / name).read_text()))
-    config = {"sampling": {"samples_per_question": 4}, "diversity": {"keep": 4},
+        check_p_below_m(yaml.safe_load((ROOT / "config" / name).read_text()))
+    config = {"sampling": {"samples_per_question": 4}, "diversity": {"trajectories_per_question": 4},
               "corpora": {"variants": ["full", "right_hard_diverse"]}}
-    with pytest.raises(ConfigError, match=r"diversity.keep = 4 .*sampling.samples_per_question = 4"):
-        check_keep_below_samples(config)
-    check_keep_below_samples(dict(config, corpora={"variants": ["full", "right", "right_hard"]}))  # nothing picks P
+    with pytest.raises(ConfigError, match=r"diversity.trajectories_per_question = 4 .*sampling.samples_per_question = 4"):
+        check_p_below_m(config)
+    check_p_below_m(dict(config, corpora={"variants": ["full", "right", "right_hard"]}))  # nothing picks P
 
 
 def test_mixed_takes_half_of_each_domain_by_question():
-    math_rows, _ = build("right_hard_diverse", keep=1)
-    code_rows, _ = build("right_hard_diverse", domain="code", keep=1)
+    math_rows, _ = build("right_hard_diverse", per_question=1)
+    code_rows, _ = build("right_hard_diverse", domain="code", per_question=1)
     extra = [dict(r, question_id=f"{r['question_id']}x") for r in math_rows]  # 4 math questions
     ded = {"math": math_rows + extra, "code": code_rows}
     rows, stats = build_corpus("mixed", teacher="T", ded_corpora=ded, settings=CorpusSettings(seed=3))
@@ -526,7 +526,7 @@ def test_config_sections_validate_and_match_code_defaults():
     assert props["teacher_selection"]["properties"]["rule"]["enum"] == list(teacher.RULES)
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     settings = CorpusSettings.from_config(resolved(config), workers=1)
-    assert (settings.keep, settings.threshold, settings.unit) == (2, 0.5, "token")
+    assert (settings.per_question, settings.threshold, settings.unit) == (2, 0.5, "token")
 
 
 # --------------------------------------------------------------------------

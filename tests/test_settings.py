@@ -106,6 +106,13 @@ def test_unknown_and_mistyped_keys_are_named():
         resolve_config(config)
 
 
+def test_a_renamed_key_is_named_with_its_new_name():
+    config = _load("config/config.yaml")
+    config["diversity"]["keep"] = config["diversity"].pop("trajectories_per_question")
+    with pytest.raises(ConfigError, match=r"diversity\.keep is now called diversity\.trajectories_per_question"):
+        resolve_config(config)
+
+
 def test_a_section_resolves_without_touching_the_callers_dict():
     given = {"learning_rate": 2e-5}
     train = resolve_section(given, "train", check=False)

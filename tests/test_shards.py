@@ -1,4 +1,4 @@
-"""Sharded sampling (ded/generate/shards.py): the split, the merge, and a sharded run byte for byte an unsharded one.
+"""Sharded sampling (ded/sample/shards.py): the split, the merge, and a sharded run byte for byte an unsharded one.
 
 sampling.shards, compression.shards and evaluation.shards split each sampling job into that many jobs of
 the same rule (the {shard} wildcard), which a gather rule merges into the declared output.
@@ -16,8 +16,8 @@ from typing import Iterator
 import pytest
 import yaml
 
-from ded.generate import Backend, Completion, Outcome, Request, SamplingIncomplete, sample_problems
-from ded.generate.shards import (ShardError, merge_lines, merge_shard_files, parse_shard, shard_names, shard_of,
+from ded.sample import Backend, Completion, Outcome, Request, SamplingIncomplete, sample_problems
+from ded.sample.shards import (ShardError, merge_lines, merge_shard_files, parse_shard, shard_names, shard_of,
                                  shard_path, take_shard)
 from ded.io import read_records
 from ded.plan.estimate import compute_plan, job_lists, jobs_per_rule, load_config

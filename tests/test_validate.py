@@ -18,7 +18,7 @@ def _run(seed: int = 0) -> dict:
     """A small run: per domain 8 questions × M samples with verdicts and pass rates, and every corpus built."""
     rng = random.Random(seed)
     words = ["alpha", "beta", "gamma", "delta", "epsilon"]
-    settings = CorpusSettings(threshold=THRESHOLD, keep=P, unit="char", workers=1)
+    settings = CorpusSettings(threshold=THRESHOLD, per_question=P, unit="char", workers=1)
     run = {"questions": {}, "samples": {}, "verdicts": {}, "pass_rates": {}, "corpora": {}}
     for domain in DOMAINS:
         qs = [f"{domain}{i}" for i in range(8)]
@@ -48,7 +48,7 @@ def _run(seed: int = 0) -> dict:
 
 
 def _validate(run: dict) -> list:
-    return validate_run(m=M, keep=P, threshold=THRESHOLD, teachers={"T": True}, **run)
+    return validate_run(m=M, per_question=P, threshold=THRESHOLD, teachers={"T": True}, **run)
 
 
 def _statuses(findings, check: str) -> set[str]:
@@ -112,5 +112,5 @@ def test_a_teacher_that_may_skip_questions_is_held_to_at_most_m():
     for name in ("full", "right", "right_hard", "right_hard_diverse", "longest", "shortest"):
         key = ("S", "T", corpus_name(name, "math"))
         run["corpora"][key] = [r for r in run["corpora"][key] if r["question_id"] != "math0"]
-    findings = validate_run(m=M, keep=P, threshold=THRESHOLD, teachers={"T": False}, **run)
+    findings = validate_run(m=M, per_question=P, threshold=THRESHOLD, teachers={"T": False}, **run)
     assert OK in _statuses(findings, "samples = questions × M")

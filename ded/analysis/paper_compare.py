@@ -64,7 +64,7 @@ GLOBAL_KEYS = (
     "filter.max_response_tokens",
     "compression.samples",
     "compression.threshold",
-    "diversity.keep",
+    "diversity.trajectories_per_question",
     "diversity.unit",
     # training: the final students', and the smoke test's quick distillation
     "train.finetuning_type",

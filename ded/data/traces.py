@@ -9,7 +9,7 @@ come from a seed stream disjoint from the seeds and benchmarks.
 
 from __future__ import annotations
 
-from ..generate.prompts import user_message
+from ..sample.prompts import user_message
 from .procedural import Worked, to_problem, worked_problems
 
 WARMSTART_SEED_OFFSET = 20_000

@@ -1,4 +1,4 @@
-"""lm-eval's code suites (MBPP, HumanEval) with every model-written program run in `ded.verify.sandbox`.
+"""lm-eval's code suites (MBPP, HumanEval) with every model-written program run in `ded.filter.sandbox`.
 
 lm-eval scores these tasks with HF evaluate's `code_eval`, which exec's each
 generated program inside lm-eval's own process tree, with the user's files and
@@ -19,7 +19,7 @@ workflow never passes). Here lm-eval only generates and logs:
    (`candidate + "\\n" + test`, as code_eval builds it: for MBPP the
    generation followed by the `test_list` asserts, for HumanEval prompt +
    completion followed by the tests and `check(entry_point)`) runs through
-   `ded.verify.programs.check_program`. An assertion failure, an exception, an exit
+   `ded.filter.programs.check_program`. An assertion failure, an exception, an exit
    (even with status 0), a time-out or a sandbox limit is a fail, as in
    code_eval.
 
@@ -51,7 +51,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
-from ..verify import programs, sandbox
+from ..filter import programs, sandbox
 from ..errors import DedError
 from .metrics import pass_at_k
 
@@ -273,7 +273,7 @@ def code_tasks(names: Iterable[str], include_path: str | os.PathLike | None = No
 
 class SandboxCodeEval:
     """Stands in for HF evaluate's code_eval metric: `compute` takes and returns what code_eval's
-    does, but every program runs through `ded.verify.programs.check_program`. The programs each thread ran
+    does, but every program runs through `ded.filter.programs.check_program`. The programs each thread ran
     since `begin()` are returned by `take()` (for the per-sample record)."""
 
     def __init__(self, limits: sandbox.Limits = LIMITS, python: str | None = None):
@@ -323,7 +323,7 @@ class SandboxCodeEval:
 
 def preflight(code_eval: SandboxCodeEval | None = None) -> None:
     """Run one trivial program the way the code tasks' programs run, so a machine where the sandbox
-    refuses to run anything (`ded.verify.sandbox.Unconfined`) stops the job before lm-eval's long generation."""
+    refuses to run anything (`ded.filter.sandbox.Unconfined`) stops the job before lm-eval's long generation."""
     run = (code_eval or SandboxCodeEval()).run("pass")
     if run["verdict"] != "accepted":
         raise sandbox.InfraError(f"the sandbox cannot run a trivial program: {run['verdict']}: {run['reason']}")

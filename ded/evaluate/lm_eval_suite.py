@@ -22,7 +22,7 @@ HumanEval) are never scored by lm-eval, whose code_eval would exec the
 programs in its own process: they get calls of their own with
 `--predict_only --log_samples` on predict-only copies of their task YAMLs,
 and `ded.evaluate.lm_eval_code` scores the logged generations with the
-task's own filters and metric, each program in `ded.verify.sandbox`. Their rows
+task's own filters and metric, each program in `ded.filter.sandbox`. Their rows
 are the ones lm-eval's results JSON would hold (`pass_at_1` for mbpp,
 `pass@1:create_test` for humaneval). Every lm-eval call also runs with
 HF_ALLOW_CODE_EVAL=0, so code_eval refuses to run anything in lm-eval's
@@ -313,7 +313,7 @@ def call_signature(call: LmEvalCall, model_dir: str | os.PathLike, include_path:
                    task_files: Mapping[str, str] | None = None) -> dict:
     """What decides one lm-eval call's results: its command line, the model's weights and the task
     files (`include_path`'s, or the predict-only YAMLs `task_files` written for a code call)."""
-    from ..generate.base import model_fingerprint
+    from ..sample.base import model_fingerprint
 
     tasks = {}
     if include_path and Path(include_path).is_dir():

@@ -17,7 +17,7 @@ Run r is the set of samples with `sample_id` r across problems, so with n
 samples per problem there are n runs; pass@1 is the mean of the runs' pass@1
 when every problem has all n samples.
 
-Undecided verdicts (`ded.verify.UNDECIDED`, the same set question compression
+Undecided verdicts (`ded.filter.UNDECIDED`, the same set question compression
 uses: the checker itself failed or timed out, the gold is missing or cannot be
 parsed) count as incorrect in pass@1 and pass@k, the conservative choice that
 keeps every benchmark's denominator fixed; how many there were is reported in
@@ -48,9 +48,9 @@ from typing import Callable, Iterable, Mapping
 
 from ..errors import DedError
 from ..records import SCORE_COLUMNS
-from ..verify import UNDECIDED
+from ..filter import UNDECIDED
 
-#: Verdict strings meaning the checker could not decide (the one definition, in ded.verify).
+#: Verdict strings meaning the checker could not decide (the one definition, in ded.filter).
 UNDECIDED_VERDICTS = UNDECIDED
 
 #: Metrics that `delta_vs_base` compares by default.
@@ -262,7 +262,7 @@ def score_samples(samples: list[dict], problems: list[dict], model: str, benchma
     a strict format check would score them near 0 and inflate every delta.
     Malformed tags still fail.
     """
-    from ..verify import verify_samples
+    from ..filter import verify_samples
 
     verdicts = verify_samples(samples, {p["id"]: p for p in problems}, workers=workers, lenient=True)
     return verdicts, score_benchmark(samples, verdicts, problems, model, benchmark, pass_k=pass_k)

@@ -44,7 +44,7 @@ def sampling_settings(benchmark: str, config: dict) -> dict:
 
 
 def eval_generation_spec(model: str, benchmark: str, config: dict, model_dir: str | None = None) -> dict:
-    """The `teacher_spec` that `ded.generate.sample_problems` receives for an evaluation run.
+    """The `teacher_spec` that `ded.sample.sample_problems` receives for an evaluation run.
 
     A teacher keeps its own config entry (backend, endpoint, prompt settings);
     a student, smoke-test or trained model is the student's base model entry

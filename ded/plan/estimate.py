@@ -200,20 +200,20 @@ def answered_fraction(verified_fraction: float, samples_per_question: int) -> fl
     return 1.0 - (1.0 - verified_fraction) ** samples_per_question
 
 
-def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_question: int, keep: int,
+def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_question: int, per_question: int,
                 verified_fraction: float, kept_question_fraction: float) -> float:
     """Expected rows of a corpus (named as in ded/select/corpora.py) from its domain's questions and the fractions.
 
     full: one sample per question; right: one verified sample per question that has one; right_hard: one
-    per question left after compression; the DED corpus, longest and shortest: P (diversity.keep) per
-    compressed question; mixed: half of each domain's DED corpus.
+    per question left after compression; the DED corpus, longest and shortest: `per_question` (P,
+    diversity.trajectories_per_question) per compressed question; mixed: half of each domain's DED corpus.
     """
     try:
         variant, domain = parse_corpus_name(corpus)
     except SelectionError as e:
         raise PlanError(f"plan: {e}") from None
     if variant == "mixed":
-        return sum(corpus_rows(f"{d}-{DED_VARIANT}", questions_by_domain, samples_per_question, keep,
+        return sum(corpus_rows(f"{d}-{DED_VARIANT}", questions_by_domain, samples_per_question, per_question,
                                verified_fraction, kept_question_fraction) / 2 for d in questions_by_domain)
     if domain not in questions_by_domain:
         raise PlanError(f"plan: corpus {corpus!r} names domain {domain!r}, which is not a key of `seeds`")
@@ -223,9 +223,9 @@ def corpus_rows(corpus: str, questions_by_domain: dict[str, int], samples_per_qu
         "full": questions,
         "right": questions * answered_fraction(verified_fraction, samples_per_question),
         "right_hard": kept,
-        DED_VARIANT: kept * keep,
-        "longest": kept * keep,
-        "shortest": kept * keep,
+        DED_VARIANT: kept * per_question,
+        "longest": kept * per_question,
+        "shortest": kept * per_question,
     }
     return rows[variant]
 
@@ -406,7 +406,7 @@ def _group(job_list: list[dict[str, str]], key) -> dict[Any, list[dict[str, str]
 
 def _unsharded(job_list: list[dict[str, str]]) -> list[dict[str, str]]:
     """A sharded rule's jobs less their `shard` wildcard, one per sharded unit ((teacher, domain), ...): a row
-    sizes each unit whole, and _split_row divides it among the unit's shards (ded/generate/shards.py)."""
+    sizes each unit whole, and _split_row divides it among the unit's shards (ded/sample/shards.py)."""
     units = ({k: v for k, v in j.items() if k != "shard"} for j in job_list)
     return list({tuple(u.items()): u for u in units}.values())
 
@@ -504,8 +504,9 @@ def final_training(s: Settings, planned: dict) -> Stage:
     for (student, teacher, _), group in groups.items():
         model = s.config["students"][student]["model"]
         corpora = [j["corpus"] for j in group]
-        rows = [corpus_rows(c, by_domain, s.get("sampling.samples_per_question"), s.get("diversity.keep"),
-                            s.plan("verified_fraction"), s.plan("kept_question_fraction")) for c in corpora]
+        rows = [corpus_rows(c, by_domain, s.get("sampling.samples_per_question"),
+                            s.get("diversity.trajectories_per_question"), s.plan("verified_fraction"),
+                            s.plan("kept_question_fraction")) for c in corpora]
         tokens = [training_tokens(r, per_row, epochs, s.get("train.max_steps"), s.get("train.global_batch_size"))
                   for r in rows]
         hours = [_train_hours(s, t, model) for t in tokens]

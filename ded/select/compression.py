@@ -4,7 +4,7 @@ The student answers each seed question K times; its pass rate on a question
 is n_pass / (n_pass + n_fail) over the *decided* verdicts:
 
 - pass: the verdict keeps the sample (``keep`` true);
-- undecided: the verifier could not judge (``ded.verify.UNDECIDED``: a
+- undecided: the verifier could not judge (``ded.filter.UNDECIDED``: a
   math-verify time-out, a missing or unparseable gold, a sandbox failure...):
   neither a pass nor a fail, like a NaN left out of a mean;
 - fail: every other verdict (a wrong answer, an answer with no final answer
@@ -30,10 +30,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from ..verify import UNDECIDED
+from ..filter import UNDECIDED
 from .common import SelectionError
 
-#: Verdicts that mean "the verifier could not decide" (the one definition, in ded.verify).
+#: Verdicts that mean "the verifier could not decide" (the one definition, in ded.filter).
 UNDECIDED_VERDICTS = UNDECIDED
 #: Verdict names a verifier uses for a pass (informative: `keep` decides).
 PASS_VERDICTS = frozenset({"correct", "accepted"})

@@ -122,7 +122,7 @@ class CorpusSettings:
     """
 
     threshold: float = schema_default("compression.threshold")
-    keep: int = schema_default("diversity.keep")  # P
+    per_question: int = schema_default("diversity.trajectories_per_question")  # P
     unit: str = schema_default("diversity.unit")
     exact_limit: int = schema_default("diversity.exact_limit")
     tokenizer: str | None = schema_default("diversity.tokenizer")
@@ -134,7 +134,7 @@ class CorpusSettings:
     def from_config(cls, config: Mapping, workers: int | None = None) -> "CorpusSettings":
         """From a resolved config (ded.settings.resolve_config)."""
         comp, div, corp = config["compression"], config["diversity"], config["corpora"]
-        return cls(threshold=comp["threshold"], keep=div["keep"], unit=div["unit"], exact_limit=div["exact_limit"],
+        return cls(threshold=comp["threshold"], per_question=div["trajectories_per_question"], unit=div["unit"], exact_limit=div["exact_limit"],
                    tokenizer=div["tokenizer"], length_by=corp["length_by"], seed=corp["seed"], workers=workers)
 
     def as_dict(self) -> dict:
@@ -207,8 +207,8 @@ def build_corpus(variant: str, *, teacher: str, domain: str | None = None, sampl
     spec = _variant(variant)
     if settings.length_by not in LENGTH_BY:
         raise SelectionError(f"corpora.length_by must be one of {list(LENGTH_BY)}, got {settings.length_by!r}")
-    if settings.keep < 1:
-        raise SelectionError(f"diversity.keep (P) must be at least 1, got {settings.keep}")
+    if settings.per_question < 1:
+        raise SelectionError(f"diversity.trajectories_per_question (P) must be at least 1, got {settings.per_question}")
     if variant == "mixed":
         if not ded_corpora:
             raise SelectionError("corpus 'mixed' needs the DED corpus of each domain (ded_corpora)")
@@ -236,10 +236,10 @@ def build_corpus(variant: str, *, teacher: str, domain: str | None = None, sampl
             chosen = {q: pool.kept[q][:1] for q in verified}
         elif variant == "right_hard_diverse":
             groups = {q: [(sid, pool.samples[q][sid]["text"]) for sid in pool.kept[q]] for q in verified}
-            chosen = select_diverse_many(groups, settings.keep, settings.unit, settings.exact_limit,
+            chosen = select_diverse_many(groups, settings.per_question, settings.unit, settings.exact_limit,
                                          settings.tokenizer, settings.workers)
         else:  # longest / shortest
-            chosen = {q: _by_length(pool, q, settings.keep, variant == "longest", settings.length_by)
+            chosen = {q: _by_length(pool, q, settings.per_question, variant == "longest", settings.length_by)
                       for q in verified}
 
     rows = [pool.row(q, sid, teacher, domain) for q in pool.question_ids() if q in chosen for sid in chosen[q]]

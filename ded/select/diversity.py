@@ -182,7 +182,7 @@ def select_diverse(items: Sequence[Item], p: int, unit: str = "token", exact_lim
     `items` are (sample_id, text) pairs; sample ids must be distinct.
     """
     if p < 1:
-        raise SelectionError(f"diversity.keep (P) must be at least 1, got {p}")
+        raise SelectionError(f"diversity.trajectories_per_question (P) must be at least 1, got {p}")
     items = sorted(items, key=lambda it: it[0])
     ids = [sid for sid, _ in items]
     if len(set(ids)) != len(ids):

@@ -31,7 +31,7 @@ from typing import Iterable, Mapping, Sequence
 from ..io import RecordError, decode_text, open_input
 from ..records import SCORE_COLUMNS
 from .common import SelectionError, kept_ids_by_question
-from ..generate.prompts import user_message
+from ..sample.prompts import user_message
 
 RULES = ("mean", "weighted")
 #: The metric ranked on every benchmark when teacher_selection.metrics is empty.

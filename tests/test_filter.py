@@ -13,11 +13,11 @@ import pytest
 
 from ded.records import VERDICT
 from ded.think import lenient_answer
-from ded.verify import UNDECIDED, summarize_verdicts, verify_samples
-from ded.verify.checks import check_format, length_checks
-from ded.verify.judge import Judge, parse_verdict
-from ded.verify.mathcheck import CpuTimeLimit, check_choice, cpu_budget, extract_choice
-from ded.verify.pool import KillablePool
+from ded.filter import UNDECIDED, summarize_verdicts, verify_samples
+from ded.filter.checks import check_format, length_checks
+from ded.filter.judge import Judge, parse_verdict
+from ded.filter.mathcheck import CpuTimeLimit, check_choice, cpu_budget, extract_choice
+from ded.filter.pool import KillablePool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def test_progress_in_the_log_leaves_the_verdicts_alone(caplog, monkeypatch):
     samples = [sample(f"q{i}", a, sid=i) for i, (_, a, _) in enumerate(pairs)]
     quiet = verify_samples(samples, problems, workers=1)
     assert not any(r.getMessage().startswith("verifying: ") for r in caplog.records)
-    with caplog.at_level("INFO", logger="ded.verify"):
+    with caplog.at_level("INFO", logger="ded.filter"):
         shown = verify_samples(samples, problems, workers=1)
     assert shown == quiet
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("verifying: ")]
@@ -295,7 +295,7 @@ def test_pool_kills_stuck_tasks_and_survives_dead_workers():
 
 
 def _cli(args: list[str], lines: list[dict]) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "ded", "verify", *args], input="".join(json.dumps(x) + "\n" for x in lines),
+    proc = subprocess.run([sys.executable, "-m", "ded", "filter", *args], input="".join(json.dumps(x) + "\n" for x in lines),
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]

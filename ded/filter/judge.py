@@ -166,7 +166,7 @@ def as_judge(judge) -> Judge | None:
 
 
 #: filter.judge keys that say how to reach the judge's model (teacher keys of the same meaning; see
-#: config/schema.yaml). With `backend` null the judge is reached as `ded.generate.simple.generation_spec`
+#: config/schema.yaml). With `backend` null the judge is reached as `ded.sample.simple.generation_spec`
 #: says (the first teacher on its model, else the evaluation backend) and these keys are ignored.
 GENERATION_KEYS = ("backend", "system_prompt", "chat_template", "prefill_think", "engine_args", "api_base",
                    "api_key_env", "api_model", "api_extra_body", "concurrency", "timeout_s", "max_retries")
@@ -174,7 +174,7 @@ GENERATION_KEYS = ("backend", "system_prompt", "chat_template", "prefill_think",
 
 def judge_generation_spec(spec: dict, config: dict) -> dict:
     """The generation spec (teacher keys) that reaches the judge's model."""
-    from ..generate.simple import generation_spec
+    from ..sample.simple import generation_spec
 
     if not spec.get("backend"):
         return generation_spec(spec["model"], config)
@@ -183,10 +183,10 @@ def judge_generation_spec(spec: dict, config: dict) -> dict:
 
 def judge_from_config(spec: dict, config: dict, *, model_dir: str | None = None,
                       backend_options: dict | None = None) -> Judge:
-    """A Judge from the resolved `filter.judge` config section, over `ded.generate.make_generate` (greedy, each
+    """A Judge from the resolved `filter.judge` config section, over `ded.sample.make_generate` (greedy, each
     prompt one user message). model_dir: the judge model's local folder (hf and vllm backends);
-    backend_options: the job's allocation (`ded.generate.allocation_options`)."""
-    from ..generate import make_generate
+    backend_options: the job's allocation (`ded.sample.allocation_options`)."""
+    from ..sample import make_generate
 
     if spec["model"] not in config.get("models", {}):
         raise ValueError(f"config: filter.judge.model = {spec['model']!r} is not a key of `models`")

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import pytest
 from conftest import resolved
 
-from ded.generate import (Completion, Request, SamplingParams, build_messages, sample_problems, sample_record,
+from ded.sample import (Completion, Request, SamplingParams, build_messages, sample_problems, sample_record,
                           teacher_settings, user_message)
-from ded.generate.base import sample_seed
-from ded.generate.corpus import CorpusBackend
-from ded.generate.prompts import CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, TeacherSpecError, render_prompt
-from ded.generate.runner import SamplingIncomplete
-from ded.generate.vllm_backend import completions_from_output, engine_kwargs, sampling_kwargs
+from ded.sample.base import sample_seed
+from ded.sample.corpus import CorpusBackend
+from ded.sample.prompts import CODE_INSTRUCTION, FUNCTIONAL_INSTRUCTION, TeacherSpecError, render_prompt
+from ded.sample.runner import SamplingIncomplete
+from ded.sample.vllm_backend import completions_from_output, engine_kwargs, sampling_kwargs
 from ded.io import read_records
 
 
@@ -125,9 +125,9 @@ def test_sample_seed_depends_only_on_pair():
 def test_vllm_module_imports_without_vllm():
     import importlib.util
 
-    import ded.generate.vllm_backend  # noqa: F401 - the import is the test
+    import ded.sample.vllm_backend  # noqa: F401 - the import is the test
     if importlib.util.find_spec("vllm") is None:
-        from ded.generate.vllm_backend import VLLMBackend
+        from ded.sample.vllm_backend import VLLMBackend
 
         with pytest.raises(ImportError, match="vllm"):
             VLLMBackend("/nonexistent")
@@ -218,7 +218,7 @@ def test_corpus_missing_fails_run_but_keeps_progress(tmp_path):
 
 @pytest.fixture(scope="module")
 def smol_backend(smollm2_dir):
-    from ded.generate.hf import HFBackend
+    from ded.sample.hf import HFBackend
 
     return HFBackend(str(smollm2_dir), batch_size=4)
 
@@ -256,7 +256,7 @@ def test_hf_prefill_think_prompt(smol_backend):
 # --- the runner ------------------------------------------------------------------------------------------
 
 def test_runner_resumes_and_matches_uninterrupted(tiny_llama_dir, tmp_path):
-    from ded.generate.hf import HFBackend
+    from ded.sample.hf import HFBackend
 
     backend = HFBackend(str(tiny_llama_dir), batch_size=3)
     problems = [_math(i) for i in range(4)] + [CODE]
@@ -297,7 +297,7 @@ def test_hf_saves_top_logprobs_per_generated_token(tiny_llama_dir, tmp_path, cap
     from transformers import AutoModelForCausalLM
 
     from ded.__main__ import main
-    from ded.generate.hf import HFBackend
+    from ded.sample.hf import HFBackend
 
     backend = HFBackend(str(tiny_llama_dir), batch_size=4)
     problems = [_math(i) for i in range(3)]
@@ -343,7 +343,7 @@ def test_hf_saves_top_logprobs_per_generated_token(tiny_llama_dir, tmp_path, cap
 
 
 def test_logprobs_enter_the_run_signature_only_when_set():
-    from ded.generate.runner import run_signature
+    from ded.sample.runner import run_signature
 
     settings = teacher_settings({"model": "x"})
     base = run_signature(settings, "t", 0, None)
@@ -366,7 +366,7 @@ def test_runner_rejects_bad_problems(tmp_path):
 def test_row_sampler_draws_the_top_p_distribution(monkeypatch):
     import torch
 
-    from ded.generate import hf
+    from ded.sample import hf
 
     probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
     scores = probs.log().repeat(4000, 1)
@@ -410,7 +410,7 @@ def test_cli_sample_with_teacher_spec_file(tmp_path, capsys):
 
 
 def test_spec_model_dir_and_seed_and_make_generate(tiny_llama_dir, tmp_path):
-    from ded.generate import make_generate
+    from ded.sample import make_generate
 
     # the evaluation stage passes the model folder and the seed inside the spec
     spec = {"model": "tiny", "model_dir": str(tiny_llama_dir), "seed": 3, "max_tokens": 4, "template": "chatml"}

@@ -10,7 +10,7 @@ worker that dies gets `on_crash`'s. The CPU allowance is what makes the
 outcome the same on an idle and a busy machine; the deadline only has to
 catch a worker that hangs without computing.
 
-Workers are plain `python -m ded.verify.pool MODULE:FUNCTION` processes
+Workers are plain `python -m ded.filter.pool MODULE:FUNCTION` processes
 speaking JSON lines on stdin/stdout. Not multiprocessing: its "spawn" method
 re-runs the caller's __main__ (a Snakemake script) in every worker, and
 "fork" in a process with threads (tokenizers, the sandbox) can deadlock.
@@ -65,7 +65,7 @@ class _Worker:
     def __init__(self, target: str):
         env = dict(os.environ)
         env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ded.verify.pool", target], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ded.filter.pool", target], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8", bufsize=1)
         self.job: tuple[int, float, float | None] | None = None  # (task index, deadline, CPU at start)
 

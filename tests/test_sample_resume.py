@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from ded.generate import sample_problems
+from ded.sample import sample_problems
 from ded.io import read_records, write_records
 
 ROOT = Path(__file__).resolve().parents[1]

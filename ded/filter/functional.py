@@ -8,7 +8,7 @@ JSON value. The answer defines `class Solution` with a method named by the probl
 The call happens only inside the sandbox: `driver_source` wraps the answer in a program that reads
 the arguments from stdin, calls the method and prints the result as JSON after a per-check random
 sentinel (so stray prints by the answer cannot be mistaken for the result), and `check_functional`
-runs that program through `ded.verify.programs.check_program`, one process per test, with the usual
+runs that program through `ded.filter.programs.check_program`, one process per test, with the usual
 limits and verdicts. The parent compares only parsed JSON (`compare_functional`), never an object
 from the answer, so a returned object whose `__eq__` always says True cannot pass.
 
@@ -226,7 +226,7 @@ def check_functional(code: str | None, func_name: str | None, tests: Sequence[di
                      memory_mb: int = 256, float_tolerance: float | None = 1e-6, limits: Limits | None = None,
                      python: str | None = None, stop_at_first_failure: bool = True) -> dict:
     """Judge an answer on functional tests; the same result record and verdicts as
-    `ded.verify.programs.check_program`. Limits apply per test, each test in its own process."""
+    `ded.filter.programs.check_program`. Limits apply per test, each test in its own process."""
     out = {"verdict": "accepted", "reason": "", "tests_passed": 0, "n_tests": len(tests), "cpu_s": 0.0,
            "wall_s": 0.0, "test": None}
     if code is None or not code.strip():

@@ -2,7 +2,7 @@
 
     python -m ded serve --model-path DIR [--port 0] [--reasoning-parser think]
 
-(`python -m ded.generate.serve` is the same command.)
+(`python -m ded.sample.serve` is the same command.)
 
 For tests and for debugging the `openai` backend against a real model on a
 machine without vLLM: it answers POST /v1/chat/completions and GET /v1/models
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ded.generate.serve ...`: `python -m ded serve ...`, through its one error path."""
+    """`python -m ded.sample.serve ...`: `python -m ded serve ...`, through its one error path."""
     from ..__main__ import main as ded_main
 
     return ded_main(["serve", *(argv if argv is not None else sys.argv[1:])])

@@ -1,6 +1,6 @@
 """Judging model-written programs: the code block of an answer, its syntax, and its output on
 stdin/stdout tests compared as CodeForces checkers compare. Every run goes through the sandbox
-(ded/verify/sandbox.py), which is about confinement only."""
+(ded/filter/sandbox.py), which is about confinement only."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def check_program(source: str | None, tests: Sequence[dict], *, time_limit_s: fl
     cpu_s (max over tests), wall_s, test (index of the deciding test), isolation (of the last run)}.
 
     compare(expected output, program stdout) -> (ok, reason) replaces the token-wise comparison
-    (`ded.verify.functional` reads a call's result from stdout this way)."""
+    (`ded.filter.functional` reads a call's result from stdout this way)."""
     out = {"verdict": "accepted", "reason": "", "tests_passed": 0, "n_tests": len(tests), "cpu_s": 0.0,
            "wall_s": 0.0, "test": None}
     if source is None or not source.strip():

@@ -39,7 +39,7 @@ def _config(model_dir: Path) -> dict:
                   "code": {"source": "procedural", "n": 2, "seed": 2}},
         "benchmarks": {"arith": {"loader": "procedural_math", "n": 3, "seed": 101}},
         "sampling": {"samples_per_question": 2, "batch_size": 4, "seed": 0},
-        "diversity": {"keep": 1},  # below M, as config validation requires
+        "diversity": {"trajectories_per_question": 1},  # below M, as config validation requires
     }
 
 

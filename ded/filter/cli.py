@@ -1,4 +1,4 @@
-"""`python -m ded verify math|code|samples`: JSONL in, one JSON verdict per line out."""
+"""`python -m ded filter math|code|samples`: JSONL in, one JSON verdict per line out."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def run_samples(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("verify", help="check answers: math (math-verify), code (sandboxed tests), sample files")
+    p = sub.add_parser("filter", help="check answers: math (math-verify), code (sandboxed tests), sample files")
     vs = p.add_subparsers(dest="what", required=True)
     workers = "processes checking answers in parallel (default: %(default)s)"
     m = vs.add_parser("math", help='stdin {"id","gold","response"} -> {"id","verdict","reason"}')
@@ -160,7 +160,7 @@ def add_parser(sub) -> None:
 
 
 def main(argv=None) -> int:
-    """`verify ...` through the one error path of `python -m ded`."""
+    """`filter ...` through the one error path of `python -m ded`."""
     from ..__main__ import main as ded_main
 
-    return ded_main(["verify", *(argv if argv is not None else sys.argv[1:])])
+    return ded_main(["filter", *(argv if argv is not None else sys.argv[1:])])

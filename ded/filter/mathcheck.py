@@ -1,6 +1,6 @@
 """Math and multiple-choice answers against a gold answer.
 
-math-verify runs only inside worker processes (`ded.verify.pool`), in their
+math-verify runs only inside worker processes (`ded.filter.pool`), in their
 main thread. Its own time-outs (SIGALRM) count wall-clock time, so on a busy
 machine an answer that takes half a second when the node is idle would time
 out and the verdict would depend on what else shares the cores. They are off
@@ -16,7 +16,7 @@ only the text), timeout (parsing or comparison used up its CPU time). An answer
 whose final answer equals the gold as text (math-verify's normalised text of
 each) is correct whatever else the check would say: `12:00`, or a list of
 equations, parse to nothing or to nothing comparable, yet an identical answer is right.
-unparseable and timeout are undecided (`ded.verify.UNDECIDED`). Reasons name
+unparseable and timeout are undecided (`ded.filter.UNDECIDED`). Reasons name
 the configured budget, never a measured time, so reruns give the same bytes.
 """
 
@@ -90,7 +90,7 @@ def cpu_budget(seconds: float):
     if seconds <= 0:
         raise ValueError(f"a CPU-time budget must be positive, not {seconds!r}")
     if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("the math check runs in a process's main thread (see ded.verify.pool)")
+        raise RuntimeError("the math check runs in a process's main thread (see ded.filter.pool)")
     if signal.getsignal(signal.SIGPROF) is not _on_sigprof:
         signal.signal(signal.SIGPROF, _on_sigprof)
     _Clock.fired = False

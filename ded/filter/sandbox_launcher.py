@@ -1,7 +1,7 @@
 """The trusted side of the sandbox: run as `python -I -S sandbox_launcher.py CONFIG_JSON`.
 
 Standard library only (it starts with -S, before any site-packages), and
-importable so `ded.verify.sandbox` can reuse the /proc helpers.
+importable so `ded.filter.sandbox` can reuse the /proc helpers.
 
 Process tree, from the workflow process down:
 
@@ -260,7 +260,7 @@ def build_root(fs: dict, uid: int | None) -> bool:
 
 
 # --------------------------------------------------------------------------
-# /proc helpers (shared with ded.verify.sandbox)
+# /proc helpers (shared with ded.filter.sandbox)
 
 
 def proc_stat(pid: int) -> tuple[str, int, int, int] | None:

@@ -13,7 +13,7 @@
    - tests:  the sandbox on the last ```python block -> accepted | wrong_answer | time_limit |
              memory_limit | runtime_error | compile_error | output_limit | no_code | infra_error
    - none:   undecided (no rule can check it)
-5. the LLM judge, when given, on the answers its `decides` hands it (`ded.verify.judge`): no checkable
+5. the LLM judge, when given, on the answers its `decides` hands it (`ded.filter.judge`): no checkable
    gold, an answer the rules could not read (unparseable, timeout), and optionally a math or choice
    answer the rules found `wrong` (a second opinion). Its YES makes the sample correct, its NO wrong;
    a reply with neither leaves the rules' verdict. The record's `checks.judge` keeps the trigger,
@@ -72,7 +72,7 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
 
     problems: question id -> problem record. tokenizer: a Hugging Face tokenizer folder for the
     length check (without one, the sample's completion_tokens is used). judge: None, a
-    `ded.verify.judge.Judge` (its `decides` says which answers it decides), or a generate(prompts) ->
+    `ded.filter.judge.Judge` (its `decides` says which answers it decides), or a generate(prompts) ->
     texts callable (a Judge with the default `decides`).
     float_tolerance: default absolute/relative tolerance on real-number tokens of program output
     (a problem's meta.float_tolerance overrides it; None compares tokens exactly).
@@ -116,7 +116,7 @@ def verify_samples(samples: list[dict], problems: dict[str, dict], *, workers: i
         checks[i]["answer"] = detail
         out[i] = _record(samples[i], verdict, reason, checks[i])
 
-    # tqdm is imported here, not with the package: ded.verify.sandbox must import with the standard
+    # tqdm is imported here, not with the package: ded.filter.sandbox must import with the standard
     # library alone (the unprivileged-user test runs it from a bare interpreter).
     from ..progress import progress
 
@@ -187,7 +187,7 @@ def _verify_math(idx, samples, problems, answers, workers, math_timeout_s, task_
 
         part = len(tasks) if bar.disable else max(16 * n_workers, math.ceil(len(tasks) * STEP))
         results = []
-        with KillablePool(n_workers, "ded.verify.mathcheck:run_task", wall_s, cpu_s) as pool:
+        with KillablePool(n_workers, "ded.filter.mathcheck:run_task", wall_s, cpu_s) as pool:
             for start in range(0, len(tasks), part):
                 chunk = tasks[start:start + part]
                 results += pool.map(

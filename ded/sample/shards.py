@@ -11,7 +11,7 @@ writes its records in question order, then sample order, like an unsharded job.
 The merge (`merge_lines`) walks the problems in file order and takes each question's records from its
 shard, so it writes every record, in the unsharded order, as the very bytes the shard wrote. Since a
 (question, sample) pair's seed depends only on the base seed, the question id and the sample id
-(ded.generate.base.sample_seed), a pair draws the same whichever questions share its job, and the merged
+(ded.sample.base.sample_seed), a pair draws the same whichever questions share its job, and the merged
 file is byte-identical to an unsharded run's (with the tolerance of batched GPU kernels that a resumed job
 already accepts).
 """

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import served_model
 
-from ded.generate import GenerationError, Request, SamplingParams, build_messages, sample_problems
-from ded.generate.openai_backend import OpenAIBackend, RetryableError, parse_response, request_body
-from ded.generate.runner import SamplingIncomplete
+from ded.sample import GenerationError, Request, SamplingParams, build_messages, sample_problems
+from ded.sample.openai_backend import OpenAIBackend, RetryableError, parse_response, request_body
+from ded.sample.runner import SamplingIncomplete
 from ded.io import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,8 +150,8 @@ def test_timeout_follows_max_tokens_unless_set(server, monkeypatch):
     """Without timeout_s a call may last a floor plus its max_tokens at a slow pace, so a 16k-32k-token
     reasoning reply is not cut off: the same slow reply times out under a short budget and arrives under
     a long one. A set timeout_s holds whatever the budget."""
-    from ded.generate import openai_backend
-    from ded.generate.openai_backend import TIMEOUT_FLOOR_S, TIMEOUT_TOKENS_PER_S, call_timeout_s
+    from ded.sample import openai_backend
+    from ded.sample.openai_backend import TIMEOUT_FLOOR_S, TIMEOUT_TOKENS_PER_S, call_timeout_s
 
     assert call_timeout_s(512) >= TIMEOUT_FLOOR_S >= 600
     assert call_timeout_s(16384) >= 16384 / TIMEOUT_TOKENS_PER_S >= 1600  # a 10 tokens/s reply fits
@@ -289,8 +289,8 @@ def test_logprobs_reach_the_records_and_entropy_topk(server, tmp_path, capsys):
 
 
 def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
-    """The backend against a real model behind an HTTP server in another process (ded.generate.serve)."""
-    with served_model("ded.generate.serve", "--model-path", str(smollm2_dir), "--model-name", "smol",
+    """The backend against a real model behind an HTTP server in another process (ded.sample.serve)."""
+    with served_model("ded.sample.serve", "--model-path", str(smollm2_dir), "--model-name", "smol",
                       "--reasoning-parser", "think", "--prefill-think") as api_base:
         problems = [_problem(i) for i in range(2)]
         spec = {"backend": "openai", "api_base": api_base, "max_tokens": 8, "temperature": 0.7,

@@ -1,7 +1,7 @@
 """Run untrusted, model-written Python programs against stdin/stdout tests.
 
 Never `exec` model output in a workflow process: everything goes through
-`run_program`, which starts `ded/verify/sandbox_launcher.py` (see its docstring for
+`run_program`, which starts `ded/filter/sandbox_launcher.py` (see its docstring for
 the process tree). What each defence does, and what it needs:
 
 - **Own session, wall-clock kill by the parent.** The launcher is started with
@@ -36,7 +36,7 @@ the process tree). What each defence does, and what it needs:
   unshare(CLONE_NEWNET) fails (not root and no user namespaces) the run goes
   on with network and `RunResult.isolation["net"]` is False.
 - **Its own filesystem**: a mount namespace with a root of its own (see
-  `ded/verify/sandbox_launcher.py`): the system and the interpreter read-only, an
+  `ded/filter/sandbox_launcher.py`): the system and the interpreter read-only, an
   empty private home and private tmpfs over /tmp, /var/tmp, /dev/shm and
   /run (together capped at `Limits.disk_mb`), no path sockets. The program
   cannot read the user's files, the workflow's folder or the problem's tests,
@@ -265,7 +265,7 @@ def setup(python: str | None = None) -> Setup:
         if notes:
             import logging
 
-            logging.getLogger("ded.verify.sandbox").warning("; ".join(notes))
+            logging.getLogger("ded.filter.sandbox").warning("; ".join(notes))
         return st
 
 
