@@ -61,10 +61,10 @@ dry-run: $(STAMP)
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" python -m pytest
 
-# The tests that run no model and no workflow: without those marked slow (whole workflows; every test that
-# loads a real model is marked by tests/conftest.py) or slurm. Dry runs stay in.
+# The tests that run no model and no workflow: the folder tests/unit (dry runs included). tests/model loads
+# real small models, tests/workflow runs the workflow for real (tests/conftest.py marks both slow).
 test-fast: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" python -m pytest -m "not slow and not slurm"
+	PATH="$(abspath $(BIN)):$$PATH" python -m pytest tests/unit
 
 # After a run: report.html with the tables, figures and scores and their captions.
 report: $(STAMP)

@@ -2,7 +2,7 @@
 
 Developer notes (not printed by --help, whose text is DESCRIPTION): each module
 in STAGES registers its subcommands through `add_parser(subparsers)`; every
-option has a `help=`, which tests/test_cli_help.py checks over the whole
+option has a `help=`, which tests/unit/test_cli_help.py checks over the whole
 parser tree. A bad input ends the command with one line on stderr naming the
 file, line and field, and exit status 2; `--debug` shows the traceback instead.
 """

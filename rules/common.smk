@@ -1,6 +1,6 @@
 # Config access, wildcard constraints, path patterns and input functions.
 # No rules here; the functions of every stage are here, by stage, and the rule
-# files hold none (snakemake --lint; tests/test_snakefiles.py).
+# files hold none (snakemake --lint; tests/unit/test_snakefiles.py).
 
 import json
 import os

@@ -45,7 +45,7 @@ rule sample_teacher:
         seed=config["sampling"]["seed"],
         # Every (question, sample) pair draws from its own seed (a per-row generator in the hf backend, a
         # per-request seed in vLLM), so which pairs share a batch does not change what is drawn: a resumed
-        # job, whose batches hold only the missing pairs, relies on it (tests/test_sample_resume.py). On
+        # job, whose batches hold only the missing pairs, relies on it (tests/model/test_sample_resume.py). On
         # a GPU, batched kernels may still round differently, the same tolerance a resume already accepts;
         # so changing the batch size resamples nothing.
         batch_size=run_only(config["sampling"]["batch_size"]),

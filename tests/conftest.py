@@ -1,39 +1,46 @@
-"""Shared fixtures. Real models come from PyPI packages (no network)."""
+"""Shared fixtures. Tests live by cost: tests/unit runs no model and no workflow (`make test-fast`),
+tests/model loads a real small model, tests/workflow runs Snakemake on the workflow for real; the last two are
+marked slow here. Record factories and the Snakemake harness are in tests/support. Real models come from
+PyPI packages (no network)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 sys.path.insert(0, str(ROOT))
-
-
-def resolved(config: dict | None = None, section: str = "") -> dict:
-    """A copy of `config` with every default of config/schema.yaml filled in, as ded.settings.resolve_config
-    leaves a run's config; `section` ("train", "teachers.*", "evaluation") for one section of it. Not checked
-    for completeness, so a test gives only the keys it is about."""
-    from ded.settings import resolve_section
-
-    return resolve_section(config, section, check=False)
+sys.path.insert(0, str(TESTS))  # tests/support
 
 
 #: Fixtures every real model of the tests comes from: a test that uses one, itself or through another fixture
-#: (tiny_llama_dir, a trained model, a sampling workflow), runs a model and is marked slow, so `make test-fast`
-#: (-m "not slow and not slurm") runs no model.
+#: (tiny_llama_dir, a trained model, a sampling workflow), runs a model, so it belongs in tests/model or
+#: tests/workflow.
 MODEL_FIXTURES = frozenset({"smollm2_dir"})
+
+#: Folders whose tests run a model or the workflow: marked slow, so `-m "not slow"` keeps to tests/unit.
+SLOW_FOLDERS = ("model", "workflow")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        folder = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        if folder in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+        elif MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid} uses a real model ({', '.join(MODEL_FIXTURES)}): "
+                                    "move it to tests/model (or tests/workflow), which `make test-fast` leaves out")
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory) -> Path:
+    """A copy of the workflow (tests/support/workflow.py) shared by a module's dry runs."""
+    from support.workflow import copy_workflow
+
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
 
 
 @pytest.fixture(scope="session")
@@ -63,22 +70,3 @@ def tiny_llama_dir(tmp_path_factory, smollm2_dir) -> Path:
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
-
-
-@contextlib.contextmanager
-def served_model(*args: str, timeout_s: float = 180):
-    """`python -m <args>` (an OpenAI-compatible server of the project) started from the workflow's folder;
-    yields the api_base it prints once it listens, and stops it afterwards."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = ""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and "listening on" not in line:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "server exited before it listened"
-        yield line.split("listening on ", 1)[1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

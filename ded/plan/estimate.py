@@ -11,7 +11,7 @@ reads every parameter per token and training costs FLOPs in proportion.
 
 Which jobs run comes from the job lists the rules themselves expand
 (ded/jobs.py, `job_lists`): a stage has one row per group of alike jobs, and
-`jobs_per_rule` equals the job counts of a dry run (tests/test_plan.py).
+`jobs_per_rule` equals the job counts of a dry run (tests/unit/test_plan.py).
 Before the teacher smoke test has chosen, one chosen teacher per student is
 assumed; with teacher_selection.pinned there is no smoke test.
 
