@@ -32,7 +32,7 @@ PLATFORM = "x86_64-manylinux_2_28"
 LOCK_MARK = "# Locked by `make lock` (scripts/lock_envs.py), not by hand:"
 
 #: (env file, package, or "*" for all) -> why the env's resolution does not hold that package at
-#: requirements/cpu.lock's version (tests/test_envs.py checks the rest against the lock).
+#: requirements/cpu.lock's version (tests/unit/test_envs.py checks the rest against the lock).
 RELEASED = {
     ("vllm.yaml", "*"): "vllm 0.33.0 pins torch 2.14 and transformers 5.20 itself; the rest of its tree follows vllm",
     ("evaluate_vllm.yaml", "*"): "vllm 0.33.0 pins torch 2.14 and transformers 5.20 itself; the rest of its tree "

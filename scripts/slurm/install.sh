@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install a single-node SLURM from Debian's packages (for tests/test_slurm.py
+# Install a single-node SLURM from Debian's packages (for tests/workflow/test_slurm.py
 # and for trying the SLURM profile on one machine). Needs root and apt.
 #
 # Exit status: 0 installed (or already there); 75 apt cannot reach a
