@@ -2,9 +2,10 @@
 
 The rules (rules/common.smk, rules/analysis.smk) and the compute plan
 (ded/plan/estimate.py) both call these, so `python -m ded plan` counts the jobs a
-dry run lists. `config` is the validated config (schema defaults filled in,
-as Snakemake's `validate` leaves it); missing keys fall back to the same
-defaults.
+dry run lists, and the per-job settings the rules hand their jobs as params.
+`config` is the resolved config (ded.settings.resolve_config: validated, every
+default of the schema filled in), so every key is read plainly: no default
+lives here.
 
 Lists that depend on the teacher each student's smoke test chooses take the
 choice as `chosen` ({student: teacher}); the rules read it from the
@@ -17,19 +18,14 @@ from typing import Callable, Iterable, Mapping
 
 from .config import ConfigError
 from .evaluate.models import evaluated_models
-from .select.corpora import DED_VARIANT, VARIANTS, corpus_name, corpus_names, parse_corpus_name
+from .select.corpora import (
+    DED_VARIANT,
+    VARIANTS,
+    corpus_name,
+    corpus_names,
+    parse_corpus_name,
+)
 from .select.teacher import metrics_from_config
-
-#: analysis.tables.ded_corpus when the config leaves it out (config/schema.yaml).
-DEFAULT_DED_CORPUS = f"math-{DED_VARIANT}"
-
-
-def _section(config: Mapping, *keys: str) -> dict:
-    node = config
-    for key in keys:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, dict) else {}
-
 
 #: Teacher backends that run no model inside the sampling job (rule sample_teacher_api, no GPU).
 NO_GPU_BACKENDS = ("openai", "corpus")
@@ -47,7 +43,7 @@ SHARDED_RULES = {"sample_teacher": "sampling", "sample_teacher_api": "sampling",
 
 def shards(config: Mapping, section: str) -> int:
     """`<section>.shards`: jobs per (teacher, domain), (student, domain) or (model, benchmark); 1 unsharded."""
-    return int(_section(config, section).get("shards") or 1)
+    return int(config[section]["shards"])
 
 
 def sharded(config: Mapping, rule: str, job_list: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -63,12 +59,12 @@ def sharded(config: Mapping, rule: str, job_list: list[dict[str, str]]) -> list[
 
 def pinned_teacher(config: Mapping) -> str | None:
     """teacher_selection.pinned: the teacher every student trains on without a smoke test, or None."""
-    return _section(config, "teacher_selection").get("pinned")
+    return config["teacher_selection"]["pinned"]
 
 
 def corpora(config: Mapping) -> list[str]:
     """Every corpus a student trains on: one per (seed domain, per-domain variant), plus the cross-domain ones."""
-    return corpus_names(list(config["seeds"]), _section(config, "corpora").get("variants"))
+    return corpus_names(list(config["seeds"]), config["corpora"]["variants"])
 
 
 def smoke_pairs(config: Mapping) -> list[tuple[str, str]]:
@@ -84,10 +80,7 @@ def keep_smoke_models(config: Mapping) -> bool:
     False marks train_smoke's output temp() (smoke_model_flags) and asks for every job that reads a smoke
     model before the select_teacher checkpoint (smoke_model_consumers), so Snakemake deletes each model
     once, after its last reader, not before a reader the checkpoint would add later."""
-    from .settings import schema_default
-
-    keep = _section(config, "teacher_selection").get("keep_smoke_models")
-    return bool(schema_default("teacher_selection.keep_smoke_models") if keep is None else keep)
+    return bool(config["teacher_selection"]["keep_smoke_models"])
 
 
 def smoke_model_flags(config: Mapping) -> tuple[str, ...]:
@@ -143,7 +136,7 @@ def _materialized(config: Mapping, model: str) -> bool:
 
 def ood_models(config: Mapping, models: Iterable[str]) -> list[str]:
     """Evaluated models with an out-of-domain (lm-eval) job: all with local weights, when it is enabled."""
-    if not _section(config, "evaluation", "out_of_domain").get("enabled"):
+    if not config["evaluation"]["out_of_domain"]["enabled"]:
         return []
     return [m for m in models if local_weights(config, m)]
 
@@ -169,7 +162,7 @@ def _run(run) -> tuple[str, ...]:
 def analysis_runs(config: Mapping, trained: Callable[[], Iterable]) -> list[tuple[str, ...]]:
     """Trained runs the analyses cover: analysis.runs, else `trained()` (called only then: it may read the
     selection checkpoint)."""
-    runs = _section(config, "analysis").get("runs")
+    runs = config["analysis"]["runs"]
     if runs is None:
         runs = trained()
     return [_run(r) for r in runs]
@@ -178,11 +171,11 @@ def analysis_runs(config: Mapping, trained: Callable[[], Iterable]) -> list[tupl
 def pca_runs(config: Mapping, runs: Callable[[], Iterable]) -> list[tuple[str, ...]]:
     """Runs of Figure 4 (one pca_shift job each): analysis.pca.runs, else those of `runs()` (the analysis runs)
     whose corpus is analysis.tables.ded_corpus; then the runs of the teacher comparison (pca_comparison_runs)."""
-    chosen = _section(config, "analysis", "pca").get("runs")
+    chosen = config["analysis"]["pca"]["runs"]
     if chosen is not None:
         own = [_run(r) for r in chosen]
     else:
-        ded = _section(config, "analysis", "tables").get("ded_corpus") or DEFAULT_DED_CORPUS
+        ded = config["analysis"]["tables"]["ded_corpus"]
         own = [r for r in map(_run, runs()) if r[2] == ded]
     return list(dict.fromkeys(own + pca_comparison_runs(config)))
 
@@ -198,12 +191,11 @@ def pca_comparison_runs(config: Mapping) -> list[tuple[str, str, str]]:
     corpus null: the smoke-test students when the smoke test runs, else (a pinned teacher) the DED corpus
     (analysis.tables.ded_corpus); teachers null: every candidate teacher, or with a pinned teacher and corpus
     null only the pinned one (the only teacher trained). Runs the workflow does not make anyway are trained."""
-    cmp = _section(config, "analysis", "pca", "compare")
+    cmp = config["analysis"]["pca"]["compare"]
     pinned = pinned_teacher(config)
-    corpus, teachers = cmp.get("corpus"), cmp.get("teachers")
+    corpus, teachers = cmp["corpus"], cmp["teachers"]
     if corpus is None:
-        corpus = (_section(config, "analysis", "tables").get("ded_corpus") or DEFAULT_DED_CORPUS) if pinned \
-            else SMOKE_RUN
+        corpus = config["analysis"]["tables"]["ded_corpus"] if pinned else SMOKE_RUN
         if teachers is None and pinned:
             teachers = [pinned]
     if teachers is None:
@@ -217,7 +209,7 @@ def pca_comparison_runs(config: Mapping) -> list[tuple[str, str, str]]:
 
 def entropy_corpora(config: Mapping) -> list[tuple[str, str]]:
     """(teacher, domain) of every corpus whose token entropy is scored (one token_entropy job each)."""
-    domains = _section(config, "analysis", "entropy").get("domains") or list(config["seeds"])
+    domains = config["analysis"]["entropy"]["domains"] or list(config["seeds"])
     return [(t, d) for t in config["teachers"] for d in domains]
 
 
@@ -241,3 +233,96 @@ def passrate_jobs(config: Mapping, built: Iterable[tuple[str, str, str]]) -> lis
         if domain and "pass_rates" in VARIANTS[variant].needs:
             out.append((s, domain))
     return list(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------ per-job settings
+# What a rule hands its jobs as params: only the values a job reads, so Snakemake's params trigger reruns
+# exactly the jobs a changed value reaches (and a value only one variant reads reruns only that variant).
+
+#: What defines a benchmark's problems: changing one reloads them (rule load_benchmark's `spec`).
+BENCHMARK_SOURCE_KEYS = ("loader", "path", "subset", "split", "revision", "n", "seed", "start_date", "end_date",
+                         "errata", "exclude")
+#: Keys only the livecodebench loader reads (ded/data/livecodebench.py).
+LIVECODEBENCH_SOURCE_KEYS = ("start_date", "end_date", "errata", "exclude")
+
+
+def without_unset_revision(spec: Mapping) -> dict:
+    """`spec` less a null `revision`, so adding that key reloaded no data of an existing run."""
+    return {k: v for k, v in spec.items() if not (k == "revision" and v is None)}
+
+
+def benchmark_source(config: Mapping, benchmark: str) -> dict:
+    """The keys of BENCHMARK_SOURCE_KEYS the benchmark's loader reads, less a null date window and an
+    empty `exclude`, so adding those keys reloaded no data of an existing run."""
+    spec = config["benchmarks"][benchmark]
+    lcb = spec["loader"] == "livecodebench"
+    return without_unset_revision({
+        k: v for k, v in spec.items()
+        if k in BENCHMARK_SOURCE_KEYS and (lcb or k not in LIVECODEBENCH_SOURCE_KEYS)
+        and not (k in ("start_date", "end_date", "exclude") and not v)})
+
+
+#: filter.* keys that change verdicts. filter.workers only sets how many processes check answers (the
+#: rules' threads), so changing it reruns nothing.
+FILTER_KEYS = ("max_response_tokens", "float_tolerance", "math_timeout_s", "task_timeout_s", "judge")
+#: What the student's correctness check (verify_student) reads: no length limit, no judge.
+VERIFY_KEYS = ("float_tolerance", "math_timeout_s", "task_timeout_s")
+#: filter.judge keys that only say how calls are made (not what the judge answers): run_only params,
+#: so changing them reruns nothing.
+JUDGE_RUN_KEYS = ("concurrency", "timeout_s", "max_retries")
+
+
+def filter_settings(config: Mapping, keys: Iterable[str] = FILTER_KEYS) -> dict:
+    """The filter.* values of `keys`, the judge's without how its calls are made (judge_run_settings)."""
+    out = {k: config["filter"][k] for k in keys}
+    if out.get("judge"):
+        out["judge"] = {k: v for k, v in out["judge"].items() if k not in JUDGE_RUN_KEYS}
+    return out
+
+
+def judge_run_settings(config: Mapping) -> dict:
+    judge = config["filter"]["judge"] or {}
+    return {k: judge[k] for k in JUDGE_RUN_KEYS if k in judge}
+
+
+def student_passrate_spec(config: Mapping, student: str) -> dict:
+    """How the student answers seed questions for its pass rate (question compression)."""
+    comp = config["compression"]
+    model = config["students"][student]["model"]
+    return {"model": model, "backend": config["evaluation"]["backend"], "template": config["models"][model]["template"],
+            "temperature": comp["temperature"], "top_p": comp["top_p"], "max_tokens": comp["max_tokens"]}
+
+
+def corpus_settings(config: Mapping, corpus: str) -> dict:
+    """The settings a corpus variant is built with (ded.select.corpora.CorpusSettings fields): compression's
+    threshold from `right_hard` on, diversity's P, unit and limits for the DED corpus, P and the length
+    measure for `longest`/`shortest`, the draw's seed for `mixed`."""
+    variant, _ = parse_corpus_name(corpus)
+    comp, div, corp = config["compression"], config["diversity"], config["corpora"]
+    threshold = {"threshold": comp["threshold"]}
+    by_length = {**threshold, "per_question": div["trajectories_per_question"], "length_by": corp["length_by"]}
+    return {
+        "full": {},
+        "right": {},
+        "right_hard": threshold,
+        DED_VARIANT: {**threshold, "per_question": div["trajectories_per_question"], "unit": div["unit"],
+                      "exact_limit": div["exact_limit"], "tokenizer": div["tokenizer"]},
+        "longest": by_length,
+        "shortest": dict(by_length),
+        "mixed": {"seed": corp["seed"]},
+    }[variant]
+
+
+def analysis_table_settings(config: Mapping) -> dict:
+    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, per-difficulty columns
+    for its livecodebench benchmarks, Table 6's suites from evaluation.out_of_domain.tasks when that is
+    enabled."""
+    settings = dict(config["analysis"]["tables"])
+    settings["benchmarks"] = settings["benchmarks"] or list(config["benchmarks"])
+    if settings["by_difficulty"] is None:
+        settings["by_difficulty"] = [b for b in settings["benchmarks"]
+                                     if config["benchmarks"].get(b, {}).get("loader") == "livecodebench"]
+    ood = config["evaluation"]["out_of_domain"]
+    if settings["ood_benchmarks"] is None and ood["enabled"]:
+        settings["ood_benchmarks"] = [t["name"] for t in ood["tasks"]]
+    return settings

@@ -202,7 +202,7 @@ rule paper_tables:
     conda:
         "../envs/analysis.yaml"
     params:
-        settings=analysis_table_settings(),
+        settings=ded_jobs.analysis_table_settings(config),
         methods=analysis_cfg("methods"),
         in_domain=list(config["benchmarks"]),
         run=lambda w: analysis_run_description(),

@@ -131,45 +131,6 @@ def eval_model_dir(model):
     raise ValueError(f"unknown evaluated model '{model}'")
 
 
-#: What defines a benchmark's problems: changing one reloads them (rule load_benchmark's `spec`).
-BENCHMARK_SOURCE_KEYS = (
-    "loader",
-    "path",
-    "subset",
-    "split",
-    "revision",
-    "n",
-    "seed",
-    "start_date",
-    "end_date",
-    "errata",
-    "exclude",
-)
-#: Keys only the livecodebench loader reads (ded/data/livecodebench.py).
-LIVECODEBENCH_SOURCE_KEYS = ("start_date", "end_date", "errata", "exclude")
-
-
-def without_unset_revision(spec):
-    """`spec` less a null `revision`, so adding that key reloaded no data of an existing run."""
-    return {k: v for k, v in spec.items() if not (k == "revision" and v is None)}
-
-
-def benchmark_source(benchmark):
-    """The keys of BENCHMARK_SOURCE_KEYS the benchmark's loader reads, less a null date window and an
-    empty `exclude`, so adding those keys reloaded no data of an existing run."""
-    spec = config["benchmarks"][benchmark]
-    lcb = spec["loader"] == "livecodebench"
-    return without_unset_revision(
-        {
-            k: v
-            for k, v in spec.items()
-            if k in BENCHMARK_SOURCE_KEYS
-            and (lcb or k not in LIVECODEBENCH_SOURCE_KEYS)
-            and not (k in ("start_date", "end_date", "exclude") and not v)
-        }
-    )
-
-
 # ---------------------------------------------------------------- sampling
 
 
@@ -197,23 +158,6 @@ def student_tokenizer_dir():
     if not config["models"][first]["materialize"]:
         return None
     return PATHS["model"].format(model=first)
-
-
-#: filter.judge keys that only say how calls are made (not what the judge answers): run_only params,
-#: so changing them reruns nothing.
-JUDGE_RUN_KEYS = ("concurrency", "timeout_s", "max_retries")
-
-
-def filter_settings(keys):
-    out = {k: config["filter"][k] for k in keys}
-    if out.get("judge"):
-        out["judge"] = {k: v for k, v in out["judge"].items() if k not in JUDGE_RUN_KEYS}
-    return out
-
-
-def judge_run_settings():
-    judge = config["filter"]["judge"] or {}
-    return {k: judge[k] for k in JUDGE_RUN_KEYS if k in judge}
 
 
 def filter_tokenizer_input(wildcards):
@@ -267,49 +211,6 @@ def chosen_teachers():
 def run_description(chosen=None, chosen_by=None, only=None):
     """The `run` param of rules with report outputs: what its captions say was run (ded/report.py)."""
     return describe_run(config, RUN_CONFIGFILES, chosen, chosen_by, only)
-
-
-def student_passrate_spec(student):
-    """How the student answers seed questions for its pass rate (question compression)."""
-    comp = config["compression"]
-    model = config["students"][student]["model"]
-    return {
-        "model": model,
-        "backend": config["evaluation"]["backend"],
-        "template": config["models"][model]["template"],
-        "temperature": comp["temperature"],
-        "top_p": comp["top_p"],
-        "max_tokens": comp["max_tokens"],
-    }
-
-
-def corpus_settings(corpus):
-    variant, _ = parse_corpus_name(corpus)
-    comp, div, corp = config["compression"], config["diversity"], config["corpora"]
-    used = {
-        "full": {},
-        "right": {},
-        "right_hard": {"threshold": comp["threshold"]},
-        "right_hard_diverse": {
-            "threshold": comp["threshold"],
-            "per_question": div["trajectories_per_question"],
-            "unit": div["unit"],
-            "exact_limit": div["exact_limit"],
-            "tokenizer": div["tokenizer"],
-        },
-        "longest": {
-            "threshold": comp["threshold"],
-            "per_question": div["trajectories_per_question"],
-            "length_by": corp["length_by"],
-        },
-        "shortest": {
-            "threshold": comp["threshold"],
-            "per_question": div["trajectories_per_question"],
-            "length_by": corp["length_by"],
-        },
-        "mixed": {"seed": corp["seed"]},
-    }
-    return used[variant]
 
 
 def corpus_inputs(wildcards):
@@ -461,10 +362,10 @@ ANALYSIS_TABLES = [f"table{i}" for i in range(1, 8)]
 
 
 def analysis_cfg(*keys):
-    """A value of the `analysis` config section (schema defaults applied by validation)."""
-    node = config.get("analysis", {})
+    """A value of the resolved `analysis` config section, e.g. analysis_cfg("pca", "layers")."""
+    node = config["analysis"]
     for key in keys:
-        node = node.get(key, {}) if isinstance(node, dict) else {}
+        node = node[key]
     return node
 
 
@@ -576,22 +477,6 @@ def analysis_pca_comparison_targets():
 
 def analysis_corpus_files(wildcards):
     return [ANALYSIS_PATHS["corpus"].format(student=s, teacher=t, corpus=c) for s, t, c in analysis_runs()]
-
-
-def analysis_table_settings():
-    """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, per-difficulty columns
-    for its livecodebench benchmarks, Table 6's suites from evaluation.out_of_domain.tasks when that is
-    enabled."""
-    settings = dict(analysis_cfg("tables"))
-    settings["benchmarks"] = settings.get("benchmarks") or list(config["benchmarks"])
-    if settings.get("by_difficulty") is None:
-        settings["by_difficulty"] = [
-            b for b in settings["benchmarks"] if config["benchmarks"].get(b, {}).get("loader") == "livecodebench"
-        ]
-    ood = config.get("evaluation", {}).get("out_of_domain", {})
-    if settings.get("ood_benchmarks") is None and ood.get("enabled"):
-        settings["ood_benchmarks"] = [t["name"] for t in ood.get("tasks", [])]
-    return settings
 
 
 def analysis_figure1_benchmarks():

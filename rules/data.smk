@@ -27,7 +27,7 @@ rule load_seeds:
     conda:
         "../envs/data.yaml"
     params:
-        spec=lambda w: without_unset_revision(config["seeds"][w.domain]),
+        spec=lambda w: ded_jobs.without_unset_revision(config["seeds"][w.domain]),
         domain=lambda w: w.domain,
     script:
         "../scripts/load_seeds.py"
@@ -44,7 +44,7 @@ rule load_benchmark:
         "../envs/data.yaml"
     params:
         # Only what defines the problems: sampling settings must not reload them.
-        spec=lambda w: benchmark_source(w.benchmark),
+        spec=lambda w: ded_jobs.benchmark_source(config, w.benchmark),
         name=lambda w: w.benchmark,
     script:
         "../scripts/load_benchmark.py"

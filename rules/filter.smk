@@ -5,13 +5,6 @@
 # its model folder, when materialised, an input: changing the judge reruns the filter.
 
 
-#: filter.* keys that change verdicts. filter.workers only sets how many processes check answers (the
-#: rules' threads), so changing it reruns nothing.
-FILTER_KEYS = ("max_response_tokens", "float_tolerance", "math_timeout_s", "task_timeout_s", "judge")
-#: What the student's correctness check (verify_student) reads: no length limit, no judge.
-VERIFY_KEYS = ("float_tolerance", "math_timeout_s", "task_timeout_s")
-
-
 rule filter_samples:
     input:
         samples=PATHS["samples"],
@@ -30,8 +23,8 @@ rule filter_samples:
         "../envs/verify.yaml"
     threads: config["filter"]["workers"]
     params:
-        settings=filter_settings(FILTER_KEYS),
+        settings=ded_jobs.filter_settings(config, ded_jobs.FILTER_KEYS),
         tokenizer=student_tokenizer_dir(),
-        judge_run=run_only(judge_run_settings()),
+        judge_run=run_only(ded_jobs.judge_run_settings(config)),
     script:
         "../scripts/filter_samples.py"

@@ -80,7 +80,7 @@ rule build_corpus:
     threads: 2
     params:
         # Only the settings this variant reads, so changing one reruns only its corpora.
-        settings=lambda w: corpus_settings(w.corpus),
+        settings=lambda w: ded_jobs.corpus_settings(config, w.corpus),
     script:
         "../scripts/build_corpus.py"
 
@@ -104,7 +104,7 @@ rule sample_student:
         "../envs/vllm.yaml"
     threads: 2
     params:
-        spec=lambda w: student_passrate_spec(w.student),
+        spec=lambda w: ded_jobs.student_passrate_spec(config, w.student),
         n=config["compression"]["samples"],
         # Per-pair seeds make the draws batch-invariant (see sample_teacher).
         batch_size=run_only(config["compression"]["batch_size"]),
@@ -147,6 +147,6 @@ rule verify_student:
         "../envs/verify.yaml"
     threads: config["filter"]["workers"]
     params:
-        settings=filter_settings(VERIFY_KEYS),
+        settings=ded_jobs.filter_settings(config, ded_jobs.VERIFY_KEYS),
     script:
         "../scripts/verify_student.py"

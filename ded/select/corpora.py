@@ -118,7 +118,7 @@ class CorpusSettings:
     """The config values corpus building uses (sections compression, diversity, corpora).
 
     A field the caller leaves out takes the schema's default (config/schema.yaml): the workflow hands each
-    variant only the values it uses (rules/common.smk, corpus_settings), and a corpus's stats record all.
+    variant only the values it uses (ded/jobs.py, corpus_settings), and a corpus's stats record all.
     """
 
     threshold: float = schema_default("compression.threshold")

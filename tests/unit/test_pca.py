@@ -86,7 +86,10 @@ def test_item_sample_is_their_seeded_shuffle():
 
 
 def _config(name: str) -> dict:
-    return yaml.safe_load((ROOT / "config" / name).read_text())
+    """A shipped config, resolved as the workflow resolves it (ded.settings)."""
+    from ded.settings import resolve_config
+
+    return resolve_config(yaml.safe_load((ROOT / "config" / name).read_text()))
 
 
 def test_comparison_runs_default_to_the_smoke_students_of_every_candidate():
@@ -99,9 +102,9 @@ def test_comparison_runs_default_to_the_smoke_students_of_every_candidate():
     assert ded_jobs.pca_comparison_runs(cfg) == [("smol", "verbose", "math-right_hard_diverse")]
     cfg["analysis"]["pca"]["compare"] = {"teachers": ["terse", "verbose"], "corpus": "math-full"}
     assert ded_jobs.pca_comparison_runs(cfg) == [("smol", "terse", "math-full"), ("smol", "verbose", "math-full")]
-    cfg["analysis"]["pca"]["compare"] = {"teachers": []}
+    cfg["analysis"]["pca"]["compare"] = {"teachers": [], "corpus": None}
     assert ded_jobs.pca_comparison_runs(cfg) == []
-    cfg["analysis"]["pca"]["compare"] = {"teachers": ["nobody"]}
+    cfg["analysis"]["pca"]["compare"] = {"teachers": ["nobody"], "corpus": None}
     with pytest.raises(ValueError, match="nobody"):
         ded_jobs.pca_comparison_runs(cfg)
 
