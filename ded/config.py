@@ -57,8 +57,10 @@ def check_no_parallel_size(config: dict) -> None:
 def check_benchmark_windows(config: dict) -> None:
     """LiveCodeBench's window and exclusions: real days, start before end, and only on that loader."""
     from .data.livecodebench import DateWindow, exclusions
+    from .settings import resolve_section
 
     for name, spec in (config.get("benchmarks") or {}).items():
+        spec = resolve_section(spec, "benchmarks.*", check=False)
         where = f"config: benchmarks.{name}"
         if spec.get("loader") != "livecodebench":
             for key in ("start_date", "end_date", "exclude"):

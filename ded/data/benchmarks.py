@@ -171,10 +171,10 @@ def _livecodebench(name: str, spec: dict) -> tuple[list[dict], list[dict]]:
     path = spec["path"]
     local = Path(path).expanduser()
     if local.exists() or local.suffix in {".json", ".jsonl", ".parquet"} or path.startswith((".", "/", "~")):
-        sources = iter([require_rows(read_rows(path, spec.get("subset"), spec.get("split", "test"),
+        sources = iter([require_rows(read_rows(path, spec.get("subset"), spec["split"],
                                                spec.get("revision")), "livecodebench benchmark problems")])
     else:
-        if spec.get("split", "test") != "test":
+        if spec["split"] != "test":
             raise ConfigError(f"{where}.split: LiveCodeBench releases have one split, 'test', "
                               f"not {spec['split']!r}")
         try:
@@ -201,8 +201,11 @@ def load_benchmark(name: str, spec: dict) -> list[dict]:
 
 def load_benchmark_excluded(name: str, spec: dict) -> tuple[list[dict], list[dict]]:
     """(problems, excluded) of one benchmark of the config; excluded are EXCLUDED records (id, reason)."""
+    from ..settings import resolve_section
+
+    spec = resolve_section(spec, "benchmarks.*", check=False)  # a partial entry takes the schema's defaults
     loader = spec["loader"]
-    seed = spec.get("seed", 0)
+    seed = spec["seed"]
     if loader != "livecodebench":
         for key in ("start_date", "end_date", "exclude"):
             if spec.get(key):

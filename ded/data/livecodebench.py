@@ -208,7 +208,7 @@ def contest_day(row: Mapping, rows: Rows, index: int) -> date:
 def exclusions(spec: Mapping, where: str) -> dict[str, str]:
     """Problem id or title -> why it is left out: LiveCodeBench's errata (unless `errata: false`), then the
     config's `exclude` entries."""
-    out = dict(ERRATA) if spec.get("errata", True) else {}
+    out = dict(ERRATA) if spec["errata"] else {}
     for k, entry in enumerate(spec.get("exclude") or [], 1):
         if not isinstance(entry, Mapping) or not entry.get("id") or not entry.get("reason"):
             raise ConfigError(f"{where}.exclude[{k}]: expected {{id, reason}}, got {entry!r}")

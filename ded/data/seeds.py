@@ -147,9 +147,12 @@ def dedupe(records: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def load_seeds(domain: str, spec: dict) -> tuple[list[dict], list[dict]]:
-    """(problems, excluded) for one seed domain of the config."""
+    """(problems, excluded) for one seed domain of the config (a partial entry takes the schema's defaults)."""
+    from ..settings import resolve_section
+
+    spec = resolve_section(spec, "seeds.*", check=False)
     source = spec["source"]
-    seed = spec.get("seed", 0)
+    seed = spec["seed"]
     if source == "procedural":
         return procedural_problems(domain, spec.get("n") or 32, seed, source=f"proc-{domain}"), []
     if "path" not in spec:

@@ -762,7 +762,10 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
     The disk column is what a row's jobs leave on disk; a stage's `disk:` line adds its peak when its jobs
     hold more while they run (checkpoints, smoke models removed once read), and a `Disk:` line before the
     total gives the whole plan's (disk_totals, with plan.concurrent_jobs jobs of a stage at once)."""
-    concurrent = int(plan_settings.get("concurrent_jobs", 1))
+    from ..settings import resolve_section
+
+    plan_settings = resolve_section(plan_settings, "plan", check=False)  # a partial one takes the schema's defaults
+    concurrent = int(plan_settings["concurrent_jobs"])
     lines = []
     if title:
         lines.append(title)
@@ -810,8 +813,8 @@ def format_plan(stages: list[Stage], plan_settings: dict, title: str = "") -> st
     lines.append("")
     lines.append(f"Disk: {_fmt_bytes(left)} left at the end, peak about {_fmt_bytes(peak)} "
                  f"({concurrent} job(s) of a stage at once, plan.concurrent_jobs; a checkpoint "
-                 f"{plan_settings.get('checkpoint_bytes_per_param', 14):g} bytes per parameter, samples "
-                 f"{plan_settings.get('jsonl_bytes_per_token', 4.5):g} bytes per token)")
+                 f"{plan_settings['checkpoint_bytes_per_param']:g} bytes per parameter, samples "
+                 f"{plan_settings['jsonl_bytes_per_token']:g} bytes per token)")
     lines.append(f"Total: {total:,.1f} GPU-hours on {plan_settings['gpu']}"
                  + (f", plus {_fmt_tokens(api_total)} tokens through OpenAI-compatible endpoints" if api_total else ""))
     return "\n".join(lines)

@@ -149,7 +149,7 @@ def resolve_repo_path(path: str | Path) -> Path:
 
 def uses_torchrun(settings: Mapping[str, Any], gpus: int) -> bool:
     """torchrun for several GPUs or nodes, and for DeepSpeed even on one GPU (it needs a distributed launch)."""
-    return gpus > 1 or settings.get("nodes", 1) > 1 or (gpus == 1 and bool(settings.get("deepspeed")))
+    return gpus > 1 or settings["nodes"] > 1 or (gpus == 1 and bool(settings.get("deepspeed")))
 
 
 def llamafactory_args(settings: Mapping[str, Any], *, model_dir: str | Path, dataset_dir: str | Path,
