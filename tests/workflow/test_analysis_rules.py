@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from support.records import corpus_row, problem, write_jsonl
 from support.workflow import copy_workflow, snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,18 +32,14 @@ def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> Path:
 
 
 def _problem(i, domain="math", prompt=None):
-    return {"id": f"{domain}-{i}", "domain": domain, "source": "test", "prompt": prompt or f"What is {i} + {i}?",
-            "gold": str(2 * i), "gold_kind": "math"}
+    """Question i: what is i + i?"""
+    return problem(f"{domain}-{i}", str(2 * i), domain=domain, prompt=prompt or f"What is {i} + {i}?")
 
 
 def _corpus_row(i, teacher, domain="math"):
-    return {"question_id": f"{domain}-{i}", "sample_id": 0, "teacher": teacher, "domain": domain,
-            "prompt": f"What is {i} + {i}?", "response": f"<think>{i} plus {i} is {2 * i}</think>\\boxed{{{2 * i}}}"}
-
-
-def _jsonl(path: Path, records):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    """A teacher's answer to question i."""
+    return corpus_row(f"{domain}-{i}", teacher=teacher, domain=domain, prompt=f"What is {i} + {i}?",
+                      response=f"<think>{i} plus {i} is {2 * i}</think>\\boxed{{{2 * i}}}")
 
 
 def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path):
@@ -67,13 +63,13 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     shutil.copytree(sharp_llama_dir, wf / "results/smoke/smol/terse/model")
     shutil.copytree(student, wf / "results/smoke/smol/verbose/model")
     for domain in ("math", "code"):
-        _jsonl(wf / f"results/data/seeds/{domain}.jsonl", [_problem(i, domain) for i in range(3)])
+        write_jsonl(wf / f"results/data/seeds/{domain}.jsonl", [_problem(i, domain) for i in range(3)])
         for teacher in ("terse", "verbose"):
-            _jsonl(wf / f"results/filter/{teacher}/{domain}/kept.jsonl",
+            write_jsonl(wf / f"results/filter/{teacher}/{domain}/kept.jsonl",
                    [_corpus_row(i, teacher, domain) for i in range(2 if teacher == "terse" else 3)])
     for bench in ("arith", "stdio"):
-        _jsonl(wf / f"results/data/benchmarks/{bench}.jsonl", [_problem(i, prompt=f"{bench} {i}?") for i in range(4)])
-    _jsonl(wf / "results/corpus/smol/terse/math-right_hard_diverse.jsonl", [_corpus_row(i, "terse") for i in range(5)])
+        write_jsonl(wf / f"results/data/benchmarks/{bench}.jsonl", [_problem(i, prompt=f"{bench} {i}?") for i in range(4)])
+    write_jsonl(wf / "results/corpus/smol/terse/math-right_hard_diverse.jsonl", [_corpus_row(i, "terse") for i in range(5)])
     (wf / "results/scores.tsv").write_text(
         "model\tbenchmark\tmetric\tvalue\tn\n"
         "base/smol\tarith\tpass@1\t0.25\t16\nbase/smol\tarith\tmean_tokens\t40\t16\n"
