@@ -316,7 +316,7 @@ def corpus_settings(config: Mapping, corpus: str) -> dict:
 def analysis_table_settings(config: Mapping) -> dict:
     """analysis.tables with its nulls resolved: in-domain columns from `benchmarks`, per-difficulty columns
     for its livecodebench benchmarks, Table 6's suites from evaluation.out_of_domain.tasks when that is
-    enabled."""
+    enabled; and the corpus variants the run trains (`trained_variants`, corpora.variants)."""
     settings = dict(config["analysis"]["tables"])
     settings["benchmarks"] = settings["benchmarks"] or list(config["benchmarks"])
     if settings["by_difficulty"] is None:
@@ -325,4 +325,5 @@ def analysis_table_settings(config: Mapping) -> dict:
     ood = config["evaluation"]["out_of_domain"]
     if settings["ood_benchmarks"] is None and ood["enabled"]:
         settings["ood_benchmarks"] = [t["name"] for t in ood["tasks"]]
+    settings["trained_variants"] = list(config["corpora"]["variants"])  # rows of the others say why they are empty
     return settings

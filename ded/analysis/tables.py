@@ -37,6 +37,9 @@ from ..markdown import markdown_table
 from ..records import SCORE_COLUMNS
 
 NOT_RUN = "not run"
+#: A cell of a corpus the run was not asked to build and train: its variant is not in corpora.variants
+#: (settings["trained_variants"]), so the row says why instead of "not run".
+NOT_TRAINED = "not trained: variant not in corpora.variants"
 CORPUS_STATS_COLUMNS = ("student", "teacher", "corpus", "rows", "questions", "characters")
 MODEL_KINDS = {"base": ("student",), "teacher": ("teacher",), "smoke": ("student", "teacher"),
                "trained": ("student", "teacher", "corpus")}
@@ -205,6 +208,24 @@ def _corpus_cells(idx: Scores, student, teacher, corpus) -> dict:
     return {"corpus rows": st.get("rows"), "corpus questions": st.get("questions")}
 
 
+#: Columns that name a row rather than measure it.
+_ROW_NAMES = ("student", "teacher", "stage", "selection", "corpus")
+
+
+def _unless_trained(row: dict, corpus: str, settings: Mapping) -> dict:
+    """`row` with its empty cells saying NOT_TRAINED when the corpus's variant is not one the config trains."""
+    from ..select.corpora import parse_corpus_name
+
+    variants = settings.get("trained_variants")
+    try:
+        variant = parse_corpus_name(corpus)[0]
+    except ValueError:
+        return row
+    if variants is None or variant in variants:
+        return row
+    return {k: NOT_TRAINED if v is None and k not in _ROW_NAMES else v for k, v in row.items()}
+
+
 def _finish(rows: list[dict], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """DataFrame with every missing cell marked NOT_RUN."""
     df = pd.DataFrame(rows, columns=list(columns) if columns else None)
@@ -321,10 +342,10 @@ def table_stage_ablation(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None
         for (stage, label), corpus in zip(STAGES, corpora):
             model = f"trained/{student}/{teacher}/{corpus}"
             present = bool(idx.of_kind("trained", student=student, teacher=teacher, corpus=corpus))
-            rows.append({"student": student, "teacher": teacher, "stage": label, "corpus": corpus,
-                         **_corpus_cells(idx, student, teacher, corpus),
-                         **_accuracy_cells(idx, model if present else None, bench, tokens=True),
-                         **_difficulty_cells(idx, model if present else None, split)})
+            rows.append(_unless_trained({"student": student, "teacher": teacher, "stage": label, "corpus": corpus,
+                                         **_corpus_cells(idx, student, teacher, corpus),
+                                         **_accuracy_cells(idx, model if present else None, bench, tokens=True),
+                                         **_difficulty_cells(idx, model if present else None, split)}, corpus, s))
     return _finish(rows)
 
 
@@ -407,10 +428,10 @@ def table7_length(scores: pd.DataFrame, corpus_stats: pd.DataFrame | None = None
             st = idx.corpus(student, teacher, corpus)
             present = bool(idx.of_kind("trained", student=student, teacher=teacher, corpus=corpus))
             mean_chars = st["characters"] / st["rows"] if st.get("rows") else None
-            rows.append({"student": student, "teacher": teacher, "selection": label, "corpus": corpus,
-                         "corpus rows": st.get("rows"), "mean response chars": mean_chars,
-                         **_accuracy_cells(idx, f"trained/{student}/{teacher}/{corpus}" if present else None,
-                                           bench, tokens=True)})
+            rows.append(_unless_trained({"student": student, "teacher": teacher, "selection": label, "corpus": corpus,
+                                         "corpus rows": st.get("rows"), "mean response chars": mean_chars,
+                                         **_accuracy_cells(idx, f"trained/{student}/{teacher}/{corpus}"
+                                                           if present else None, bench, tokens=True)}, corpus, s))
     return _finish(rows)
 
 

@@ -164,6 +164,20 @@ def test_tables3_and_4_corpus_stages():
     assert (t4["student"] == T.NOT_RUN).all()
 
 
+def test_rows_of_untrained_variants_say_why():
+    settings = {**SETTINGS, "trained_variants": ["full", "right_hard_diverse", "mixed"]}
+    scores = scores_fixture()
+    scores = scores[scores["model"] != "trained/qwen/qwq/math-right"]  # as a run that did not train it
+    t3 = T.table3_math_stages(scores, stats_fixture(), settings)
+    right = t3[t3["corpus"] == "math-right"].iloc[0]
+    assert right["aime24 pass@1 (%)"] == T.NOT_TRAINED and right["stage"] == "+ correctness"
+    assert right["corpus rows"] == 9000  # what the run did measure stays
+    assert t3[t3["corpus"] == "math-right_hard_diverse"].iloc[0]["aime24 pass@1 (%)"] == pytest.approx(55.0)
+    assert "not trained" in T.to_markdown(t3)
+    t7 = T.table7_length(scores_fixture(), stats_fixture(), settings)  # scores present are shown, whatever the config
+    assert t7[t7["selection"] == "longest"].iloc[0]["math500 pass@1 (%)"] == pytest.approx(80.0)
+
+
 def test_table5_domains_marks_missing_code_run():
     t5 = T.table5_domains(scores_fixture(), stats_fixture(), SETTINGS)
     assert list(t5["training data"]) == ["none (base)", "math", "code", "mixed"]
