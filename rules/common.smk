@@ -398,15 +398,14 @@ def analysis_scoring_model(wildcards):
 def analysis_runs():
     """Trained runs as (student, teacher, corpus): analysis.runs, else every corpus variant of each student's
     chosen teacher (common.smk's trained_triples(), which reads the teacher-selection checkpoint)."""
-    return ded_jobs.analysis_runs(config, globals().get("trained_triples") or list)
+    return ded_jobs.analysis_runs(config, trained_triples)
 
 
 def analysis_chosen():
     """{student: [teachers]} of the runs the analyses cover, for the captions: from analysis.runs when it
     names them, else the teacher the smoke test (or the config) chose."""
     if analysis_cfg("runs") is None:
-        provider = globals().get("chosen_teachers")
-        return provider() if provider else {}
+        return chosen_teachers()
     out = {}
     for s, t, _ in analysis_runs():
         out.setdefault(s, [])

@@ -105,8 +105,7 @@ rule collect_scores:
     conda:
         "../envs/verify.yaml"
     params:
-        # A workflow that includes this file without the selection stage has no chosen teacher to name.
-        run=lambda w: run_description(chosen_teachers() if rules.has("select_teacher") else None),
+        run=lambda w: run_description(chosen_teachers()),
     script:
         "../scripts/collect_scores.py"
 
