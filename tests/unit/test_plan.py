@@ -453,6 +453,20 @@ def test_plan_counts_the_jobs_of_a_pinned_paper_dry_run(pinned_dag):
         assert _job_set(planned[rule]) == _job_set([w for r, w in dag_jobs if r == rule]), rule
 
 
+def test_plan_counts_the_jobs_of_the_default_dry_run(tmp_path):
+    """The embedded default, its teacher pinned so the DAG is whole: the plan's jobs are the dry run's."""
+    workflow = copy_workflow(tmp_path / "wf")
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["teacher_selection"]["pinned"] = "verbose"
+    (tmp_path / "pinned.yaml").write_text(yaml.safe_dump(config))
+    proc = dry_run(workflow, "--configfile", str(tmp_path / "pinned.yaml"), env=offline_env(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    planned, dag_jobs = job_lists(load_config(tmp_path / "pinned.yaml")), planned_jobs(proc.stdout)
+    for rule in PLANNED_RULES:
+        assert _job_set(planned[rule]) == _job_set([w for r, w in dag_jobs if r == rule]), rule
+    assert planned["train_student"]  # something is compared
+
+
 def test_plan_matches_an_unpinned_paper_dry_run_up_to_the_checkpoint(unpinned_dag):
     """Unpinned, a dry run lists only the jobs up to the select_teacher checkpoint; the plan counts the rest too.
 
