@@ -28,7 +28,7 @@ def _config(model_dir: Path, shards: int) -> dict:
         "sampling": {"samples_per_question": 2, "batch_size": 3, "seed": 0, "shards": shards},
         "compression": {"samples": 2, "max_tokens": 6, "batch_size": 3, "shards": shards},
         "evaluation": {"shards": shards},
-        "diversity": {"keep": 1},
+        "diversity": {"trajectories_per_question": 1},
     }
 
 
