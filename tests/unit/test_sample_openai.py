@@ -104,6 +104,12 @@ def server():
                 try:
                     time.sleep(script.delay_s)
                     status, headers, data = script.reply(body)
+                finally:
+                    # done before the reply goes out: a client that sends its next request the moment this
+                    # one's reply arrives must not find it still counted (on a loaded machine it would)
+                    with script.lock:
+                        script.in_flight -= 1
+                try:
                     self.send_response(status)
                     for k, v in {"Content-Type": "application/json", **headers}.items():
                         self.send_header(k, v)
@@ -112,9 +118,6 @@ def server():
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out first
-                finally:
-                    with script.lock:
-                        script.in_flight -= 1
 
         srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         srv.daemon_threads = True
