@@ -134,7 +134,8 @@ def sample_seed(base_seed: int, question_id: str, sample_id: int) -> int:
 
 
 def model_fingerprint(model_dir: str | os.PathLike) -> str:
-    """A cheap revision id of a local model folder: config, tokenizer and the ends of each weight file.
+    """A cheap revision id of a local model folder: config, tokenizer and the ends of each weight file, so the
+    same weights give the same id wherever and whenever they were trained.
 
     Hashing whole weight files takes minutes at 32B; the first and last MiB
     plus the size tell apart any two trainings in practice.
@@ -146,7 +147,11 @@ def model_fingerprint(model_dir: str | os.PathLike) -> str:
         if p.exists():
             h.update(name.encode() + p.read_bytes())
     chunk = 1 << 20
-    for p in sorted(root.glob("*.safetensors")) + sorted(root.glob("*.bin")):
+    # training_args.bin is the Trainer's pickled arguments, with the run's folder in it: not weights, and it
+    # would give one training, repeated in another folder, another revision
+    weights = sorted(root.glob("*.safetensors")) + [p for p in sorted(root.glob("*.bin"))
+                                                    if p.name != "training_args.bin"]
+    for p in weights:
         size = p.stat().st_size
         h.update(f"{p.name}:{size}".encode())
         with p.open("rb") as fh:

@@ -143,3 +143,22 @@ def test_old_sample_files_with_elapsed_s_still_read(tmp_path):
            "answer": None, "elapsed_s": 1.25}
     (tmp_path / "old.jsonl").write_text(json.dumps(rec) + "\n")
     assert read_records(tmp_path / "old.jsonl", "sample")[0]["elapsed_s"] == 1.25
+
+
+def test_a_model_revision_names_the_weights_not_the_training_run(tmp_path):
+    """The same weights trained in two folders (whose Trainer arguments, training_args.bin, name the folder)
+    get one revision, so the samples they write are the same bytes; other weights get another."""
+    from ded.sample.base import model_fingerprint
+
+    folders = []
+    for name, weights in (("a", b"w" * 10), ("b", b"w" * 10), ("c", b"v" * 10)):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "config.json").write_text('{"model_type": "llama"}')
+        (d / "model.safetensors").write_bytes(weights)
+        (d / "training_args.bin").write_bytes(f"output_dir={d}".encode())
+        folders.append(d)
+    a, b, c = map(model_fingerprint, folders)
+    assert a == b and a != c
+    (folders[1] / "pytorch_model.bin").write_bytes(b"x")  # a weight file in .bin counts
+    assert model_fingerprint(folders[1]) != a
