@@ -18,9 +18,10 @@ OUT_DIR=${1:-${OUT:-results/gpu_check}}
 shift || true
 PY=${PYTHON:-python3}
 if [ -d .whl ]; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/ded-site \
+    SITE=$(mktemp -d)  # the wheels' packages, for this check only
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
         .whl/*.whl || exit 1
-    export PYTHONPATH=/tmp/ded-site${PYTHONPATH:+:$PYTHONPATH}
+    export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
 fi
 # LlamaFactory refuses versions outside its tested ranges unless told not to:
 # .whl carries the locked ones, so the check only guards against a stray copy.

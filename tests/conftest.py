@@ -70,3 +70,27 @@ def tiny_llama_dir(tmp_path_factory, smollm2_dir) -> Path:
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> Path:
+    """The tiny llama with its (tied) embeddings scaled up: a random model is near-uniform, this one is peaked,
+    so token entropies spread over a wide range and a wrong position or softmax axis shows."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))
+    with torch.no_grad():
+        model.get_input_embeddings().weight.mul_(10.0)
+    out = tmp_path_factory.mktemp("models") / "sharp-llama"
+    model.save_pretrained(str(out))
+    AutoTokenizer.from_pretrained(str(tiny_llama_dir)).save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    """lm-eval's mbpp, mbpp_instruct and humaneval tasks, for the code-evaluation tests (tests/support/mbpp.py)."""
+    from support.mbpp import load_code_tasks
+
+    return load_code_tasks()

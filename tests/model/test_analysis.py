@@ -12,23 +12,6 @@ import pytest
 from ded.analysis.entropy import ScoringRow, corpus_entropy, encode_row, token_entropies
 from ded.analysis.pca import hidden_features
 
-
-@pytest.fixture(scope="module")
-def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> Path:
-    """The tiny llama with its (tied) embeddings scaled up: a random model is near-uniform, this one is peaked,
-    so token entropies spread over a wide range and a wrong position or softmax axis shows."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))
-    with torch.no_grad():
-        model.get_input_embeddings().weight.mul_(10.0)
-    out = tmp_path_factory.mktemp("models") / "sharp-llama"
-    model.save_pretrained(str(out))
-    AutoTokenizer.from_pretrained(str(tiny_llama_dir)).save_pretrained(str(out))
-    return out
-
-
 ROWS = [
     ScoringRow("What is 2+3?", "<think>2+3=5</think>The answer is \\boxed{5}.", "q1", 0),
     ScoringRow("Say hi.", "hi there", "q2", 0),

@@ -10,32 +10,11 @@ files (not declared outputs) keep the call times and are left out.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.determinism import CODE, MATH, assert_identical
 
 from ded.io import read_records
 from ded.sample import sample_problems
-
-MATH = [{"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
-         "gold_kind": "math"} for i in range(3)]
-
-
-CODE = [{"id": f"c{i}", "domain": "code", "source": "t", "prompt": f"Read n and print n times {i + 2}.",
-         "gold": None, "gold_kind": "tests", "time_limit_s": 2.0,
-         "tests": [{"input": "3\n", "output": f"{3 * (i + 2)}\n"}, {"input": "5\n", "output": f"{5 * (i + 2)}\n"}]}
-        for i in range(2)]
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _assert_identical(a: Path, b: Path) -> dict[str, bytes]:
-    first, second = _tree(a), _tree(b)
-    assert sorted(first) == sorted(second)
-    assert [name for name in first if first[name] != second[name]] == []
-    return first
 
 
 @pytest.mark.slow
@@ -46,7 +25,7 @@ def test_hf_sampling_twice_gives_byte_identical_outputs(tiny_llama_dir, tmp_path
         sample_problems(MATH + CODE, {"backend": "hf", "max_tokens": 12, "top_p": 0.9}, model_name="tiny", n=2,
                         out_path=tmp_path / f"run{k}/samples.jsonl", progress_path=tmp_path / f"progress{k}.jsonl",
                         seed=11, batch_size=3, model_path=str(tiny_llama_dir), backend_options={"threads": 2})
-    files = _assert_identical(tmp_path / "run1", tmp_path / "run2")
+    files = assert_identical(tmp_path / "run1", tmp_path / "run2")
     assert len(read_records(tmp_path / "run1/samples.jsonl", "sample")) == 10
     assert b"elapsed_s" not in files["samples.jsonl"]
     assert all("elapsed_s" in r for r in read_records(tmp_path / "progress1.jsonl"))

@@ -5,19 +5,14 @@ tables, lm-eval command lines and results conversion, and one real lm-eval run."
 import os
 import shutil
 import time
-from pathlib import Path
 
 import pytest
+from support.evaluation import FIXTURES
 
 from ded.evaluate.lm_eval_suite import (
     find_results_json,
     run_suite,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.pca import their_shift
 
 from ded.analysis.jobs import run_pca_comparison, run_pca_shift
 from ded.analysis.pca import (
@@ -23,34 +24,6 @@ from ded.analysis.pca import (
     huan_shift,
     load_shifts,
 )
-
-
-def _their_components(feats: np.ndarray) -> np.ndarray:
-    """PCA(n_components=2).fit(feats).components_ by hand: SVD of the centred features, each component's sign
-    set so its largest-magnitude entry is positive (scikit-learn's svd_flip, u_based_decision=False)."""
-    centred = feats - feats.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    comps = vt[:2].copy()
-    for c in comps:
-        c *= np.sign(c[np.argmax(np.abs(c))])
-    return comps
-
-
-def _their_shift(base_by_layer, trained_by_layer) -> tuple[float, pd.DataFrame]:
-    """Their Phase 1, Phase 2 and compute_centroid_distance (L179-260) on per-layer feature arrays."""
-    orig_stats = []
-    for feats_o in base_by_layer:
-        comp1, comp2 = _their_components(feats_o)
-        orig_stats.append((comp1, comp2, float(feats_o.dot(comp1).mean()), float(feats_o.dot(comp2).mean())))
-    records = []
-    for layer, ((comp1, comp2, pc1_o, pc2_o), feats_u) in enumerate(zip(orig_stats, trained_by_layer)):
-        pc1_u, pc2_u = float(feats_u.dot(comp1).mean()), float(feats_u.dot(comp2).mean())
-        records.append({"layer": layer, "state": "Original", "shift": 0.0, "principle": pc2_o})
-        records.append({"layer": layer, "state": "Updated", "shift": pc1_u - pc1_o, "principle": pc2_u})
-    df = pd.DataFrame(records)
-    orig = df[df["state"] == "Original"][["shift", "principle"]].mean().values
-    other = df[df["state"] == "Updated"][["shift", "principle"]].mean().values
-    return float(np.linalg.norm(other - orig)), df
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +85,7 @@ def test_feature_extraction_and_shift_equal_a_direct_forward(tiny_llama_dir, tra
     for j in layers:
         np.testing.assert_allclose(base_f["b"][:, j], base_want[j], atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(trained_f["b"][:, j], trained_want[j], atol=1e-5, rtol=1e-5)
-    want, _ = _their_shift(base_want, trained_want)
+    want, _ = their_shift(base_want, trained_want)
     got = huan_shift(base_f["b"], trained_f["b"]).summary
     assert got > 0 and got == pytest.approx(want, abs=1e-6)
     # the same shift from their arrays through our function: the arithmetic alone to 1e-6
@@ -149,7 +122,7 @@ def test_pca_shift_job_samples_seeded_items_and_matches_their_script(tiny_llama_
         chosen = list(texts)
         random.Random(3).shuffle(chosen)
         chosen = chosen[:5]
-        want, _ = _their_shift(_their_features(tiny_llama_dir, tiny_llama_dir, chosen, 10),
+        want, _ = their_shift(_their_features(tiny_llama_dir, tiny_llama_dir, chosen, 10),
                                _their_features(trained_dirs[1], tiny_llama_dir, chosen, 10))
         got = table[(table["benchmark"] == bench) & (table["layer"] == "mean")]["distance"].item()
         assert got == pytest.approx(want, abs=1e-6), bench

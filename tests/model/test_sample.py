@@ -7,21 +7,11 @@ import json
 
 import pytest
 from support.config import resolved
+from support.sampling import CODE, math_problem
 
 from ded.io import read_records
 from ded.sample import Request, SamplingParams, build_messages, sample_problems
 from ded.sample.base import sample_seed
-
-
-def _math(i=0, **kw):
-    rec = {"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
-           "gold_kind": "math"}
-    rec.update(kw)
-    return rec
-
-
-CODE = {"id": "c0", "domain": "code", "source": "t", "prompt": "Read n and print n squared.", "gold": None,
-        "gold_kind": "tests", "tests": [{"input": "3\n", "output": "9\n"}]}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +22,7 @@ def smol_backend(smollm2_dir):
 
 
 def test_hf_generates_real_tokens(smol_backend):
-    reqs = [Request(tuple(build_messages(_math(3))), SamplingParams(temperature=0, max_tokens=12, seed=0)),
+    reqs = [Request(tuple(build_messages(math_problem(3))), SamplingParams(temperature=0, max_tokens=12, seed=0)),
             Request(tuple(build_messages(CODE)), SamplingParams(n=2, temperature=0.7, top_p=0.9, max_tokens=6,
                                                                 seed=1))]
     greedy, sampled = smol_backend.generate(reqs)
@@ -51,11 +41,11 @@ def test_hf_generates_real_tokens(smol_backend):
 
 
 def test_hf_prefill_think_prompt(smol_backend):
-    text, prefilled = smol_backend.render(build_messages(_math()))
+    text, prefilled = smol_backend.render(build_messages(math_problem()))
     assert not prefilled and "<|im_start|>assistant\n" in text
     smol_backend.prefill_think = True
     try:
-        text, prefilled = smol_backend.render(build_messages(_math()))
+        text, prefilled = smol_backend.render(build_messages(math_problem()))
         assert prefilled and text.endswith("<|im_start|>assistant\n<think>\n")
     finally:
         smol_backend.prefill_think = False
@@ -65,7 +55,7 @@ def test_runner_resumes_and_matches_uninterrupted(tiny_llama_dir, tmp_path):
     from ded.sample.hf import HFBackend
 
     backend = HFBackend(str(tiny_llama_dir), batch_size=3)
-    problems = [_math(i) for i in range(4)] + [CODE]
+    problems = [math_problem(i) for i in range(4)] + [CODE]
     spec = {"max_tokens": 8, "top_p": 1.0}
     kw = dict(model_name="tiny", n=2, backend=backend, model_path=str(tiny_llama_dir))
     full = sample_problems(problems, spec, out_path=tmp_path / "full.jsonl", progress_path=tmp_path / "pf", **kw)
@@ -106,7 +96,7 @@ def test_hf_saves_top_logprobs_per_generated_token(tiny_llama_dir, tmp_path, cap
     from ded.sample.hf import HFBackend
 
     backend = HFBackend(str(tiny_llama_dir), batch_size=4)
-    problems = [_math(i) for i in range(3)]
+    problems = [math_problem(i) for i in range(3)]
     spec = {"max_tokens": 7, "temperature": 0, "logprobs": 5}
     sample_problems(problems, spec, model_name="tiny", n=1, backend=backend, out_path=tmp_path / "o.jsonl",
                     progress_path=tmp_path / "p.jsonl")
@@ -137,9 +127,9 @@ def test_hf_saves_top_logprobs_per_generated_token(tiny_llama_dir, tmp_path, cap
     assert summary["tokens"] == sum(r["completion_tokens"] for r in recs) and summary["mean"] > 0
 
     # rows of one batch ask for different k or none; the default saves none
-    reqs = [Request(tuple(build_messages(_math(1))), SamplingParams(temperature=0.7, max_tokens=4, seed=1,
+    reqs = [Request(tuple(build_messages(math_problem(1))), SamplingParams(temperature=0.7, max_tokens=4, seed=1,
                                                                     logprobs=2)),
-            Request(tuple(build_messages(_math(2))), SamplingParams(temperature=0.7, max_tokens=4, seed=2))]
+            Request(tuple(build_messages(math_problem(2))), SamplingParams(temperature=0.7, max_tokens=4, seed=2))]
     [[a], [b]] = backend.generate(reqs)
     assert len(a.top_logprobs) == a.completion_tokens and all(len(step) == 2 for step in a.top_logprobs)
     assert b.top_logprobs is None
@@ -153,7 +143,7 @@ def test_spec_model_dir_and_seed_and_make_generate(tiny_llama_dir, tmp_path):
 
     # the evaluation stage passes the model folder and the seed inside the spec
     spec = {"model": "tiny", "model_dir": str(tiny_llama_dir), "seed": 3, "max_tokens": 4, "template": "chatml"}
-    sample_problems([_math(1)], spec, model_name="base/s", n=2, out_path=tmp_path / "o.jsonl",
+    sample_problems([math_problem(1)], spec, model_name="base/s", n=2, out_path=tmp_path / "o.jsonl",
                     progress_path=tmp_path / "p.jsonl")
     recs = read_records(tmp_path / "o.jsonl", "sample")
     assert [r["seed"] for r in recs] == [sample_seed(3, "m1", 0), sample_seed(3, "m1", 1)]

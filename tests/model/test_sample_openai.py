@@ -9,22 +9,18 @@ loop is bounded and every server stops at the end of its test.
 
 from __future__ import annotations
 
+from support.openai_problems import numbered_problem
 from support.servers import served_model
 
 from ded.io import read_records
 from ded.sample import sample_problems
 
 
-def _problem(i):
-    return {"id": f"q{i}", "domain": "math", "source": "t", "prompt": f"Question number {i}?", "gold": "1",
-            "gold_kind": "math"}
-
-
 def test_real_server_process_on_loopback(smollm2_dir, tmp_path):
     """The backend against a real model behind an HTTP server in another process (ded.sample.serve)."""
     with served_model("ded.sample.serve", "--model-path", str(smollm2_dir), "--model-name", "smol",
                       "--reasoning-parser", "think", "--prefill-think") as api_base:
-        problems = [_problem(i) for i in range(2)]
+        problems = [numbered_problem(i) for i in range(2)]
         spec = {"backend": "openai", "api_base": api_base, "max_tokens": 8, "temperature": 0.7,
                 "prefill_think": True}
         n = sample_problems(problems, spec, model_name="smol", n=2, out_path=tmp_path / "o.jsonl",

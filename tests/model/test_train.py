@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.training import ROOT, train_row
 
 from ded.io import write_records
 from ded.train import (
@@ -22,22 +23,13 @@ from ded.train import (
     train_sft,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _row(i: int, prompt: str | None = None, response: str | None = None) -> dict:
-    a, b = 3 * i + 1, 7 * i + 2
-    return {"question_id": f"q{i}", "sample_id": 0, "teacher": "t", "domain": "math",
-            "prompt": prompt or f"What is {a} + {b}?",
-            "response": response or f"<think>{a} plus {b} makes {a + b}.</think>The answer is \\boxed{{{a + b}}}."}
-
 
 def test_export_drops_over_cutoff_with_a_count(tmp_path, tiny_llama_dir, caplog):
     from transformers import AutoTokenizer
 
     from ded.train import TokenCounter
 
-    rows = [_row(i) for i in range(4)] + [_row(9, prompt="Sum these: " + "1 + " * 200 + "1")]
+    rows = [train_row(i) for i in range(4)] + [train_row(9, prompt="Sum these: " + "1 + " * 200 + "1")]
     counter = TokenCounter(tiny_llama_dir, "chatml")
     lengths = [counter(r["prompt"], r["response"]) for r in rows]
     # The count is what LlamaFactory encodes: chatml turns, special tokens included.
@@ -88,7 +80,7 @@ def _response_nll(model_dir: Path, rows: list[dict]) -> float:
 def trained(tmp_path_factory, tiny_llama_dir):
     """One real CPU SFT run of the tiny model through llamafactory: 4 steps, checkpoints at 2 and 4."""
     tmp = tmp_path_factory.mktemp("train")
-    rows = [_row(i) for i in range(8)] + [_row(99, prompt="Sum these: " + "1 + " * 300 + "1")]
+    rows = [train_row(i) for i in range(8)] + [train_row(99, prompt="Sum these: " + "1 + " * 300 + "1")]
     corpus = tmp / "corpus.jsonl"
     write_records(corpus, rows, "corpus_row")
     out, work = tmp / "out" / "model", tmp / "work"
@@ -149,7 +141,7 @@ def test_changed_settings_discard_old_checkpoints(trained, tiny_llama_dir, tmp_p
 def test_torchrun_path_with_two_workers(tmp_path, tiny_llama_dir):
     """The multi-GPU code path (torchrun, one worker per device) run with two CPU workers over gloo."""
     corpus = tmp_path / "corpus.jsonl"
-    write_records(corpus, [_row(i) for i in range(8)], "corpus_row")
+    write_records(corpus, [train_row(i) for i in range(8)], "corpus_row")
     settings = {**TINY, "max_steps": 2, "save_steps": 10, "precision": "fp32", "deepspeed": None}
     summary = train_sft(corpus, tiny_llama_dir, tmp_path / "model", tmp_path / "work", settings, "chatml", 2)
     assert summary["launcher"] == "torchrun" and summary["gradient_accumulation_steps"] == 1
@@ -176,7 +168,7 @@ def test_two_nodes_train_and_resume(tmp_path, tiny_llama_dir):
     fake = tmp_path / "fake_srun.py"
     fake.write_text(FAKE_SRUN)
     corpus = tmp_path / "corpus.jsonl"
-    write_records(corpus, [_row(i) for i in range(8)], "corpus_row")
+    write_records(corpus, [train_row(i) for i in range(8)], "corpus_row")
     settings = {**TINY, "max_steps": 4, "save_steps": 2, "keep_checkpoints": True, "precision": "fp32",
                 "deepspeed": None, "nodes": 2, "global_batch_size": 4, "per_device_train_batch_size": 1,
                 "node_launcher": [sys.executable, str(fake), "--nodes={nodes}"]}
@@ -201,7 +193,7 @@ def test_killed_run_resumes_on_retry(tmp_path, tiny_llama_dir):
     import time
 
     corpus = tmp_path / "corpus.jsonl"
-    write_records(corpus, [_row(i) for i in range(8)], "corpus_row")
+    write_records(corpus, [train_row(i) for i in range(8)], "corpus_row")
     settings = {**TINY, "max_steps": 12, "save_steps": 2}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"train": settings}))
     out, work = tmp_path / "model", tmp_path / "work"
@@ -232,7 +224,7 @@ def test_lora_run_is_merged_into_a_plain_model(tmp_path, tiny_llama_dir):
     from transformers import AutoModelForCausalLM
 
     corpus = tmp_path / "corpus.jsonl"
-    write_records(corpus, [_row(i) for i in range(4)], "corpus_row")
+    write_records(corpus, [train_row(i) for i in range(4)], "corpus_row")
     settings = {**TINY, "finetuning_type": "lora", "max_steps": 2, "save_steps": 10}
     summary = train_sft(corpus, tiny_llama_dir, tmp_path / "model", tmp_path / "work", settings, "chatml", 0)
     assert summary["finetuning_type"] == "lora" and summary["steps"] == 2

@@ -15,22 +15,14 @@ import random
 from pathlib import Path
 from typing import Iterator
 
+from support.determinism import CODE, MATH, assert_identical
+
 from ded.filter import summarize_verdicts, verify_samples, write_summary_tsv
 from ded.io import read_records, write_json, write_records
 from ded.sample import Backend, Completion, Outcome, Request, sample_problems
 from ded.select.compression import pass_rates
 from ded.select.corpora import VARIANTS, CorpusSettings, build_corpus, corpus_name
 from ded.select.teacher import smoke_corpus
-
-MATH = [{"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
-         "gold_kind": "math"} for i in range(3)]
-
-
-CODE = [{"id": f"c{i}", "domain": "code", "source": "t", "prompt": f"Read n and print n times {i + 2}.",
-         "gold": None, "gold_kind": "tests", "time_limit_s": 2.0,
-         "tests": [{"input": "3\n", "output": f"{3 * (i + 2)}\n"}, {"input": "5\n", "output": f"{5 * (i + 2)}\n"}]}
-        for i in range(2)]
-
 
 PROBLEMS = {"math": MATH, "code": CODE}
 
@@ -110,20 +102,9 @@ def _pipeline(root: Path, scratch: Path, sample) -> list[dict]:
     return timings
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _assert_identical(a: Path, b: Path) -> dict[str, bytes]:
-    first, second = _tree(a), _tree(b)
-    assert sorted(first) == sorted(second)
-    assert [name for name in first if first[name] != second[name]] == []
-    return first
-
-
 def test_same_seed_gives_byte_identical_outputs(tmp_path):
     timings = [_pipeline(tmp_path / f"run{k}", tmp_path / f"progress{k}", _clocked) for k in (1, 2)]
-    files = _assert_identical(tmp_path / "run1", tmp_path / "run2")
+    files = assert_identical(tmp_path / "run1", tmp_path / "run2")
     assert len(files) == 2 * (8 + 2 * 6) + 2
     # the inputs exercise every stage: kept and dropped samples, code verdicts, non-empty corpora
     verdicts = [v for d in PROBLEMS for v in read_records(tmp_path / f"run1/verdicts/{d}.jsonl", "verdict")]

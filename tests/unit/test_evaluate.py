@@ -8,12 +8,12 @@ import re
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from support.config import resolved
+from support.evaluation import FIXTURES, ROOT
 from support.workflow import copy_workflow, dry_run
 
 from ded.data.benchmarks import (
@@ -61,11 +61,6 @@ from ded.evaluate.tables import (
 )
 from ded.io import RecordError, validate_records
 from ded.records import SCORE_COLUMNS
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _problem(pid, gold_kind, difficulty=None, domain="math"):

@@ -18,6 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.mbpp import (
+    LM_EVAL_TASKS,
+    SQUARE,
+    needs_confinement,
+)
 
 from ded.evaluate.lm_eval_code import (
     CodeTaskError,
@@ -39,27 +44,7 @@ from ded.settings import section_schema
 ROOT = Path(__file__).resolve().parents[2]
 
 
-lm_eval = pytest.importorskip("lm_eval")
-
-
-LM_EVAL_TASKS = Path(lm_eval.__file__).parent / "tasks"
-
-
 FAST = S.Limits(time_limit_s=1.0, memory_mb=1024)  # the loop below costs 1 s of CPU, not 3
-
-
-needs_confinement = pytest.mark.skipif(not S.setup().fs, reason="no mount namespace here: "
-                                       + "; ".join(S.setup().notes))
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    """lm-eval's own mbpp and humaneval definitions, indexed from their folders only (seconds, not a minute)."""
-    from lm_eval.tasks import TaskManager
-
-    tm = TaskManager(include_defaults=False, include_path=[str(LM_EVAL_TASKS / "mbpp"),
-                                                           str(LM_EVAL_TASKS / "humaneval")])
-    return code_tasks(["mbpp", "mbpp_instruct", "humaneval"], task_manager=tm)
 
 
 def _hash(text: str) -> str:
@@ -74,15 +59,6 @@ def logged_sample(doc_id: int, doc: dict, target: str, prompt: str, generations:
             "resps": [generations], "filtered_resps": [generations[0]], "filter": "none", "metrics": ["bypass"],
             "doc_hash": _hash(json.dumps(doc, indent=2, ensure_ascii=False)), "prompt_hash": _hash(prompt),
             "target_hash": _hash(target), "bypass": None}
-
-
-def mbpp_doc(task_id: int, text: str, tests: list[str]) -> dict:
-    return {"task_id": task_id, "text": text, "code": "", "test_list": tests, "test_setup_code": "",
-            "challenge_test_list": []}
-
-
-SQUARE = mbpp_doc(11, "Write a function to square a number.",
-                  ["assert square(2) == 4", "assert square(-3) == 9", "assert square(0) == 0"])
 
 
 RIGHT = "def square(x):\n    return x * x\n"

@@ -7,6 +7,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from support.sampling import CODE, math_problem
 
 from ded.io import read_records
 from ded.sample import (
@@ -34,24 +35,12 @@ from ded.sample.vllm_backend import (
     sampling_kwargs,
 )
 
-
-def _math(i=0, **kw):
-    rec = {"id": f"m{i}", "domain": "math", "source": "t", "prompt": f"What is {i} + {i}?", "gold": str(2 * i),
-           "gold_kind": "math"}
-    rec.update(kw)
-    return rec
-
-
-CODE = {"id": "c0", "domain": "code", "source": "t", "prompt": "Read n and print n squared.", "gold": None,
-        "gold_kind": "tests", "tests": [{"input": "3\n", "output": "9\n"}]}
-
-
 CHOICE = {"id": "g0", "domain": "science", "source": "t", "prompt": "Which gas do plants take in?", "gold": "B",
           "gold_kind": "choice", "options": ["Oxygen", "Carbon dioxide", "Helium", "Neon"]}
 
 
 def test_prompts_per_kind():
-    assert "\\boxed{}" in user_message(_math()) and user_message(_math()).startswith("What is 0 + 0?")
+    assert "\\boxed{}" in user_message(math_problem()) and user_message(math_problem()).startswith("What is 0 + 0?")
     code = user_message(CODE)
     assert "Python 3" in code and "standard input" in code and "```python" in code
     choice = user_message(CHOICE)
@@ -68,8 +57,8 @@ def test_choice_options_not_repeated_when_shown():
 
 
 def test_system_prompt_and_messages():
-    assert build_messages(_math()) == [{"role": "user", "content": user_message(_math())}]
-    msgs = build_messages(_math(), "Think first.")
+    assert build_messages(math_problem()) == [{"role": "user", "content": user_message(math_problem())}]
+    msgs = build_messages(math_problem(), "Think first.")
     assert msgs[0] == {"role": "system", "content": "Think first."} and msgs[1]["role"] == "user"
 
 
@@ -109,7 +98,7 @@ def test_render_prompt_prefill():
 def test_sample_record_prefilled_think():
     c = Completion(raw_text="2 plus 2 is 4.</think>\nThe answer is \\boxed{4}.", prefilled_think=True,
                    finish_reason="stop", completion_tokens=12)
-    rec = sample_record(_math(2), 0, "t", "hf", c)
+    rec = sample_record(math_problem(2), 0, "t", "hf", c)
     assert rec["raw_text"] == c.raw_text
     assert rec["text"] == "<think>2 plus 2 is 4.</think>\nThe answer is \\boxed{4}."
     assert rec["reasoning"] == "2 plus 2 is 4." and rec["answer"] == "The answer is \\boxed{4}."
@@ -117,16 +106,16 @@ def test_sample_record_prefilled_think():
 
 def test_sample_record_reasoning_content():
     c = Completion(raw_text="The answer is \\boxed{4}.", reasoning_content="  2+2=4  ")
-    rec = sample_record(_math(2), 1, "t", "openai", c)
+    rec = sample_record(math_problem(2), 1, "t", "openai", c)
     assert rec["raw_text"] == "The answer is \\boxed{4}."
     assert rec["text"] == "<think>2+2=4</think>\nThe answer is \\boxed{4}."
     assert (rec["reasoning"], rec["answer"]) == ("2+2=4", "The answer is \\boxed{4}.")
 
 
 def test_sample_record_broken_format_keeps_text():
-    rec = sample_record(_math(), 0, "t", "hf", Completion(raw_text="no tags at all", finish_reason="length"))
+    rec = sample_record(math_problem(), 0, "t", "hf", Completion(raw_text="no tags at all", finish_reason="length"))
     assert rec["text"] == "no tags at all" and rec["reasoning"] is None and rec["answer"] is None
-    rec = sample_record(_math(), 0, "t", "hf", Completion(raw_text="<think>a</think><think>b</think>c"))
+    rec = sample_record(math_problem(), 0, "t", "hf", Completion(raw_text="<think>a</think><think>b</think>c"))
     assert rec["answer"] is None
 
 
@@ -186,7 +175,7 @@ def _s1k_corpus(tmp_path):
 
 def test_corpus_replays_s1k_traces(tmp_path):
     path = _s1k_corpus(tmp_path)
-    problems = [_math(1), _math(2, prompt="What is 2 + 2?")]
+    problems = [math_problem(1), math_problem(2, prompt="What is 2 + 2?")]
     n = sample_problems(problems, {"backend": "corpus", "corpus_path": str(path)}, model_name="r1", n=1,
                         out_path=tmp_path / "out.jsonl", progress_path=tmp_path / "p.jsonl")
     recs = read_records(tmp_path / "out.jsonl", "sample")
@@ -200,8 +189,8 @@ def test_corpus_by_id_and_missing(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"qid": "m5", "q": "?", "response": "<think>r</think>a"}) + "\n")
     backend = CorpusBackend(str(path), fields={"id": "qid", "question": "q", "text": "response"})
-    reqs = [Request((), SamplingParams(), problem=_math(5)), Request((), SamplingParams(), problem=_math(6)),
-            Request((), SamplingParams(), problem=_math(5), first_sample=1)]
+    reqs = [Request((), SamplingParams(), problem=math_problem(5)), Request((), SamplingParams(), problem=math_problem(6)),
+            Request((), SamplingParams(), problem=math_problem(5), first_sample=1)]
     outcomes = sorted(backend.stream(reqs), key=lambda o: o.index)
     assert outcomes[0].completions[0].raw_text == "<think>r</think>a"
     assert "has 0 trace(s)" in str(outcomes[1].error) and "has 1 trace(s)" in str(outcomes[2].error)
@@ -213,7 +202,7 @@ def test_corpus_by_id_and_missing(tmp_path):
 
 def test_corpus_missing_fails_run_but_keeps_progress(tmp_path):
     path = _s1k_corpus(tmp_path)
-    problems = [_math(1), _math(9)]
+    problems = [math_problem(1), math_problem(9)]
     spec = {"backend": "corpus", "corpus_path": str(path)}
     with pytest.raises(SamplingIncomplete, match="1 of 2"):
         sample_problems(problems, spec, model_name="r1", n=1, out_path=tmp_path / "o.jsonl",
@@ -236,7 +225,7 @@ def test_logprobs_enter_the_run_signature_only_when_set():
 
 def test_runner_rejects_bad_problems(tmp_path):
     with pytest.raises(Exception, match="duplicate id 'm0'"):
-        sample_problems([_math(0), _math(0)], {"backend": "corpus"}, model_name="t", n=1,
+        sample_problems([math_problem(0), math_problem(0)], {"backend": "corpus"}, model_name="t", n=1,
                         out_path=tmp_path / "o", progress_path=tmp_path / "p")
     with pytest.raises(Exception, match="field 'gold_kind'"):
         sample_problems([{"id": "x", "domain": "math", "source": "s", "prompt": "p", "gold": None}],
@@ -275,7 +264,7 @@ def test_cli_sample_with_teacher_spec_file(tmp_path, capsys):
     from ded.io import write_records
 
     corpus = _s1k_corpus(tmp_path)
-    write_records(tmp_path / "p.jsonl", [_math(1), _math(2, prompt="What is 2 + 2?")], "problem")
+    write_records(tmp_path / "p.jsonl", [math_problem(1), math_problem(2, prompt="What is 2 + 2?")], "problem")
     (tmp_path / "teacher.yaml").write_text(f"backend: corpus\ncorpus_path: {corpus}\n")
     rc = main(["sample", "--problems", str(tmp_path / "p.jsonl"), "--teacher-spec", str(tmp_path / "teacher.yaml"),
                "--model-name", "r1", "--out", str(tmp_path / "o.jsonl")])
@@ -283,7 +272,7 @@ def test_cli_sample_with_teacher_spec_file(tmp_path, capsys):
     assert [r["model"] for r in read_records(tmp_path / "o.jsonl", "sample")] == ["r1", "r1"]
     assert (tmp_path / "o.jsonl.progress").exists()
     # a question the corpus lacks: exit status 3, the reason on stderr, no output
-    write_records(tmp_path / "p2.jsonl", [_math(7)], "problem")
+    write_records(tmp_path / "p2.jsonl", [math_problem(7)], "problem")
     rc = main(["sample", "--problems", str(tmp_path / "p2.jsonl"), "--teacher-spec", str(tmp_path / "teacher.yaml"),
                "--out", str(tmp_path / "o2.jsonl")])
     assert rc == 3 and "has 0 trace(s) for question 'm7'" in capsys.readouterr().err

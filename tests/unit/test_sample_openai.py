@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from support.openai_problems import numbered_problem
 
 from ded.io import read_records
 from ded.sample import (
@@ -131,13 +132,8 @@ def server():
         srv.server_close()
 
 
-def _problem(i):
-    return {"id": f"q{i}", "domain": "math", "source": "t", "prompt": f"Question number {i}?", "gold": "1",
-            "gold_kind": "math"}
-
-
 def _request(i=0, **params):
-    return Request(tuple(build_messages(_problem(i))), SamplingParams(max_tokens=32, seed=5, **params))
+    return Request(tuple(build_messages(numbered_problem(i))), SamplingParams(max_tokens=32, seed=5, **params))
 
 
 def test_retries_through_every_fault(server):
@@ -183,7 +179,7 @@ def test_timeout_follows_max_tokens_unless_set(server, monkeypatch):
     monkeypatch.setattr(openai_backend, "TIMEOUT_TOKENS_PER_S", 100.0)
 
     def request(max_tokens):
-        return Request(tuple(build_messages(_problem(0))), SamplingParams(max_tokens=max_tokens, seed=5))
+        return Request(tuple(build_messages(numbered_problem(0))), SamplingParams(max_tokens=max_tokens, seed=5))
 
     short = Scripted(["slow"] * 3)
     with pytest.raises(GenerationError, match="gave up after 1 attempts; last: timed out"):
@@ -196,7 +192,7 @@ def test_timeout_follows_max_tokens_unless_set(server, monkeypatch):
 
 
 def test_failed_calls_write_nothing_and_rerun_retries_only_them(server, tmp_path):
-    problems = [_problem(i) for i in range(4)]
+    problems = [numbered_problem(i) for i in range(4)]
     spec = {"backend": "openai", "max_retries": 1, "timeout_s": 5}
     kw = dict(model_name="api", n=2, out_path=tmp_path / "o.jsonl", progress_path=tmp_path / "p.jsonl",
               backend_options={"backoff_s": 0.01})
@@ -249,7 +245,7 @@ def test_connection_refused_is_retried_then_fails():
 
 def test_reasoning_content_is_normalised(server, tmp_path):
     script = Scripted(reasoning=True)
-    n = sample_problems([_problem(0)], {"backend": "openai", "api_base": server(script)}, model_name="api",
+    n = sample_problems([numbered_problem(0)], {"backend": "openai", "api_base": server(script)}, model_name="api",
                         n=1, out_path=tmp_path / "o.jsonl", progress_path=tmp_path / "p.jsonl")
     [rec] = read_records(tmp_path / "o.jsonl", "sample")
     assert n == 1 and rec["raw_text"] == "The answer is \\boxed{0}."
@@ -295,7 +291,7 @@ def test_logprobs_reach_the_records_and_entropy_topk(server, tmp_path, capsys):
     from ded.__main__ import main
 
     spec = {"backend": "openai", "api_base": server(Scripted()), "logprobs": 4}
-    sample_problems([_problem(0), _problem(1)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+    sample_problems([numbered_problem(0), numbered_problem(1)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
                     progress_path=tmp_path / "p.jsonl")
     recs = read_records(tmp_path / "o.jsonl", "sample")
     words = "The answer is \\boxed{0}.".split(" ")
@@ -354,7 +350,7 @@ def test_key_never_leaks_from_a_reply_that_quotes_it(mode, server, monkeypatch, 
     script = Echoing(mode)
     spec = {"backend": "openai", "api_base": server(script), "api_key_env": "DED_TEST_API_KEY", "max_retries": 2}
     with caplog.at_level("DEBUG"), pytest.raises(SamplingIncomplete) as err:
-        sample_problems([_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+        sample_problems([numbered_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
                         progress_path=tmp_path / "p.jsonl", backend_options={"backoff_s": 0.01})
     assert script.headers[0]["Authorization"] == f"Bearer {KEY}"
     assert len(script.calls) == (1 if mode == 401 else 3)
@@ -369,7 +365,7 @@ def test_key_quoted_in_a_valid_reply_is_redacted_from_the_records(server, monkey
     monkeypatch.setenv("DED_TEST_API_KEY", KEY)
     spec = {"backend": "openai", "api_base": server(Echoing("ok")), "api_key_env": "DED_TEST_API_KEY"}
     with caplog.at_level("DEBUG"):
-        assert sample_problems([_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
+        assert sample_problems([numbered_problem(0)], spec, model_name="api", n=1, out_path=tmp_path / "o.jsonl",
                                progress_path=tmp_path / "p.jsonl") == 1
     [rec] = read_records(tmp_path / "o.jsonl", "sample")
     assert rec["raw_text"] == "My key: [REDACTED]. \\boxed{1}" and rec["model_revision"] == "Bearer [REDACTED]"

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from rapidfuzz.distance import Levenshtein
 from support.config import resolved
+from support.diversity import brute_force, ids
 from support.records import problem, sample, verdict
 
 from ded.io import RecordError, validate_records
@@ -32,24 +33,6 @@ from ded.select.diversity import select_diverse, select_diverse_many, word_token
 from ded.settings import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def brute_force(items, p, measure):
-    """Reference: score every subset of sample ids (sorted), return the best set's ids and value.
-
-    `measure` maps a text to what Levenshtein compares (the text, or a token list).
-    """
-    items = sorted(items)
-    seqs = {sid: measure(t) for sid, t in items}
-    ids = [sid for sid, _ in items]
-    if len(ids) <= p:
-        return ids, None
-    best, best_value = None, -1.0
-    for subset in itertools.combinations(ids, p):
-        value = sum(Levenshtein.normalized_distance(seqs[a], seqs[b]) for a, b in itertools.combinations(subset, 2))
-        if value > best_value + 1e-9:
-            best, best_value = list(subset), value
-    return best, best_value
 
 
 def objective(items, chosen, measure):
@@ -161,8 +144,6 @@ def test_process_pool_matches_in_process():
     assert list(two) == list(groups)  # question order kept
     with pytest.raises(ValueError, match="diversity.unit"):
         select_diverse_many(groups, 2, "word")
-
-
 
 
 def test_pass_rates_ignore_undecided():
@@ -327,10 +308,6 @@ def test_read_scores_and_config_metrics(tmp_path):
         teacher.metrics_from_config(config)
 
 
-
-
-
-
 def fixture_domain(domain="math"):
     """Four questions, four samples each.
 
@@ -365,10 +342,6 @@ def build(variant, domain="math", **settings):
                                problems=problems, pass_rates=rates, settings=settings)
     validate_records(rows, CORPUS_ROW)
     return rows, stats
-
-
-def ids(rows):
-    return [(r["question_id"], r["sample_id"]) for r in rows]
 
 
 def test_full_right_and_right_hard():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.training import ROOT, train_row
 
 from ded.settings import load_schema, schema_default
 from ded.train import (
@@ -21,15 +22,6 @@ from ded.train import (
     uses_torchrun,
 )
 from ded.train.arguments import STAGE_KEYS
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _row(i: int, prompt: str | None = None, response: str | None = None) -> dict:
-    a, b = 3 * i + 1, 7 * i + 2
-    return {"question_id": f"q{i}", "sample_id": 0, "teacher": "t", "domain": "math",
-            "prompt": prompt or f"What is {a} + {b}?",
-            "response": response or f"<think>{a} plus {b} makes {a + b}.</think>The answer is \\boxed{{{a + b}}}."}
 
 
 def _args(settings, gpus, tmp_path=Path("/w")):
@@ -227,7 +219,7 @@ def test_torchaudio_standin_keeps_find_spec_working():
 
 
 def test_sharegpt_format(tmp_path):
-    row = _row(1)
+    row = train_row(1)
     conv = to_sharegpt(row)
     assert conv == {"conversations": [{"from": "human", "value": row["prompt"]},
                                       {"from": "gpt", "value": row["response"]}]}

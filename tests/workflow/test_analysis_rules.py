@@ -7,28 +7,11 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
 from support.records import corpus_row, problem, write_jsonl
 from support.workflow import copy_workflow, snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> Path:
-    """The tiny llama with its (tied) embeddings scaled up: a random model is near-uniform, this one is peaked,
-    so token entropies spread over a wide range and a wrong position or softmax axis shows."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir))
-    with torch.no_grad():
-        model.get_input_embeddings().weight.mul_(10.0)
-    out = tmp_path_factory.mktemp("models") / "sharp-llama"
-    model.save_pretrained(str(out))
-    AutoTokenizer.from_pretrained(str(tiny_llama_dir)).save_pretrained(str(out))
-    return out
 
 
 def _problem(i, domain="math", prompt=None):

@@ -1,0 +1,7 @@
+"""Configs and fixtures the evaluation tests share."""
+
+
+
+from support.workflow import ROOT  # noqa: F401 (shared)
+
+FIXTURES = ROOT / "tests" / "fixtures"
