@@ -452,7 +452,8 @@ def _not_run(setup: Mapping, pinned: bool) -> list[str]:
                    + _listing(f"{_lit(v)} ({VARIANTS[v].paper})" for v in missing) + ".")
     evaluation = setup.get("evaluation") or {}
     defaults = {"base": True, "teachers": False, "smoke": True, "trained": True}
-    names = {"base": "base students", "teachers": "teachers", "smoke": "smoke-test students",
+    names = {"base": "base students", "teachers": "teachers",
+             "smoke": "smoke-test students (beyond the benchmarks the teacher choice reads)",
              "trained": "trained students"}
     skipped = [k for k, v in defaults.items() if not (evaluation.get("models") or {}).get(k, v)]
     if skipped:

@@ -67,6 +67,12 @@ PATHS = dict(
 )
 
 
+# The chain from the seeds to the trained students' scores (warm start, sampling, filter, smoke test,
+# compression, corpora, training, evaluation) sets a run's wall time when cores are few: Snakemake starts its
+# ready jobs first, and the analyses (entropy, PCA, out-of-domain suites) fill the cores it leaves free.
+CHAIN_PRIORITY = 1
+
+
 wildcard_constraints:
     domain="|".join(config["seeds"]),
     benchmark="|".join(config["benchmarks"]),
@@ -295,12 +301,25 @@ def eval_targets():
     return paths
 
 
+def pass_rate_targets():
+    """The students' pass rates on the seeds (question compression), when a trained corpus reads them. They
+    do not depend on the chosen teacher, so `rule all` asks for them before the smoke test has chosen one
+    and they run beside it instead of after it."""
+    variants = {parse_corpus_name(c)[0] for c in CORPORA}
+    if "mixed" in variants:
+        variants.add(DED_VARIANT)
+    if not any("pass_rates" in VARIANTS[v].needs for v in variants):
+        return []
+    return expand(PATHS["pass_rates"], student=config["students"], domain=config["seeds"])
+
+
 def static_targets():
     """Targets known before any checkpoint runs: every student's smoke test is scheduled at once."""
     return (
         data_targets()
         + expand(PATHS["filter_summary"], teacher=config["teachers"], domain=config["seeds"])
         + expand(PATHS["selection"], student=config["students"])
+        + pass_rate_targets()
         + analysis_entropy_targets()
         + analysis_pca_comparison_targets()
         + smoke_consumer_targets()

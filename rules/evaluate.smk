@@ -29,6 +29,7 @@ rule generate_eval:
         sharded("benchmarks/generate_eval/{model}/{benchmark}.tsv", EVAL_SHARDS)
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/vllm.yaml"
     params:
@@ -76,6 +77,7 @@ rule score_eval:
         "benchmarks/score_eval/{model}/{benchmark}.tsv"
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/verify.yaml"
     # Verifier processes; the verdicts do not depend on how many.

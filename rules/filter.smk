@@ -19,6 +19,7 @@ rule filter_samples:
         "logs/filter_samples/{teacher}/{domain}.log",
     benchmark:
         "benchmarks/filter_samples/{teacher}/{domain}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/verify.yaml"
     threads: config["filter"]["workers"]

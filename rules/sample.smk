@@ -34,9 +34,13 @@ rule sample_teacher:
         sharded("benchmarks/sample_teacher/{teacher}/{domain}.tsv", SAMPLING_SHARDS)
     wildcard_constraints:
         teacher=teacher_pattern(t for t in config["teachers"] if not api_teacher(t)),
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/vllm.yaml"
-    threads: 2
+    # One thread: on a CPU the hf backend decodes a batch in steps bound by reading the weights, so a
+    # second job beside it gains more than a second thread, and a 2-thread job would wait for both cores
+    # while one-thread jobs hold one. A GPU job needs none; --set-threads gives a big CPU machine more.
+    threads: 1
     resources:
         runtime=runtime_for(120),
     params:

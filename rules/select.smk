@@ -14,6 +14,7 @@ rule smoke_corpus:
         "logs/smoke_corpus/{student}/{teacher}.log",
     benchmark:
         "benchmarks/smoke_corpus/{student}/{teacher}.tsv"
+    priority: CHAIN_PRIORITY
     localrule: True
     conda:
         "../envs/verify.yaml"
@@ -37,6 +38,7 @@ checkpoint select_teacher:
         table="results/selection/{student}/scores.tsv",
     log:
         "logs/select_teacher/{student}.log",
+    priority: CHAIN_PRIORITY
     localrule: True
     conda:
         "../envs/verify.yaml"
@@ -58,6 +60,7 @@ rule pass_rates:
         "logs/pass_rates/{student}/{domain}.log",
     benchmark:
         "benchmarks/pass_rates/{student}/{domain}.tsv"
+    priority: CHAIN_PRIORITY
     localrule: True
     conda:
         "../envs/verify.yaml"
@@ -75,9 +78,12 @@ rule build_corpus:
         "logs/build_corpus/{student}/{teacher}/{corpus}.log",
     benchmark:
         "benchmarks/build_corpus/{student}/{teacher}/{corpus}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/verify.yaml"
-    threads: 2
+    # One thread, as the sampling rules: a job asking for two waits until both cores are free. A profile's
+    # set-threads gives the diversity selection of a large corpus more workers.
+    threads: 1
     params:
         # Only the settings this variant reads, so changing one reruns only its corpora.
         settings=lambda w: ded_jobs.corpus_settings(config, w.corpus),
@@ -100,9 +106,10 @@ rule sample_student:
         sharded("logs/sample_student/{student}/{domain}.log", PASSRATE_SHARDS),
     benchmark:
         sharded("benchmarks/sample_student/{student}/{domain}.tsv", PASSRATE_SHARDS)
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/vllm.yaml"
-    threads: 2
+    threads: 1  # as sample_teacher's
     params:
         spec=lambda w: ded_jobs.student_passrate_spec(config, w.student),
         n=config["compression"]["samples"],
@@ -143,6 +150,7 @@ rule verify_student:
         "logs/verify_student/{student}/{domain}.log",
     benchmark:
         "benchmarks/verify_student/{student}/{domain}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/verify.yaml"
     threads: config["filter"]["workers"]

@@ -23,6 +23,7 @@ rule train_student:
         "logs/train_student/{student}/{teacher}/{corpus}.log",
     benchmark:
         "benchmarks/train_student/{student}/{teacher}/{corpus}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/train.yaml"
     resources:
@@ -48,6 +49,7 @@ rule train_smoke:
         "logs/train_smoke/{student}/{teacher}.log",
     benchmark:
         "benchmarks/train_smoke/{student}/{teacher}.tsv"
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/train.yaml"
     resources:
@@ -75,6 +77,7 @@ rule train_warmstart:
         "benchmarks/train_warmstart/{teacher}.tsv"
     wildcard_constraints:
         teacher="|".join(re.escape(t) for t in WARMSTART_TEACHERS) or "(?!x)x",
+    priority: CHAIN_PRIORITY
     conda:
         "../envs/train.yaml"
     resources:

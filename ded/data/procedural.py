@@ -1,6 +1,6 @@
 """Procedural seeds and benchmarks for the embedded default.
 
-Math questions with exact integer answers at four difficulty levels, and small
+Math questions with exact integer answers at three difficulty levels, and small
 stdin/stdout programming tasks with tests and a reference solution. Everything
 is a pure function of (kind, n, seed): the same config gives the same files.
 Each generator also returns the worked solution, which the teacher warm start
@@ -28,60 +28,46 @@ class Worked:
 
 
 # ---------------------------------------------------------------- math
+#
+# Families a 135M model can learn from a few dozen traces: each step is a fact it already knows (a one-digit
+# sum or product, appending a zero), so a warm-started teacher gets many answers right and a distilled
+# student can learn to write them down. Medium families chain a fact with a place value, hard ones chain
+# two facts or invert one (the two-digit sums and differences a 135M model gets wrong are left out).
 
 def _add(r: random.Random) -> Worked:
-    a, b = r.randint(10, 99), r.randint(10, 99)
+    a, b = r.randint(2, 9), r.randint(2, 9)
     return Worked(f"What is {a} + {b}?", str(a + b), [f"{a} + {b} = {a + b}"], "easy", kind="add")
 
 
-def _mul_add(r: random.Random) -> Worked:
-    a, b, c = r.randint(3, 19), r.randint(3, 19), r.randint(1, 50)
-    return Worked(f"Compute {a} * {b} + {c}.", str(a * b + c),
-                  [f"{a} * {b} = {a * b}", f"{a * b} + {c} = {a * b + c}"], "easy", kind="mul_add")
+def _mul(r: random.Random) -> Worked:
+    a, b = r.randint(2, 9), r.randint(2, 9)
+    return Worked(f"What is {a} * {b}?", str(a * b), [f"{a} * {b} = {a * b}"], "easy", kind="mul")
 
 
-def _linear(r: random.Random) -> Worked:
-    x, a, b = r.randint(-12, 12), r.randint(2, 9), r.randint(-30, 30)
-    c = a * x + b
-    sign = "+" if b >= 0 else "-"
-    return Worked(f"Solve for x: {a}x {sign} {abs(b)} = {c}.", str(x),
-                  [f"{a}x = {c} - ({b}) = {c - b}", f"x = {c - b} / {a} = {x}"], "medium", kind="linear")
+def _add_tens(r: random.Random) -> Worked:
+    a, b = r.randint(1, 9), r.randint(1, 9)
+    return Worked(f"What is {10 * a} + {10 * b}?", str(10 * (a + b)),
+                  [f"{a} + {b} = {a + b}", f"{10 * a} + {10 * b} = {10 * (a + b)}"], "medium", kind="add_tens")
 
 
-def _series(r: random.Random) -> Worked:
-    first, step, n = r.randint(1, 9), r.randint(2, 7), r.randint(5, 15)
-    last = first + (n - 1) * step
-    total = n * (first + last) // 2
-    return Worked(
-        f"What is the sum of the arithmetic sequence {first}, {first + step}, {first + 2 * step}, ..., {last}?",
-        str(total),
-        [f"The common difference is {step}, so there are ({last} - {first}) / {step} + 1 = {n} terms",
-         f"The sum is {n} * ({first} + {last}) / 2 = {total}"], "medium", kind="series")
+def _times_ten(r: random.Random) -> Worked:
+    a = r.randint(11, 99)
+    return Worked(f"What is {a} * 10?", str(10 * a), [f"{a} * 10 = {a}0 = {10 * a}"], "medium", kind="times_ten")
 
 
-def _modpow(r: random.Random) -> Worked:
-    base, exp, mod = r.randint(2, 9), r.randint(5, 30), r.choice([7, 11, 13, 17, 19])
-    steps, acc = [], 1
-    for i in range(1, exp + 1):
-        acc = acc * base % mod
-        if i <= 3 or i == exp:
-            steps.append(f"{base}^{i} mod {mod} = {acc}")
-    return Worked(f"What is the remainder when {base}^{exp} is divided by {mod}?", str(acc),
-                  steps, "hard", kind="modpow")
+def _mul_ten(r: random.Random) -> Worked:
+    a, b = r.randint(2, 9), r.randint(2, 9)
+    return Worked(f"Compute {a} * {b} * 10.", str(10 * a * b),
+                  [f"{a} * {b} = {a * b}", f"{a * b} * 10 = {10 * a * b}"], "hard", kind="mul_ten")
 
 
-def _gcd_lcm(r: random.Random) -> Worked:
-    g = r.randint(2, 12)
-    a, b = g * r.randint(2, 15), g * r.randint(2, 15)
-    import math
-
-    gg = math.gcd(a, b)
-    lcm = a * b // gg
-    return Worked(f"What is the least common multiple of {a} and {b}?", str(lcm),
-                  [f"gcd({a}, {b}) = {gg}", f"lcm = {a} * {b} / {gg} = {lcm}"], "hard", kind="lcm")
+def _divide(r: random.Random) -> Worked:
+    a, x = r.randint(2, 9), r.randint(2, 9)
+    return Worked(f"Solve for x: {a}x = {a * x}.", str(x),
+                  [f"x = {a * x} / {a}", f"{a} * {x} = {a * x}, so x = {x}"], "hard", kind="divide")
 
 
-MATH_GENERATORS = (_add, _mul_add, _linear, _series, _modpow, _gcd_lcm)
+MATH_GENERATORS = (_add, _mul, _add_tens, _times_ten, _mul_ten, _divide)
 
 
 # ---------------------------------------------------------------- code

@@ -108,25 +108,3 @@ def job_counts(stdout: str) -> dict[str, int]:
     """The dry run's `Job stats` table: rule -> jobs."""
     table = stdout.split("Job stats:", 1)[1].split("\n\n", 1)[0]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
-
-
-def tiny_config() -> dict:
-    """The embedded default shrunk until every stage runs in minutes: the whole-workflow tests' config."""
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    cfg["seeds"]["math"].update(n=8)
-    cfg["seeds"]["code"].update(n=4)
-    for teacher in cfg["teachers"].values():
-        teacher["max_tokens"] = 128
-        teacher["warm_start"]["n"] = 32
-    cfg["sampling"].update(samples_per_question=3)
-    cfg["compression"].update(samples=2, max_tokens=64)
-    for bench, n in (("arith", 6), ("stdio", 3)):
-        cfg["benchmarks"][bench].update(n=n, samples=1, pass_k=[1], max_tokens=64)
-    cfg["corpora"]["variants"] = ["full", "right_hard_diverse", "mixed"]
-    cfg["train"].update(max_steps=2, save_steps=2)
-    cfg["train"]["warm_start"].update(max_steps=20)
-    cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
-    cfg["analysis"]["entropy"].update(max_tokens=64)
-    cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
-    cfg["evaluation"]["out_of_domain"]["procedural"]["n"] = 4
-    return cfg

@@ -456,10 +456,14 @@ def test_fragments_and_generation_spec():
     cfg = _config()
     spec = eval_generation_spec("teacher/terse", "arith", cfg, model_dir="m")
     assert spec["model"] == "smollm2-135m" and "warm_start" not in spec and spec["model_dir"] == "m"
-    assert (spec["temperature"], spec["top_p"], spec["max_tokens"]) == (0.6, 0.95, 96)
+    assert (spec["temperature"], spec["top_p"], spec["max_tokens"]) == (0.6, 0.95, 80)
     spec = eval_generation_spec("trained/smol/terse/full", "stdio", cfg)
     assert spec["backend"] == "hf" and spec["template"] == "chatml" and spec["seed"] == 0
-    assert sampling_settings("arith", cfg)["samples"] == 2
+    assert sampling_settings("arith", cfg)["samples"] == 1
+    # the default scores its smoke students only on what the teacher choice reads (evaluation.models.smoke off)
+    assert evaluated_models(cfg, smoke=[("smol", "terse")], trained=[("smol", "terse", "full")]) == [
+        "base/smol", "trained/smol/terse/full"]
+    cfg["evaluation"]["models"]["smoke"] = True
     assert evaluated_models(cfg, smoke=[("smol", "terse")], trained=[("smol", "terse", "full")]) == [
         "base/smol", "smoke/smol/terse", "trained/smol/terse/full"]
 
@@ -469,7 +473,7 @@ def test_config_schema_evaluation_section_and_benchmark_items():
 
     cfg = _config()
     resolve_config(cfg)
-    assert cfg["evaluation"]["models"] == {"base": True, "teachers": False, "smoke": True, "trained": True}
+    assert cfg["evaluation"]["models"] == {"base": True, "teachers": False, "smoke": False, "trained": True}
     # the default runs lm-eval on its generated offline suite; the paper's suites are the schema default
     assert cfg["evaluation"]["out_of_domain"]["enabled"] is True
     assert [t["name"] for t in cfg["evaluation"]["out_of_domain"]["tasks"]] == ["ded_ood_wordmath", "ded_ood_choice"]

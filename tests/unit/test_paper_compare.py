@@ -106,7 +106,7 @@ def test_paper_config_against_itself_differs_in_nothing():
     assert paper["evaluation.out_of_domain.tasks.mmlu.num_fewshot"] == 5
     default = P.decisive_settings(_config("config/config.yaml"))
     differs = P.setting_differences(default, paper)
-    assert "sampling.samples_per_question: 4 (paper: 8)" in differs
+    assert "sampling.samples_per_question: 3 (paper: 8)" in differs
     assert "seeds.math.source: procedural (paper: s1k)" in differs
     assert "students.r1-distill-qwen-32b.model: unset (paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-32B)" in differs
 

