@@ -23,7 +23,8 @@ rule train_student:
         "logs/train_student/{student}/{teacher}/{corpus}.log",
     benchmark:
         "benchmarks/train_student/{student}/{teacher}/{corpus}.tsv"
-    priority: CHAIN_PRIORITY
+    # the longest jobs after the teacher choice: started before the evaluations that wait for them
+    priority: CHAIN_PRIORITY + 1
     conda:
         "../envs/train.yaml"
     resources:
