@@ -73,6 +73,9 @@ def slice_config() -> dict:
     cfg["benchmarks"] = {"arith": dict(cfg["benchmarks"]["arith"], n=4, max_tokens=48)}
     cfg["teacher_selection"]["metrics"] = [{"benchmark": "arith", "metric": "pass@1"}]
     cfg["corpora"]["variants"] = ["right_hard_diverse"]
+    # the smoke student evaluated like the others: with the base and trained students, several evaluation
+    # jobs are ready at once and go to SLURM as one array job, which the test looks for
+    cfg["evaluation"]["models"]["smoke"] = True
     cfg["train"].update(max_steps=2, save_steps=2)
     cfg["train"]["smoke"].update(max_steps=2, save_steps=2)
     cfg["analysis"]["entropy"].update(max_tokens=48)

@@ -34,7 +34,7 @@ def test_snakemake_rules(tmp_path, tiny_llama_dir):
                  "results/smoke/smol/verbose/corpus.jsonl"):
         write_records(tmp_path / path, rows, "corpus_row")
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    config["train"]["warm_start"] = {"max_steps": 2, "save_steps": 1, "cutoff_len": 256}
+    config["train"]["warm_start"] = {"max_steps": 2, "save_steps": 1, "cutoff_len": 256, "learning_rate": 1e-4}
     config["corpora"]["variants"] = ["right"]  # the target below, whatever the default trains
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakefile = tmp_path / "Snakefile"
@@ -57,6 +57,6 @@ def test_snakemake_rules(tmp_path, tiny_llama_dir):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + log_text[-3000:]
     summary = json.loads((tmp_path / "results/teachers/terse/model/training_summary.json").read_text())
     assert summary["steps"] == 2 and summary["stage"] == "warm_start" and summary["gpus"] == 0
-    assert summary["settings"]["learning_rate"] == config["train"]["warm_start"].get("learning_rate", 1e-4)
+    assert summary["settings"]["learning_rate"] == 1e-4  # the stage's own, not the final training's
     assert (tmp_path / "results/.progress/warmstart/terse/train.yaml").exists()
     assert "trained results/teachers/terse/model" in log_text
