@@ -58,13 +58,20 @@ run: $(STAMP)
 dry-run: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake -n --cores all
 
+# Both targets run the tests on PYTEST_WORKERS processes (pytest-xdist), a test file per worker at a time,
+# so each file's module fixtures (a finished run of the default, a SLURM node) are built once. Two suit a
+# 2-core machine: one worker runs the whole default while the other runs the rest (tests/conftest.py starts
+# the longest files first). PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" python -m pytest $(PYTEST_PARALLEL)
 
 # The tests that run no model and no workflow: the folder tests/unit (dry runs included). tests/model loads
 # real small models, tests/workflow runs the workflow for real (tests/conftest.py marks both slow).
 test-fast: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" python -m pytest tests/unit
+	PATH="$(abspath $(BIN)):$$PATH" python -m pytest $(PYTEST_PARALLEL) tests/unit
 
 # After a run: report.html with the tables, figures and scores and their captions.
 report: $(STAMP)

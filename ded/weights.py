@@ -6,6 +6,8 @@ the paper's config needs neither network nor weights.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -40,14 +42,36 @@ def find_gguf(package: str, filename: str | None = None) -> Path:
     return files[0]
 
 
+@contextlib.contextmanager
+def _gguf_parsed_once():
+    """Within the block, `gguf`'s file reader and tensor-name map are memoised.
+
+    transformers parses the GGUF file anew for the tokenizer's config, the tokenizer, the model's config and
+    the weights (3-4 s each for SmolLM2's 49k-token vocabulary), and builds a tensor-name map for every
+    submodule it visits (~400 maps, 8 s); both are pure functions of their arguments and transformers imports
+    them from `gguf` at call time, so memoising them there for one conversion leaves its output byte for byte
+    the same and takes the conversion from ~31 s to ~17 s.
+    """
+    import gguf
+
+    saved = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader = functools.lru_cache(maxsize=None)(gguf.GGUFReader)
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=None)(gguf.get_tensor_name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = saved
+
+
 def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> dict:
     """Dequantise a GGUF file into a Hugging Face folder (config, tokenizer, safetensors)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype))
+    with _gguf_parsed_once():
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype))
     # save_pretrained refuses a GGUF-loaded model while it still looks quantised.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

@@ -25,7 +25,19 @@ MODEL_FIXTURES = frozenset({"smollm2_dir"})
 SLOW_FOLDERS = ("model", "workflow")
 
 
+#: Test files that run longest (the whole default, the workflow on SLURM), in the order `make test`'s workers
+#: start them: under pytest-xdist (`-n 2 --dist loadfile`) each file goes to one worker, so the one still
+#: running when the other has emptied the queue is a long file started first, not one started last.
+LONGEST_FIRST = ("workflow/test_pipeline.py", "workflow/test_slurm.py")
+
+
+def _start_rank(item) -> int:
+    path = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_start_rank)  # stable: the rest keep their order
     for item in items:
         folder = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
         if folder in SLOW_FOLDERS:
