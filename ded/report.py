@@ -24,6 +24,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from .settings import resolve_section
+
 #: The paragraph each caption ends with (the test of the captions checks that each has it).
 RUN_PARAGRAPH = "**What ran.**"
 
@@ -451,11 +453,11 @@ def _not_run(setup: Mapping, pinned: bool) -> list[str]:
         out.append("Corpus variants not built (their rows of the paper's tables stay empty): "
                    + _listing(f"{_lit(v)} ({VARIANTS[v].paper})" for v in missing) + ".")
     evaluation = setup.get("evaluation") or {}
-    defaults = {"base": True, "teachers": False, "smoke": True, "trained": True}
+    models = resolve_section(evaluation.get("models"), "evaluation.models", check=False)  # the schema's defaults
     names = {"base": "base students", "teachers": "teachers",
              "smoke": "smoke-test students (beyond the benchmarks the teacher choice reads)",
              "trained": "trained students"}
-    skipped = [k for k, v in defaults.items() if not (evaluation.get("models") or {}).get(k, v)]
+    skipped = [k for k in names if not models[k]]
     if skipped:
         out.append("Not evaluated on the benchmarks (``evaluation.models``): "
                    + _listing(names[k] for k in skipped) + ".")

@@ -12,8 +12,9 @@ The merge (`merge_lines`) walks the problems in file order and takes each questi
 shard, so it writes every record, in the unsharded order, as the very bytes the shard wrote. Since a
 (question, sample) pair's seed depends only on the base seed, the question id and the sample id
 (ded.sample.base.sample_seed), a pair draws the same whichever questions share its job, and the merged
-file is byte-identical to an unsharded run's (with the tolerance of batched GPU kernels that a resumed job
-already accepts).
+file is byte-identical to an unsharded run's, up to the rounding of batched kernels that a resumed job
+already accepts: a GPU's, and a CPU's when a prompt is left-padded to another width than in the unsharded
+batch (the last bits can change a sampled token; with batch_size 1 the bytes match on a CPU).
 """
 
 from __future__ import annotations

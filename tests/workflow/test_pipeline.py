@@ -3,7 +3,8 @@
 One run through every stage (warm start, sampling, filter, smoke test,
 compression, diversity, training, evaluation, analysis) that must show
 distillation working (the DED student beats the base student on a held-out
-benchmark by two standard errors or more), then the rebuild rules, each as the exact list of jobs a dry run plans: a rerun does nothing,
+benchmark by two standard errors or more), then the rebuild rules, each as
+the exact list of jobs a dry run plans: a rerun does nothing,
 a changed setting reruns only what reads it (and what depends on that),
 worker counts and batch sizes rerun nothing, a new teacher adds only its own
 jobs and the rules that read every teacher, an edited comment retrains nothing.
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 from support.workflow import ROOT, copy_workflow, planned_jobs, snakemake
+
+from ded import jobs as ded_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -79,17 +82,12 @@ BENCHMARKS = ("arith", "stdio")
 DOMAINS = ("math", "code")
 
 
-def smoke_benchmarks() -> list[str]:
-    """The benchmarks the smoke test scores each candidate's student on (teacher_selection.metrics)."""
-    metrics = yaml.safe_load((ROOT / "config/config.yaml").read_text())["teacher_selection"]["metrics"]
-    return sorted({m["benchmark"] for m in metrics})
-
-
-def trained_corpora() -> list[str]:
-    """Every corpus the default trains a student on (corpora.variants: per domain, and mixed when listed)."""
-    from ded.jobs import corpora
-
-    return corpora(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+#: config/config.yaml, read once: the fixture runs a copy of it, the rebuild tests change that copy.
+DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+#: The benchmarks the smoke test scores each candidate's student on (teacher_selection.metrics).
+SMOKE_BENCHMARKS = ded_jobs.smoke_eval_benchmarks(DEFAULT)
+#: Every corpus the default trains a student on (corpora.variants: per domain, and mixed when listed).
+TRAINED_CORPORA = ded_jobs.corpora(DEFAULT)
 
 
 def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tuple]]:
@@ -114,8 +112,7 @@ def retrained(teacher: str, corpora, corpus_stats: bool) -> list[tuple[str, tupl
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    work = copy_workflow(tmp_path_factory.mktemp("run"), config=default, configfile=CONFIG)
+    work = copy_workflow(tmp_path_factory.mktemp("run"), config=DEFAULT, configfile=CONFIG)
     start = time.time()
     proc = _snakemake(work)
     print(f"the embedded default, end to end: {time.time() - start:.0f} s")
@@ -142,12 +139,12 @@ def test_every_stage_made_non_empty_outputs(finished_run):
     selection = json.loads((r / "selection/smol/teacher.json").read_text())
     assert selection["teacher"] in ("terse", "verbose") and set(selection["scores"]) == {"terse", "verbose"}
     chosen = selection["teacher"]
-    for corpus in trained_corpora():
+    for corpus in TRAINED_CORPORA:
         assert _lines(r / f"corpus/smol/{chosen}/{corpus}.jsonl"), corpus
         assert (r / f"train/smol/{chosen}/{corpus}/model/config.json").exists()
     with (r / "scores.tsv").open() as fh:
         models = {row["model"] for row in csv.DictReader(fh, delimiter="\t")}
-    assert {"base/smol"} | {f"trained/smol/{chosen}/{c}" for c in trained_corpora()} <= models
+    assert {"base/smol"} | {f"trained/smol/{chosen}/{c}" for c in TRAINED_CORPORA} <= models
     base_samples = _lines(r / "eval/base/smol/arith/samples.jsonl")
     assert not any("<think>" in s["text"] for s in base_samples)  # the untrained student, for contrast
     for table in range(1, 8):
@@ -199,7 +196,7 @@ def test_changed_threshold_reruns_only_what_reads_it(finished_run):
             writable_trained_models(finished_run):
         jobs = _planned_jobs(finished_run)
     # The DED corpora filter by pass rate against the threshold; mixed (when trained) is drawn from them.
-    corpora = [c for c in trained_corpora() if c.endswith("right_hard_diverse") or c == "mixed"]
+    corpora = [c for c in TRAINED_CORPORA if c.endswith("right_hard_diverse") or c == "mixed"]
     expected = [job("build_corpus", student="smol", teacher=teacher, corpus=c) for c in corpora]
     expected += retrained(teacher, corpora, corpus_stats=True)
     assert jobs == sorted(expected)
@@ -219,7 +216,7 @@ def test_changed_length_limit_refilters_and_reruns_the_smoke_test(finished_run):
         expected += [job("filter_samples", teacher=t, domain=d) for d in DOMAINS]
         expected += [job("token_entropy", teacher=t, domain=d) for d in DOMAINS]  # Figure 3 reads kept samples
         expected += [job("smoke_corpus", student="smol", teacher=t), job("train_smoke", student="smol", teacher=t)]
-        for b in smoke_benchmarks():
+        for b in SMOKE_BENCHMARKS:
             model = f"smoke/smol/{t}"
             expected += [job("generate_eval", model=model, benchmark=b), job("score_eval", model=model, benchmark=b)]
         # Figure 4's teacher comparison reads the smoke students (analysis.pca.compare)
@@ -234,7 +231,7 @@ def test_changed_learning_rate_retrains_only_the_students(finished_run):
     with changed_config(finished_run, lambda c: c["train"].update(learning_rate=3e-5)), \
             writable_trained_models(finished_run):
         jobs = _planned_jobs(finished_run)
-    assert jobs == sorted(retrained(teacher, trained_corpora(), corpus_stats=False))
+    assert jobs == sorted(retrained(teacher, TRAINED_CORPORA, corpus_stats=False))
 
 
 def test_run_only_settings_rerun_nothing(finished_run):
@@ -268,7 +265,7 @@ def test_adding_a_teacher_adds_only_its_jobs(finished_run):
     for d in DOMAINS:
         expected += [job("sample_teacher", teacher="third", domain=d), job("filter_samples", teacher="third", domain=d),
                      job("token_entropy", teacher="third", domain=d)]
-    for b in smoke_benchmarks():
+    for b in SMOKE_BENCHMARKS:
         expected += [job("generate_eval", model="smoke/smol/third", benchmark=b),
                      job("score_eval", model="smoke/smol/third", benchmark=b)]
     expected += [job("select_teacher", student="smol"), job("entropy_figure"), job("all")]
