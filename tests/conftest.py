@@ -26,14 +26,18 @@ SLOW_FOLDERS = ("model", "workflow")
 
 
 #: Test files that run longest (the whole default, the workflow on SLURM), in the order `make test`'s workers
-#: start them: under pytest-xdist (`-n 2 --dist loadfile`) each file goes to one worker, so the one still
-#: running when the other has emptied the queue is a long file started first, not one started last.
+#: start them. Under pytest-xdist (`-n 2 --dist loadfile`) each file goes to one worker, so the other
+#: workflow files come next, then tests/model, then the many short files of tests/unit, which fill in while
+#: the last long file finishes instead of a long file starting last.
 LONGEST_FIRST = ("workflow/test_pipeline.py", "workflow/test_slurm.py")
+FOLDER_ORDER = ("workflow", "model", "unit")
 
 
-def _start_rank(item) -> int:
-    path = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
-    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+def _start_rank(item) -> tuple[int, int]:
+    path = Path(str(item.fspath)).resolve().relative_to(TESTS)
+    folder = path.parts[0]
+    first = LONGEST_FIRST.index(path.as_posix()) if path.as_posix() in LONGEST_FIRST else len(LONGEST_FIRST)
+    return first, FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
 
 
 def pytest_collection_modifyitems(config, items):
