@@ -33,8 +33,12 @@ LONGEST_FIRST = ("workflow/test_pipeline.py", "workflow/test_slurm.py")
 FOLDER_ORDER = ("workflow", "model", "unit")
 
 
+def _in_tests(item) -> Path:
+    return Path(str(item.fspath)).resolve().relative_to(TESTS)
+
+
 def _start_rank(item) -> tuple[int, int]:
-    path = Path(str(item.fspath)).resolve().relative_to(TESTS)
+    path = _in_tests(item)
     folder = path.parts[0]
     first = LONGEST_FIRST.index(path.as_posix()) if path.as_posix() in LONGEST_FIRST else len(LONGEST_FIRST)
     return first, FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
@@ -43,7 +47,7 @@ def _start_rank(item) -> tuple[int, int]:
 def pytest_collection_modifyitems(config, items):
     items.sort(key=_start_rank)  # stable: the rest keep their order
     for item in items:
-        folder = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        folder = _in_tests(item).parts[0]
         if folder in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
         elif MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):

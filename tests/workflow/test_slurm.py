@@ -57,6 +57,8 @@ SLURM_RULES = ["prepare_model", "train_warmstart", "sample_teacher", "filter_sam
 # API-served sampling among them, ask for none.
 GPU_RULES = sorted(rule for rule, res in yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())[
     "set-resources"].items() if res.get("gpu"))
+#: Seconds between the test's snakemake's checks of its SLURM jobs (fit_profile_to_node, SNAKEMAKE_POLLING).
+POLL_S = 2
 LOCAL_RULES = ["warmstart_corpus", "smoke_corpus", "select_teacher", "pass_rates", "collect_scores",
                "corpus_stats", "paper_tables", "figure1", "front_page"]
 
@@ -144,8 +146,8 @@ def fit_profile_to_node(profile: dict, cpus: int = 1, mem: str = "1G", gpus: int
     out["set-resources"] = shrunk
     # No conda on the test node: the jobs run in the test's own environment.
     out.pop("software-deployment-method", None)
-    # The first status check after 2 s instead of 40 s (later ones: SNAKEMAKE_POLLING_EVERY_2S).
-    out["slurm-init-seconds-before-status-checks"] = 2
+    # The first status check after POLL_S instead of 40 s (the later ones: SNAKEMAKE_POLLING).
+    out["slurm-init-seconds-before-status-checks"] = POLL_S
     return out
 
 
@@ -187,19 +189,19 @@ def workdir(tmp_path_factory, slurm) -> Path:
     return dst
 
 
-#: `python -m snakemake` whose SLURM executor checks job states every 2 s. The plugin waits 10 s longer after
-#: each check that finds no job finished (up to 3 min; only the first wait is a setting), which on a one-node
-#: test cluster whose jobs take seconds was half of this test's time: ~20 s lost per link of the chain from
-#: the seeds to the report. What the test checks is where each job runs, not how often the plugin polls.
-SNAKEMAKE_POLLING_EVERY_2S = (
+#: `python -m snakemake` whose SLURM executor checks job states every POLL_S seconds. The plugin waits 10 s
+#: longer after each check that finds no job finished (up to 3 min; only the first wait is a setting): on a
+#: one-node test cluster whose jobs take seconds that cost ~80 s of this test's ~490 s (measured alone). What
+#: the test checks is where each job runs, not how often the plugin polls.
+SNAKEMAKE_POLLING = (
     "import snakemake_executor_plugin_slurm as slurm; "
-    "slurm.Executor.next_seconds_between_status_checks = property(lambda self: 2, lambda self, value: None); "
+    f"slurm.Executor.next_seconds_between_status_checks = property(lambda self: {POLL_S}, lambda self, value: None); "
     "from snakemake.cli import main; main()"
 )
 
 
 def _snakemake(workdir: Path, *args: str, timeout: int = 2400, wait: bool = True):
-    cmd = [sys.executable, "-c", SNAKEMAKE_POLLING_EVERY_2S, "-s", "Snakefile.slurm_test", "--configfile", "tiny.yaml",
+    cmd = [sys.executable, "-c", SNAKEMAKE_POLLING, "-s", "Snakefile.slurm_test", "--configfile", "tiny.yaml",
            "--workflow-profile", "profiles/slurm", "--executor", "slurm",
            "--slurm-no-account", "--slurm-status-command", "squeue", *args]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
