@@ -206,7 +206,22 @@ def resolve_config(config: dict, schema_path: str | Path = SCHEMA_PATH, where: s
     """
     check_renamed_keys(config, where)
     _check(config, load_schema(schema_path), where)
-    return config
+    return sort_keys_in_place(config)
+
+
+def sort_keys_in_place(node):
+    """Every mapping's keys in sorted order, in place; returns `node`. What a run does must not depend on
+    the order a config file writes its keys in: Snakemake keeps a --configfile's order, and the order of
+    the teachers, seeds and benchmarks reaches rule inputs (a corpus concatenates the domains' samples in
+    it), training data and tables. Lists keep their order: theirs is meant."""
+    if isinstance(node, dict):
+        items = sorted(node.items(), key=lambda kv: str(kv[0]))
+        node.clear()
+        node.update((k, sort_keys_in_place(v)) for k, v in items)
+    elif isinstance(node, list):
+        for item in node:
+            sort_keys_in_place(item)
+    return node
 
 
 def resolved(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:

@@ -153,13 +153,13 @@ def test_front_page_of_the_embedded_default():
     assert ("Its lead over ``verbose``, +0.1250 (1.2 standard errors; standard error 0.1000, paired by problem), "
             "is within noise: with other samples the other candidate could have been chosen." in " ".join(text.split()))
     # the filter stages of the chosen teacher, then compression and diversity from the DED corpora's stats
-    assert _row(text, "written by ``terse``") == ["written by ``terse``", "samples", "92", "32"]
-    assert _row(text, "format") == ["format", "samples", "76", "26"]
-    assert _row(text, "length") == ["length", "samples", "76", "25"]
-    assert _row(text, "correctness") == ["correctness", "samples", "26", "5"]
-    assert _row(text, "compression (``smol``)") == ["compression (``smol``)", "questions", "20", "7"]
-    assert _row(text, "diversity") == ["diversity", "samples (questions)", "30 (17)", "6 (4)"]
-    assert "``verbose``: math 92 → 11, code 32 → 3" in text
+    assert _row(text, "written by ``terse``") == ["written by ``terse``", "samples", "32", "92"]
+    assert _row(text, "format") == ["format", "samples", "26", "76"]
+    assert _row(text, "length") == ["length", "samples", "25", "76"]
+    assert _row(text, "correctness") == ["correctness", "samples", "5", "26"]
+    assert _row(text, "compression (``smol``)") == ["compression (``smol``)", "questions", "7", "20"]
+    assert _row(text, "diversity") == ["diversity", "samples (questions)", "6 (4)", "30 (17)"]
+    assert "``verbose``: code 32 → 3, math 92 → 11" in text
     # the scores, and what the embedded default does not run
     assert "Scores_ (``results/scores.tsv``" in text
     assert "Comparison with the paper's numbers: not available with this config" in text
