@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test dry-run clean-results report test-fast
+.PHONY: install install-aider run test dry-run clean-results report test-fast
 
 # The environment installs from requirements/cpu.lock (`make lock` writes it
 # from the direct pins in requirements/cpu.txt), whose torch is the CPU build
@@ -32,6 +32,20 @@ $(STAMP): requirements/cpu.lock requirements/no-deps.txt
 
 install: $(STAMP)
 
+# Aider's Polyglot benchmark runs in an environment of its own (requirements/aider.txt says why):
+# .venv-aider, from requirements/aider.lock. `make test` installs it (its tests run Aider's harness);
+# a run with evaluation.aider enabled finds it there (or, with --use-conda, in envs/aider.yaml's env).
+AIDER_VENV  ?= .venv-aider
+AIDER_STAMP := $(AIDER_VENV)/.installed
+
+$(AIDER_STAMP): requirements/aider.lock
+	$(PYTHON) -m venv $(AIDER_VENV)
+	$(AIDER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIDER_VENV)/bin/python -m pip install --quiet -r requirements/aider.lock
+	touch $(AIDER_STAMP)
+
+install-aider: $(AIDER_STAMP)
+
 # `make lock` refreshes the lock files from the direct pins, with uv (pinned
 # here, installed beside the environment): requirements/cpu.lock from
 # requirements/cpu.txt, resolved for Python 3.11 on Linux x86_64 with torch's
@@ -47,6 +61,8 @@ lock: $(UV)
 	$(UV) pip compile --quiet requirements/cpu.txt -o requirements/cpu.lock \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(LOCK_TORCH) \
 	  --custom-compile-command "make lock"
+	$(UV) pip compile --quiet requirements/aider.txt -o requirements/aider.lock \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
 	$(PYTHON) scripts/lock_envs.py --uv $(UV)
 
 $(UV):
@@ -65,7 +81,7 @@ dry-run: $(STAMP)
 PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: $(STAMP)
+test: $(STAMP) $(AIDER_STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" python -m pytest $(PYTEST_PARALLEL)
 
 # The tests that run no model and no workflow: the folder tests/unit (dry runs included). tests/model loads

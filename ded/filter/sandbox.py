@@ -80,6 +80,8 @@ from . import sandbox_launcher as _launcher
 from ..errors import DedError
 
 LAUNCHER = str(Path(__file__).with_name("sandbox_launcher.py"))
+#: The program's home and working folder inside its own root (when the filesystem is confined).
+HOME = _launcher.HOME
 
 class InfraError(RuntimeError):
     """The sandbox itself failed (not the program); the run is retried, never counted as wrong."""
@@ -215,34 +217,47 @@ def _probe(trial: Setup, want: str | None) -> tuple[str | None, tuple[str, ...]]
     return f"{res.reason or got} {res.stderr_tail[-200:]}".strip(), ()
 
 
-def _confined_setup(python: str, want: str | None, notes: list[str]) -> Setup | None:
-    """A confined setup: the real interpreter binary (a venv's symlink resolved), bound read-only."""
+def venv_root(python: str) -> str | None:
+    """The virtual environment `python` (a path, symlinks kept) belongs to, or None: the folder
+    above its bin/ holds pyvenv.cfg."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    return root if os.path.isfile(os.path.join(root, "pyvenv.cfg")) else None
+
+
+def _confined_setup(python: str, want: str | None, notes: list[str], packages: bool = False) -> Setup | None:
+    """A confined setup: the real interpreter binary (a venv's symlink resolved), bound read-only.
+    With `packages`, the interpreter's installed packages stay importable (read-only): a venv's
+    folder is bound too and the program starts as the venv's python, so it finds its pyvenv.cfg."""
     exe = os.path.realpath(python)
-    trial = Setup(exe, exe, os.geteuid() == 0, UID_BASE, UID_COUNT, (), confined_binds(exe))
+    venv = venv_root(python) if packages else None
+    trial = Setup(python if venv else exe, exe, os.geteuid() == 0, UID_BASE, UID_COUNT, (),
+                  confined_binds(exe) + ((os.path.abspath(venv),) if venv else ()))
     if not os.path.isfile(exe):
         return trial  # nothing to probe: every run fails to start, an infra_error, not a confinement question
     why, site = _probe(trial, want)
     if why is None:
         # Programs get the standard library only, as on a judge; the .pth files of an
         # interpreter's site-packages can also cost a good part of a second at every start.
-        return dataclasses.replace(trial, hide=site)
+        return trial if packages else dataclasses.replace(trial, hide=site)
     notes.append(f"no filesystem confinement: {why}")
     return None
 
 
-def setup(python: str | None = None) -> Setup:
+def setup(python: str | None = None, packages: bool = False) -> Setup:
     """Probe once what this machine allows: filesystem confinement (a mount namespace), else the
     older isolation; dropping to an unprivileged uid needs root and an interpreter that uid can run
-    (probed by running one tiny program as that uid)."""
+    (probed by running one tiny program as that uid). `packages`: the program may import what the
+    interpreter has installed (a test runner such as pytest), not only the standard library."""
     python = python or sys.executable
+    key = (python, "packages") if packages else python
     with _SETUP_LOCK:
-        if python in _SETUP:
-            return _SETUP[python]
+        if key in _SETUP:
+            return _SETUP[key]
         notes: list[str] = []
         want = "%d.%d" % sys.version_info[:2] if python == sys.executable else None
-        confined = _confined_setup(python, want, notes)
+        confined = _confined_setup(python, want, notes, packages)
         if confined is not None:
-            _SETUP[python] = confined
+            _SETUP[key] = confined
             return confined
         chosen = None
         if os.geteuid() == 0:
@@ -261,7 +276,7 @@ def setup(python: str | None = None) -> Setup:
             notes.append("not root: programs run as the invoking user")
         st = chosen or Setup(python, python, False, UID_BASE, UID_COUNT, ())
         st = Setup(st.python, st.exe, st.drop_uid, st.uid_base, st.uid_count, tuple(notes))
-        _SETUP[python] = st
+        _SETUP[key] = st
         if notes:
             import logging
 
@@ -567,12 +582,17 @@ def _slots() -> threading.BoundedSemaphore:
 
 
 def run_program(source: str, stdin: bytes | str = b"", limits: Limits = Limits(), *,
-                python: str | None = None, retries: int = 3) -> RunResult:
+                python: str | None = None, retries: int = 3, packages: bool = False,
+                binds: tuple[str, ...] = ()) -> RunResult:
     """Run `source` once on `stdin`. At most one run per core at a time in this process;
-    infrastructure failures are retried, then raised as InfraError."""
+    infrastructure failures are retried, then raised as InfraError. `packages`: see `setup`;
+    `binds`: more host folders the program sees read-only (a toolchain: a compiler, a JDK),
+    where the filesystem is confined."""
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
-    st = setup(python)
+    st = setup(python, packages)
+    if st.fs and binds:
+        st = dataclasses.replace(st, binds=st.binds + tuple(os.path.abspath(b) for b in binds))
     if not st.fs and unconfined_policy() == "refuse":
         raise Unconfined(
             "the sandbox cannot confine the filesystem on this machine (" + "; ".join(st.notes) + "), so "
