@@ -33,6 +33,15 @@ def check_references(config: dict) -> None:
     check_no_parallel_size(config)
     check_p_below_m(config)
     check_benchmark_windows(config)
+    check_aider(config)
+
+
+def check_aider(config: dict) -> None:
+    """Aider's Polyglot benchmark needs its exercise set named when it runs."""
+    aider = (config.get("evaluation") or {}).get("aider") or {}
+    if aider.get("enabled") and not aider.get("exercises"):
+        raise ConfigError("config: evaluation.aider.enabled is true but evaluation.aider.exercises is not set: name a "
+                          "checkout of github.com/Aider-AI/polyglot-benchmark (<language>/exercises/practice/<name>)")
 
 
 def check_no_parallel_size(config: dict) -> None:

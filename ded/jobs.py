@@ -141,6 +141,14 @@ def ood_models(config: Mapping, models: Iterable[str]) -> list[str]:
     return [m for m in models if local_weights(config, m)]
 
 
+def aider_models(config: Mapping, models: Iterable[str]) -> list[str]:
+    """Evaluated models Aider's Polyglot benchmark runs on: all with local weights (served for the job), when
+    evaluation.aider is enabled."""
+    if not config["evaluation"]["aider"]["enabled"]:
+        return []
+    return [m for m in models if local_weights(config, m)]
+
+
 def evaluation_jobs(config: Mapping, smoke: Iterable[tuple[str, str]],
                     trained: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """(model, benchmark) of every generate_eval job.

@@ -298,6 +298,7 @@ def eval_targets():
     paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])
     if config["evaluation"]["out_of_domain"]["enabled"]:
         paths += [f"results/eval/{m}/ood/scores.tsv" for m in ded_jobs.ood_models(config, models)]
+    paths += [AIDER_SCORES.format(model=m) for m in ded_jobs.aider_models(config, models)]
     return paths
 
 
@@ -366,6 +367,15 @@ def ood_suite_settings():
     if settings.get("procedural"):
         settings["include_path"] = OOD_TASKS_DIR
     return settings
+
+
+#: Aider's Polyglot scores of one evaluated model (rule aider_eval); no per-problem verdicts beside them.
+AIDER_SCORES = "results/eval/{model}/aider/scores.tsv"
+
+
+def aider_path(path):
+    """A path of evaluation.aider (the harness, the exercises): relative to the workflow's folder, or absolute."""
+    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
 
 
 def ood_conda_env():

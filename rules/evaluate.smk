@@ -95,7 +95,9 @@ rule collect_scores:
         lambda w: eval_targets(),
         # the per-problem outcomes behind each gain's standard error, beside each benchmark's scores
         verdicts=lambda w: [
-            p.removesuffix("scores.tsv") + "verdicts.jsonl" for p in eval_targets() if Path(p).parent.name != "ood"
+            p.removesuffix("scores.tsv") + "verdicts.jsonl"
+            for p in eval_targets()
+            if Path(p).parent.name not in ("ood", "aider")
         ],
     output:
         scores=report(PATHS["scores"], caption="../report/scores.rst", category="Scores"),
@@ -154,3 +156,34 @@ rule ood_eval:
         work_dir="results/.progress/ood/{model}",
     script:
         "../scripts/ood_eval.py"
+
+
+rule aider_eval:
+    """Aider's Polyglot benchmark (Table 6's Aider column) through Aider's own harness: the model served for
+    the job by the evaluation backend's OpenAI-compatible server, the harness in the Aider environment
+    (evaluation.aider.python), every test run in the sandbox (ded/evaluate/aider.py)."""
+    input:
+        model=lambda w: eval_model_dir(w.model),
+    output:
+        scores=AIDER_SCORES,
+        summary="results/eval/{model}/aider/summary.json",
+    log:
+        "logs/aider_eval/{model}.log",
+    benchmark:
+        "benchmarks/aider_eval/{model}.tsv"
+    wildcard_constraints:
+        model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        model=lambda w: w.model,
+        settings=lambda w: config["evaluation"]["aider"],
+        harness=lambda w: aider_path(config["evaluation"]["aider"]["harness"]),
+        exercises=lambda w: aider_path(config["evaluation"]["aider"]["exercises"] or ""),
+        backend=lambda w: config["evaluation"]["backend"],
+        backend_options=lambda w: config["evaluation"]["backend_options"],
+        workflow_dir=workflow.basedir,
+        # Aider's working copies of the exercises, its chat logs and results files: a killed job resumes here.
+        run_dir="results/.progress/aider/{model}",
+    script:
+        "../scripts/aider_eval.py"

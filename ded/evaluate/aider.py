@@ -284,6 +284,148 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
         return summary(bench, run_dir, names, tries)
 
 
+# --------------------------------------------------------------------------- the workflow's side (rule aider_eval)
+# Runs in the evaluation env (torch, the model's backend); the harness above runs in the Aider environment.
+
+#: Where `make install-aider` puts the Aider environment, relative to the workflow's folder.
+AIDER_VENV_PYTHON = ".venv-aider/bin/python"
+#: The benchmark's name in scores.tsv; its metrics are Aider's pass_rate_<attempt>, as fractions.
+BENCHMARK = "aider_polyglot"
+
+
+def harness_python(configured: str | None, workflow_dir: str | os.PathLike) -> str:
+    """The interpreter that runs Aider's harness: `configured` (evaluation.aider.python), else this job's own
+    when it imports aider (a conda env of envs/aider's kind), else the workflow's .venv-aider. Checked by
+    importing aider with it; AiderError says what to install otherwise."""
+    import importlib.util
+
+    if configured:
+        python = configured if os.path.isabs(configured) else os.path.join(workflow_dir, configured)
+    elif importlib.util.find_spec("aider") is not None:
+        return sys.executable
+    else:
+        python = os.path.join(workflow_dir, AIDER_VENV_PYTHON)
+    try:
+        probe = subprocess.run([python, "-c", "import aider, sys; print(aider.__version__)"], capture_output=True,
+                               text=True, timeout=120)
+    except OSError as exc:
+        probe = subprocess.CompletedProcess([python], 127, "", str(exc))
+    if probe.returncode != 0:
+        raise AiderError(f"{python} cannot run Aider's harness ({(probe.stderr.strip().splitlines() or ['?'])[-1]}): "
+                         "install the Aider environment with `make install-aider`, or name its interpreter in "
+                         "evaluation.aider.python")
+    return python
+
+
+def harness_command(python: str, settings: dict, harness: str, exercises: str, run_dir: str, out: str,
+                    model: str, api_base: str) -> list[str]:
+    """The command line of `python -m ded.evaluate.aider` for evaluation.aider's `settings`."""
+    cmd = [python, "-m", "ded.evaluate.aider", "--harness", harness, "--exercises", exercises, "--run-dir", run_dir,
+           "--out", out, "--model", model, "--api-base", api_base, "--tries", str(settings["tries"]),
+           "--edit-format", settings["edit_format"], "--context-tokens", str(settings["context_tokens"]),
+           "--reasoning-tag", settings["reasoning_tag"] or "", "--timeout", str(settings["test_timeout_s"]),
+           "--memory-mb", str(settings["memory_mb"])]
+    if settings.get("max_tokens"):
+        cmd += ["--max-tokens", str(settings["max_tokens"])]
+    if settings.get("languages"):
+        cmd += ["--languages", ",".join(settings["languages"])]
+    for toolchain in settings.get("toolchains") or ():
+        cmd += ["--toolchain", toolchain]
+    return cmd
+
+
+def _wait_listening(api_base: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AiderError(f"the model server exited with status {proc.returncode} before it listened")
+        try:
+            with urllib.request.urlopen(api_base + "/models", timeout=5):
+                return
+        except OSError:
+            time.sleep(2)
+    raise AiderError(f"the model server did not answer at {api_base} within {timeout_s:.0f} s")
+
+
+def vllm_server_command(model_dir: str, name: str, port: int, options: dict) -> list[str]:
+    """vLLM's OpenAI-compatible server for `model_dir` on this machine only; `options` (evaluation.backend_options,
+    the job's tensor-parallel size among them) become its --flags."""
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
+           "--served-model-name", name, "--host", "127.0.0.1", "--port", str(port)]
+    for key, value in sorted(options.items()):
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        cmd += [flag] if value is True else [flag, str(value)]
+    return cmd
+
+
+@contextlib.contextmanager
+def served(model_dir: str, name: str, backend: str, options: dict, timeout_s: float = 1800.0):
+    """The model at `model_dir` behind an OpenAI-compatible API on 127.0.0.1 for the block; yields its base URL.
+    hf: the project's server (ded.sample.serve) in this process; vllm: vLLM's, started and stopped here."""
+    if backend == "hf":
+        from ..sample.hf import HFBackend
+        from ..sample.serve import serve
+
+        hf_options = {k: v for k, v in options.items() if k in ("device", "dtype", "threads", "chat_template")}
+        server = serve(HFBackend(model_dir, batch_size=1, **hf_options), name)
+        try:
+            yield "http://127.0.0.1:%d/v1" % server.server_address[1]
+        finally:
+            server.shutdown()
+        return
+    if backend != "vllm":
+        raise AiderError(f"evaluation.backend {backend!r}: Aider's benchmark serves a local model folder with the "
+                         "hf or the vllm backend")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    api_base = f"http://127.0.0.1:{port}/v1"
+    proc = subprocess.Popen(vllm_server_command(model_dir, name, port, options), stdout=sys.stderr,
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait_listening(api_base, proc, timeout_s)
+        yield api_base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def score_rows(model: str, summary_: dict) -> list[dict]:
+    """scores.tsv rows: Aider's pass rates as fractions, over the exercises that ran."""
+    return [{"model": model, "benchmark": BENCHMARK, "metric": f"pass_rate_{i}",
+             "value": summary_[f"pass_rate_{i}"] / 100.0, "n": summary_["completed"]}
+            for i in range(1, summary_["tries"] + 1)]
+
+
+def run_job(model_dir: str, model: str, settings: dict, *, harness: str, exercises: str, run_dir: str,
+            summary_path: str, workflow_dir: str, backend: str, backend_options: dict, log) -> dict:
+    """Rule aider_eval: serve the model, run Aider's harness on it with the Aider environment's interpreter
+    (its output into the job's log), return the summary it wrote to `summary_path`."""
+    python = harness_python(settings.get("python"), workflow_dir)
+    exercise_dirs(Path(exercises), settings.get("languages") or None)  # a bad folder fails before the model loads
+    log.info("Aider's harness %s with %s on %s", harness, python, exercises)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(workflow_dir)] + [p for p in [os.environ.get(
+        "PYTHONPATH")] if p]))
+    with served(model_dir, "evaluated", backend, backend_options) as api_base:
+        cmd = harness_command(python, settings, harness, exercises, run_dir, summary_path, "evaluated", api_base)
+        log.info("%s", " ".join(cmd))
+        proc = subprocess.run(cmd, env=env, stdout=sys.stderr, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise AiderError(f"Aider's harness failed (exit status {proc.returncode}); its output is above in this log")
+    return json.loads(Path(summary_path).read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ded.evaluate.aider", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

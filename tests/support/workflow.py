@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 #: What a copy of the workflow holds (results and resources are made by the run).
-WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ded", "config", "profiles", "envs", "report")
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ded", "config", "profiles", "envs", "report", "third_party")
 
 
 def copy_workflow(dst: Path, names: tuple[str, ...] = WORKFLOW_FILES, snakefile: str | None = None,
