@@ -142,11 +142,12 @@ def ood_models(config: Mapping, models: Iterable[str]) -> list[str]:
 
 
 def aider_models(config: Mapping, models: Iterable[str]) -> list[str]:
-    """Evaluated models Aider's Polyglot benchmark runs on: all with local weights (served for the job), when
-    evaluation.aider is enabled."""
+    """Evaluated models Aider's Polyglot benchmark runs on, when evaluation.aider is enabled: those with local
+    weights (served for the job) other than the smoke-test students, which Table 6 does not show and which
+    are removed once the teacher choice has read them."""
     if not config["evaluation"]["aider"]["enabled"]:
         return []
-    return [m for m in models if local_weights(config, m)]
+    return [m for m in models if local_weights(config, m) and not m.startswith("smoke/")]
 
 
 def evaluation_jobs(config: Mapping, smoke: Iterable[tuple[str, str]],

@@ -371,6 +371,16 @@ def ood_suite_settings():
 
 #: Aider's Polyglot scores of one evaluated model (rule aider_eval); no per-problem verdicts beside them.
 AIDER_SCORES = "results/eval/{model}/aider/scores.tsv"
+#: The interpreter of Aider's harness, as rule aider_harness found it.
+AIDER_HARNESS = "resources/aider/harness.json"
+
+
+def aider_conda_env():
+    """aider_eval's conda env, by evaluation.backend (it serves the model): hf in envs/evaluate.yaml, vllm in
+    envs/evaluate_vllm.yaml, the env that holds vllm beside the scoring packages (ded.evaluate.aider.SERVING_ENVS)."""
+    from ded.evaluate.aider import serving_env
+
+    return os.path.join("..", serving_env(config["evaluation"]["backend"]))
 
 
 def aider_path(path):

@@ -158,12 +158,30 @@ rule ood_eval:
         "../scripts/ood_eval.py"
 
 
+rule aider_harness:
+    """The interpreter that runs Aider's harness, checked by importing aider with it: envs/aider.yaml's under
+    --use-conda; else evaluation.aider.python, or the workflow's .venv-aider (ded.evaluate.aider.harness_python)."""
+    output:
+        AIDER_HARNESS,
+    log:
+        "logs/aider_harness.log",
+    localrule: True
+    conda:
+        "../envs/aider.yaml"
+    params:
+        python=lambda w: config["evaluation"]["aider"]["python"],
+        workflow_dir=workflow.basedir,
+    script:
+        "../scripts/aider_harness.py"
+
+
 rule aider_eval:
     """Aider's Polyglot benchmark (Table 6's Aider column) through Aider's own harness: the model served for
-    the job by the evaluation backend's OpenAI-compatible server, the harness in the Aider environment
-    (evaluation.aider.python), every test run in the sandbox (ded/evaluate/aider.py)."""
+    the job by the evaluation backend's OpenAI-compatible server, the harness run by rule aider_harness's
+    interpreter, every test run in the sandbox (ded/evaluate/aider.py)."""
     input:
         model=lambda w: eval_model_dir(w.model),
+        harness=AIDER_HARNESS,
     output:
         scores=AIDER_SCORES,
         summary="results/eval/{model}/aider/summary.json",
@@ -174,7 +192,7 @@ rule aider_eval:
     wildcard_constraints:
         model=r"(base|teacher)/[^/]+|smoke/[^/]+/[^/]+|trained/[^/]+/[^/]+/[^/]+",
     conda:
-        "../envs/evaluate.yaml"
+        aider_conda_env()
     params:
         model=lambda w: w.model,
         settings=lambda w: config["evaluation"]["aider"],

@@ -1,3 +1,5 @@
+import json
+
 from scripts._common import setup
 
 log = setup(snakemake)
@@ -6,8 +8,10 @@ from ded.evaluate.aider import run_job, score_rows  # noqa: E402
 from ded.evaluate.tables import write_scores  # noqa: E402
 from ded.sample import allocation_options  # noqa: E402
 
+with open(snakemake.input.harness, encoding="utf-8") as fh:
+    python = json.load(fh)["python"]
 summary = run_job(str(snakemake.input.model), snakemake.params.model, dict(snakemake.params.settings),
-                  harness=snakemake.params.harness, exercises=snakemake.params.exercises,
+                  python=python, harness=snakemake.params.harness, exercises=snakemake.params.exercises,
                   run_dir=snakemake.params.run_dir, summary_path=snakemake.output.summary,
                   workflow_dir=snakemake.params.workflow_dir, backend=snakemake.params.backend,
                   backend_options=allocation_options(snakemake.params.backend_options,

@@ -8,7 +8,8 @@ resolves it (this script rewrites that part and nothing else):
 - for the env's Python on Linux x86_64, from the package index alone, so torch is PyPI's build (the
   CUDA one, with its nvidia-* packages, as on a GPU node);
 - at requirements/cpu.lock's versions for every package the env does not pin itself (torch's +cpu
-  label dropped), so a stage runs what the tests ran, except where RELEASED says why not;
+  label dropped), so a stage runs what the tests ran, except where RELEASED says why not (an env of
+  ENV_LOCKS follows its own lock instead: envs/aider.yaml, requirements/aider.lock);
 - without the packages the env takes from conda-forge (its conda dependencies other than python and
   pip) nor what only they need: conda installs those.
 
@@ -39,6 +40,15 @@ RELEASED = {
                                  "follows vllm and lm-eval",
     ("train.yaml", "pillow"): "llamafactory 0.9.5 requires gradio<=5.50.0, which requires pillow<12",
 }
+
+
+#: Env files that follow another lock than requirements/cpu.lock: the environment they share pins with.
+ENV_LOCKS = {"aider.yaml": ROOT / "requirements" / "aider.lock"}
+
+
+def lock_of(env_name: str) -> Path:
+    """The lock an env file's versions follow (ENV_LOCKS, else requirements/cpu.lock)."""
+    return ENV_LOCKS.get(env_name, CPU_LOCK)
 
 
 def released(env_name: str, package: str) -> bool:
@@ -159,10 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument("--uv", default="uv", help="the uv executable (`make lock` passes its pinned one)")
     parser.add_argument("envs", nargs="*", type=Path, help="env files (default: envs/*.yaml)")
     args = parser.parse_args(argv)
-    lock_pins = read_pins(CPU_LOCK.read_text().splitlines())
     for path in args.envs or sorted((ROOT / "envs").glob("*.yaml")):
         env = EnvFile(path.read_text())
-        pins = resolve(args.uv, env, path.name, lock_pins)
+        pins = resolve(args.uv, env, path.name, read_pins(lock_of(path.name).read_text().splitlines()))
         path.write_text(env.with_locked(pins, env.python()))
         print(f"{path.name}: {len(env.direct())} direct pins, {len(pins)} locked", file=sys.stderr)
     return 0

@@ -26,10 +26,11 @@ What is the workflow's:
   are importable (read-only: pytest), and `--toolchain` folders (a Rust or Go installation, a JDK
   with its Gradle cache, node with jest) are bound read-only and put first on PATH. A test run that
   exceeds its time is Aider's time-out ("Tests timed out!").
-- **Order and resumption.** Aider's `main` shuffles the exercises with an unseeded random and runs
-  them on threads; here they run one at a time in sorted order, so a run repeats. An exercise whose
-  `.aider.results.json` exists is not run again (Aider's own `run_test` returns it), so a killed
-  job resumes.
+- **Order and resumption.** Aider's `main` shuffles the exercises with an unseeded random; here
+  they start in sorted order, one at a time or `--threads` at once (Aider's --threads: each
+  exercise is a conversation of its own, so only the server's batching can move an outcome). An
+  exercise whose `.aider.results.json` exists is not run again (Aider's own `run_test` returns it),
+  so a killed job resumes.
 - **Model settings.** `--max-tokens` (the reply budget: a reasoning student's chain of thought comes
   before its edit) and `reasoning_tag: think` (Aider removes `<think>...</think>` before applying the
   edit) reach aider as a model-settings file, as `--read-model-settings` would.
@@ -247,9 +248,10 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
                   languages: list[str] | None = None, tries: int = 2, edit_format: str = "whole",
                   max_tokens: int | None = None, reasoning_tag: str | None = "think", context_tokens: int = 32768,
                   limits: TestLimits = TestLimits(), toolchains: tuple[str, ...] = (),
-                  retry_timeout_s: float = 600.0, keywords: list[str] | None = None) -> dict:
+                  retry_timeout_s: float = 600.0, keywords: list[str] | None = None, threads: int = 1) -> dict:
     """Every exercise through Aider's run_test against the model at `api_base`; the summary (see `summary`).
-    `keywords`: only the exercises whose folder contains one of them (Aider's --keywords)."""
+    `keywords`: only the exercises whose folder contains one of them (Aider's --keywords); `threads`: exercises
+    worked on at once (Aider's --threads)."""
     names = exercise_dirs(exercises, languages)
     if keywords:
         names = [n for n in names if any(k in n for k in keywords)]
@@ -275,17 +277,37 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
     models.register_litellm_models([str(metadata)])
     # Aider's main() waits 24 h for an unreachable model; a local server that is gone will not come back.
     sendchat.RETRY_TIMEOUT = base_coder.RETRY_TIMEOUT = models.RETRY_TIMEOUT = retry_timeout_s
-    for i, name in enumerate(names, 1):
+    def work(item: tuple[int, str]) -> None:
+        i, name = item
         print(f"[aider] exercise {i}/{len(names)}: {name}", file=sys.stderr, flush=True)
-        with contextlib.redirect_stdout(sys.stderr):  # Aider's progress; stdout stays for the summary
-            bench.run_test(Path(exercises).resolve(), run_dir / name, litellm_model, edit_format, tries,
-                           False, False, False, "", None, None, None)
-    with contextlib.redirect_stdout(sys.stderr):
+        bench.run_test(Path(exercises).resolve(), run_dir / name, litellm_model, edit_format, tries,
+                       False, False, False, "", None, None, None)
+
+    with contextlib.redirect_stdout(sys.stderr):  # Aider's progress; stdout stays for the summary
+        if threads > 1:  # Aider's --threads: each exercise is a conversation of its own
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(work, enumerate(names, 1)))
+        else:
+            for item in enumerate(names, 1):
+                work(item)
         return summary(bench, run_dir, names, tries)
 
 
 # --------------------------------------------------------------------------- the workflow's side (rule aider_eval)
 # Runs in the evaluation env (torch, the model's backend); the harness above runs in the Aider environment.
+
+#: The env rule aider_eval serves its model in, by evaluation.backend (the server's packages, and pandas).
+SERVING_ENVS = {"hf": "envs/evaluate.yaml", "vllm": "envs/evaluate_vllm.yaml"}
+
+
+def serving_env(backend: str) -> str:
+    if backend not in SERVING_ENVS:
+        raise AiderError(f"config: evaluation.backend {backend!r}: Aider's benchmark serves a local model folder "
+                         f"with the hf or the vllm backend")
+    return SERVING_ENVS[backend]
+
 
 #: Where `make install-aider` puts the Aider environment, relative to the workflow's folder.
 AIDER_VENV_PYTHON = ".venv-aider/bin/python"
@@ -293,16 +315,16 @@ AIDER_VENV_PYTHON = ".venv-aider/bin/python"
 BENCHMARK = "aider_polyglot"
 
 
-def harness_python(configured: str | None, workflow_dir: str | os.PathLike) -> str:
-    """The interpreter that runs Aider's harness: `configured` (evaluation.aider.python), else this job's own
-    when it imports aider (a conda env of envs/aider's kind), else the workflow's .venv-aider. Checked by
-    importing aider with it; AiderError says what to install otherwise."""
+def harness_python(configured: str | None, workflow_dir: str | os.PathLike) -> tuple[str, str]:
+    """(interpreter, aider-chat version) of Aider's harness: `configured` (evaluation.aider.python), else this
+    job's own when it imports aider (envs/aider.yaml under --use-conda), else the workflow's .venv-aider.
+    Checked by importing aider with it; AiderError says what to install otherwise."""
     import importlib.util
 
     if configured:
         python = configured if os.path.isabs(configured) else os.path.join(workflow_dir, configured)
     elif importlib.util.find_spec("aider") is not None:
-        return sys.executable
+        python = sys.executable
     else:
         python = os.path.join(workflow_dir, AIDER_VENV_PYTHON)
     try:
@@ -314,7 +336,7 @@ def harness_python(configured: str | None, workflow_dir: str | os.PathLike) -> s
         raise AiderError(f"{python} cannot run Aider's harness ({(probe.stderr.strip().splitlines() or ['?'])[-1]}): "
                          "install the Aider environment with `make install-aider`, or name its interpreter in "
                          "evaluation.aider.python")
-    return python
+    return python, probe.stdout.strip()
 
 
 def harness_command(python: str, settings: dict, harness: str, exercises: str, run_dir: str, out: str,
@@ -324,7 +346,7 @@ def harness_command(python: str, settings: dict, harness: str, exercises: str, r
            "--out", out, "--model", model, "--api-base", api_base, "--tries", str(settings["tries"]),
            "--edit-format", settings["edit_format"], "--context-tokens", str(settings["context_tokens"]),
            "--reasoning-tag", settings["reasoning_tag"] or "", "--timeout", str(settings["test_timeout_s"]),
-           "--memory-mb", str(settings["memory_mb"])]
+           "--memory-mb", str(settings["memory_mb"]), "--threads", str(settings["threads"])]
     if settings.get("max_tokens"):
         cmd += ["--max-tokens", str(settings["max_tokens"])]
     if settings.get("languages"):
@@ -350,11 +372,13 @@ def _wait_listening(api_base: str, proc: subprocess.Popen, timeout_s: float) -> 
     raise AiderError(f"the model server did not answer at {api_base} within {timeout_s:.0f} s")
 
 
-def vllm_server_command(model_dir: str, name: str, port: int, options: dict) -> list[str]:
-    """vLLM's OpenAI-compatible server for `model_dir` on this machine only; `options` (evaluation.backend_options,
-    the job's tensor-parallel size among them) become its --flags."""
+def vllm_server_command(model_dir: str, name: str, port: int, options: dict, context_tokens: int) -> list[str]:
+    """vLLM's OpenAI-compatible server for `model_dir` on this machine only, its context the one Aider is told
+    (evaluation.aider.context_tokens); `options` (evaluation.backend_options, the job's tensor-parallel size
+    among them) become its --flags."""
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
            "--served-model-name", name, "--host", "127.0.0.1", "--port", str(port)]
+    options = {"max_model_len": context_tokens, **options}
     for key, value in sorted(options.items()):
         if value is None or value is False:
             continue
@@ -364,7 +388,8 @@ def vllm_server_command(model_dir: str, name: str, port: int, options: dict) -> 
 
 
 @contextlib.contextmanager
-def served(model_dir: str, name: str, backend: str, options: dict, timeout_s: float = 1800.0):
+def served(model_dir: str, name: str, backend: str, options: dict, context_tokens: int = 32768,
+           timeout_s: float = 1800.0):
     """The model at `model_dir` behind an OpenAI-compatible API on 127.0.0.1 for the block; yields its base URL.
     hf: the project's server (ded.sample.serve) in this process; vllm: vLLM's, started and stopped here."""
     if backend == "hf":
@@ -387,7 +412,7 @@ def served(model_dir: str, name: str, backend: str, options: dict, timeout_s: fl
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     api_base = f"http://127.0.0.1:{port}/v1"
-    proc = subprocess.Popen(vllm_server_command(model_dir, name, port, options), stdout=sys.stderr,
+    proc = subprocess.Popen(vllm_server_command(model_dir, name, port, options, context_tokens), stdout=sys.stderr,
                             stderr=subprocess.STDOUT)
     try:
         _wait_listening(api_base, proc, timeout_s)
@@ -408,16 +433,15 @@ def score_rows(model: str, summary_: dict) -> list[dict]:
             for i in range(1, summary_["tries"] + 1)]
 
 
-def run_job(model_dir: str, model: str, settings: dict, *, harness: str, exercises: str, run_dir: str,
-            summary_path: str, workflow_dir: str, backend: str, backend_options: dict, log) -> dict:
+def run_job(model_dir: str, model: str, settings: dict, *, python: str, harness: str, exercises: str,
+            run_dir: str, summary_path: str, workflow_dir: str, backend: str, backend_options: dict, log) -> dict:
     """Rule aider_eval: serve the model, run Aider's harness on it with the Aider environment's interpreter
-    (its output into the job's log), return the summary it wrote to `summary_path`."""
-    python = harness_python(settings.get("python"), workflow_dir)
+    `python` (its output into the job's log), return the summary it wrote to `summary_path`."""
     exercise_dirs(Path(exercises), settings.get("languages") or None)  # a bad folder fails before the model loads
     log.info("Aider's harness %s with %s on %s", harness, python, exercises)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(workflow_dir)] + [p for p in [os.environ.get(
         "PYTHONPATH")] if p]))
-    with served(model_dir, "evaluated", backend, backend_options) as api_base:
+    with served(model_dir, "evaluated", backend, backend_options, settings["context_tokens"]) as api_base:
         cmd = harness_command(python, settings, harness, exercises, run_dir, summary_path, "evaluated", api_base)
         log.info("%s", " ".join(cmd))
         proc = subprocess.run(cmd, env=env, stdout=sys.stderr, stderr=subprocess.STDOUT)
@@ -442,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reasoning-tag", default="think", help="'' to keep the reasoning in the reply")
     p.add_argument("--context-tokens", type=int, default=32768, help="the served model's context window")
     p.add_argument("--keywords", default="", help="only exercises whose folder contains one of these (comma-separated)")
+    p.add_argument("--threads", type=int, default=1, help="exercises worked on at once (Aider's --threads)")
     p.add_argument("--timeout", type=float, default=TEST_TIMEOUT_S, help="seconds of one test run")
     p.add_argument("--memory-mb", type=int, default=TestLimits.memory_mb)
     p.add_argument("--toolchain", action="append", default=[], help="a folder the tests see read-only (repeat)")
@@ -451,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
                             languages=[x for x in args.languages.split(",") if x] or None, tries=args.tries,
                             edit_format=args.edit_format, max_tokens=args.max_tokens,
                             reasoning_tag=args.reasoning_tag or None, context_tokens=args.context_tokens,
-                            keywords=[x for x in args.keywords.split(",") if x] or None,
+                            keywords=[x for x in args.keywords.split(",") if x] or None, threads=args.threads,
                             limits=TestLimits(timeout_s=args.timeout, memory_mb=args.memory_mb),
                             toolchains=tuple(args.toolchain))
     except (DedError, sandbox.Unconfined) as exc:

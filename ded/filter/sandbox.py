@@ -230,8 +230,10 @@ def _confined_setup(python: str, want: str | None, notes: list[str], packages: b
     folder is bound too and the program starts as the venv's python, so it finds its pyvenv.cfg."""
     exe = os.path.realpath(python)
     venv = venv_root(python) if packages else None
+    # The venv's folder as the program names it and where it really is (its scripts' #! lines name the latter).
+    venv_binds = tuple(dict.fromkeys((os.path.abspath(venv), os.path.realpath(venv)))) if venv else ()
     trial = Setup(python if venv else exe, exe, os.geteuid() == 0, UID_BASE, UID_COUNT, (),
-                  confined_binds(exe) + ((os.path.abspath(venv),) if venv else ()))
+                  confined_binds(exe) + venv_binds)
     if not os.path.isfile(exe):
         return trial  # nothing to probe: every run fails to start, an infra_error, not a confinement question
     why, site = _probe(trial, want)

@@ -214,17 +214,8 @@ def build_root(fs: dict, uid: int | None) -> bool:
         raise OSError(0, f"mount namespace: {err}")
     mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates back to the host
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,nr_inodes=4096,mode=0755")
-    for path in fs["binds"]:
-        if os.path.islink(path) and os.path.dirname(path) == "/":
-            os.symlink(os.readlink(path), root + path)  # /bin -> usr/bin and the like
-        elif os.path.isdir(path):
-            bind_read_only(path, _place(root, path, "dir"))
-        elif os.path.isfile(path):
-            bind_read_only(path, _place(root, path, "file"))
-    for path in fs.get("hide", ()):
-        if os.path.isdir(root + path):
-            mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
-    # One size-capped tmpfs behind every writable place, so their total is bounded.
+    # One size-capped tmpfs behind every writable place, so their total is bounded. Mounted before the
+    # read-only binds, so a bound folder under one of them (a venv in /tmp) stays in sight above it.
     stage = _place(root, "/.writable", "dir")
     mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(fs['disk_mb'])}m,mode=0755")
     for i, (path, mode) in enumerate(WRITABLE):
@@ -240,6 +231,16 @@ def build_root(fs: dict, uid: int | None) -> bool:
         mount(part, _place(root, path, "dir"), None, MS_BIND)
     umount_detach(stage)
     os.rmdir(stage)
+    for path in fs["binds"]:
+        if os.path.islink(path) and os.path.dirname(path) == "/":
+            os.symlink(os.readlink(path), root + path)  # /bin -> usr/bin and the like
+        elif os.path.isdir(path):
+            bind_read_only(path, _place(root, path, "dir"))
+        elif os.path.isfile(path):
+            bind_read_only(path, _place(root, path, "file"))
+    for path in fs.get("hide", ()):
+        if os.path.isdir(root + path):
+            mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
     for name in DEVICES:
         mount(f"/dev/{name}", _place(root, f"/dev/{name}", "file"), None, MS_BIND)
     for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),

@@ -344,6 +344,7 @@ def job_lists(config: dict) -> dict[str, list[dict[str, str]]]:
         "generate_eval": jobs.sharded(config, "generate_eval", [
             {"model": m, "benchmark": b} for m, b in jobs.evaluation_jobs(config, smoke, trained)]),
         "ood_eval": [{"model": m} for m in jobs.ood_models(config, models)],
+        "aider_eval": [{"model": m} for m in jobs.aider_models(config, models)],
         "token_entropy": [{"teacher": t, "domain": d} for t, d in jobs.entropy_corpora(config)],
         "pca_shift": [{"student": s, "teacher": t, "corpus": c} for s, t, c in pca],
     }
@@ -624,6 +625,33 @@ def ood_evaluation(s: Settings, planned: dict) -> Stage:
     return stage
 
 
+def aider_evaluation(s: Settings, planned: dict) -> Stage:
+    """Aider's Polyglot benchmark (Table 6): one aider_eval job per evaluated model with a local folder.
+
+    Each exercise of the chosen languages (plan.aider_exercises) takes up to `tries` attempts, each a prompt
+    of plan.aider_prompt_tokens (Aider's instructions, the files, the tests' output) and a reply of
+    plan.mean_output_tokens (at most max_tokens); an upper bound, since a passed attempt ends the exercise.
+    The replies are decoded `threads` at a time, so the job runs at that share of the batched throughput.
+    """
+    stage = Stage("Aider's Polyglot benchmark", "aider_eval")
+    if not planned["aider_eval"]:
+        return stage
+    aider = s.get("evaluation.aider")
+    sizes = s.plan("aider_exercises")
+    exercises = sum(sizes[lang] for lang in aider["languages"] or sizes)
+    attempts = exercises * aider["tries"]
+    forward = attempts * s.plan("aider_prompt_tokens")
+    generated = generation_tokens(attempts, 1, s.plan("mean_output_tokens"), aider["max_tokens"])
+    in_flight = min(1.0, aider["threads"] / s.plan("aider_full_batch"))
+    for group_name, group in _group(planned["aider_eval"], lambda j: _model_group(j["model"])).items():
+        model, _ = _model_of(s, group_name)
+        per_model = _forward_hours(s, forward, model) + _gen_hours(s, generated, model) / in_flight
+        count = len(group)
+        stage.rows.append(Row(group_name, count, f"{exercises} exercises x {aider['tries']} attempts per model",
+                              (forward + generated) * count, per_model * count, max_job_hours=per_model))
+    return stage
+
+
 def pca_shift(s: Settings, planned: dict) -> Stage:
     """Figure 4: hidden states of the base and the trained student on every benchmark's prompts (forward only)."""
     stage = Stage("PCA centroid shift (Figure 4)", "pca_shift")
@@ -645,8 +673,8 @@ def pca_shift(s: Settings, planned: dict) -> Stage:
     return stage
 
 
-STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, evaluation, ood_evaluation, analysis,
-          pca_shift)
+STAGES = (teacher_sampling, smoke_training, student_sampling, final_training, evaluation, ood_evaluation,
+          aider_evaluation, analysis, pca_shift)
 
 
 def compute_plan(config: dict) -> list[Stage]:

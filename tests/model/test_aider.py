@@ -2,20 +2,18 @@
 aider_benchmark, run by the Aider environment's interpreter) against the project's OpenAI-compatible
 server (`ded.sample.serve`), every test run in the sandbox.
 
-The server answers from a scripted backend whose replies are known (so the attempts, the test output fed
-back and pass@2 can be asserted exactly) and, once, from SmolLM2 itself."""
+The server answers from a scripted backend whose replies are known, so the attempts, the test output fed back
+and pass@2 can be asserted exactly; tests/workflow/test_aider_rule.py serves a real (tiny) model through the
+same server, by the rule."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support.servers import served_model
 from support.workflow import ROOT
 
 from ded.filter import sandbox as S
@@ -88,14 +86,23 @@ def run_aider(python: str, api_base: str, run_dir: Path, *extra: str, timeout: i
     return json.loads(out.read_text()), proc
 
 
-def test_two_attempts_with_the_test_output_fed_back_give_aiders_pass_at_2(tmp_path, aider_python):
+@pytest.fixture(scope="module")
+def scripted_run(tmp_path_factory, aider_python):
+    """One run of the shipped exercises against the scripted model; yields (summary, backend, run folder,
+    api_base, the server still up for a second run)."""
     backend = ScriptedBackend()
     server = serve(backend, "tested")
+    run_dir = tmp_path_factory.mktemp("aider") / "run"
     try:
         api_base = "http://127.0.0.1:%d/v1" % server.server_address[1]
-        summary, _ = run_aider(aider_python, api_base, tmp_path / "run")
+        summary, proc = run_aider(aider_python, api_base, run_dir)
+        yield summary, backend, run_dir, api_base, proc
     finally:
         server.shutdown()
+
+
+def test_two_attempts_with_the_test_output_fed_back_give_aiders_pass_at_2(scripted_run):
+    summary, backend, run_dir, _, proc = scripted_run
     outcomes = {p["exercise"].rsplit("/", 1)[1]: p["tests_outcomes"] for p in summary["per_exercise"]}
     assert outcomes == {"leap": [False, True], "reverse-string": [True], "sum-of-multiples": [False, False]}
     # Aider's own summarize_results: 1 of 3 on the first attempt, 2 of 3 by the second
@@ -106,35 +113,17 @@ def test_two_attempts_with_the_test_output_fed_back_give_aiders_pass_at_2(tmp_pa
     assert len(leap) == 2 and "test_year_divisible_by_100_not_by_400" in json.dumps(leap[1])
     assert "See the testing errors above" in json.dumps(leap[1])
     # What Aider left per exercise: its results file and the chat with the tests' output
-    history = (tmp_path / "run" / PRACTICE / "leap/.aider.chat.history.md").read_text()
+    history = (run_dir / PRACTICE / "leap/.aider.chat.history.md").read_text()
     assert "1 failed, 3 passed" in history and "4 passed" in history
-
-
-def test_a_killed_run_resumes_without_asking_again(tmp_path, aider_python):
-    backend = ScriptedBackend()
-    server = serve(backend, "tested")
-    try:
-        api_base = "http://127.0.0.1:%d/v1" % server.server_address[1]
-        first, _ = run_aider(aider_python, api_base, tmp_path / "run")
-        asked = len(backend.conversations)
-        # as if killed during sum-of-multiples: its results file is gone, the others stay
-        (tmp_path / "run" / PRACTICE / "sum-of-multiples/.aider.results.json").unlink()
-        second, _ = run_aider(aider_python, api_base, tmp_path / "run")
-    finally:
-        server.shutdown()
-    assert len(backend.conversations) == asked + 2  # only sum-of-multiples' two attempts again
-    assert first["per_exercise"] == second["per_exercise"]
-
-
-@pytest.mark.usefixtures("smollm2_dir")
-def test_a_real_model_through_the_projects_server(tmp_path, aider_python, smollm2_dir):
-    with served_model("ded", "serve", "--model-path", str(smollm2_dir), "--model-name", "tested") as api_base:
-        summary, proc = run_aider(aider_python, api_base, tmp_path / "run", "--max-tokens", "48",
-                                  "--context-tokens", "8192", "--keywords", "leap")
-    assert summary["exercises"] == summary["completed"] == 1
-    (leap,) = summary["per_exercise"]
-    # SmolLM2 (135M, untrained) does not solve it: two attempts, nothing crashed
-    assert leap["error"] is None and leap["tests_outcomes"] == [False, False], leap
-    assert summary["pass_rate_2"] == 0.0
     # the model's metadata is known: Aider looked nothing up on the network and knew the context window
     assert "raw.githubusercontent.com" not in proc.stderr and "of 0 --" not in proc.stderr
+
+
+def test_a_killed_run_resumes_without_asking_again(scripted_run, aider_python):
+    first, backend, run_dir, api_base, _ = scripted_run
+    asked = len(backend.conversations)
+    # as if killed during sum-of-multiples: its results file is gone, the others stay
+    (run_dir / PRACTICE / "sum-of-multiples/.aider.results.json").unlink()
+    second, _ = run_aider(aider_python, api_base, run_dir)
+    assert len(backend.conversations) == asked + 2  # only sum-of-multiples' two attempts again
+    assert first["per_exercise"] == second["per_exercise"]

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ded.evaluate.aider import SERVING_ENVS
 from ded.evaluate.lm_eval_suite import OOD_ENVS, ood_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,12 +125,21 @@ def test_env_names_are_unique():
 def test_versions_shared_with_requirements_match(path):
     """A package pinned in requirements/ is pinned to the same version wherever an env lists it."""
     specs = env_specs(yaml.safe_load(path.read_text()))
+    pins = direct_pins(path.name)
     for name, spec in specs.items():
-        if name not in CPU_PINS or (path.name, name) in ALLOWED_DIFFERENCES:
+        if name not in pins or (path.name, name) in ALLOWED_DIFFERENCES:
             continue
-        assert spec == f"=={CPU_PINS[name]}", (
-            f"{path.name}: {name}{spec or ' (unpinned)'} but requirements/ pins {name}=={CPU_PINS[name]}; "
+        assert spec == f"=={pins[name]}", (
+            f"{path.name}: {name}{spec or ' (unpinned)'} but requirements/ pins {name}=={pins[name]}; "
             f"pin the same version or add ({path.name!r}, {name!r}) to ALLOWED_DIFFERENCES with the reason")
+
+
+def direct_pins(env_name: str) -> dict[str, str]:
+    """The hand-written pins an env follows: requirements/cpu.txt and no-deps.txt, or for an env with a lock of its
+    own (lock_envs.ENV_LOCKS) the .txt that lock is resolved from."""
+    if env_name in lock_envs.ENV_LOCKS:
+        return requirement_pins([lock_envs.ENV_LOCKS[env_name].with_suffix(".txt")])
+    return CPU_PINS
 
 
 def test_allowed_differences_are_real():
@@ -168,7 +178,8 @@ def rule_envs(smk_text: str) -> dict[str, str | None]:
 
 
 #: Rules whose `conda:` is computed from the config (not a literal): the env files it can name.
-COMPUTED_ENVS = {"ood_eval": ("ood_conda_env()", ["../" + path for path in OOD_ENVS.values()])}
+COMPUTED_ENVS = {"ood_eval": ("ood_conda_env()", ["../" + path for path in OOD_ENVS.values()]),
+                 "aider_eval": ("aider_conda_env()", ["../" + path for path in SERVING_ENVS.values()])}
 
 
 def rule_env_files(smk_text: str) -> dict[str, list[str]]:
@@ -437,14 +448,24 @@ def test_env_pip_section_is_locked(path):
 
 @pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
 def test_env_packages_follow_the_cpu_lock(path):
-    """A package an env installs with pip is at cpu.lock's version, unless said otherwise with the reason."""
+    """A package an env installs with pip is at its lock's version (cpu.lock; an env of lock_envs.ENV_LOCKS its
+    own), unless said otherwise with the reason."""
+    lock = lock_envs.lock_of(path.name)
+    pins = requirement_pins([lock])
     for name, spec in env_specs(yaml.safe_load(path.read_text())).items():
-        if (name not in LOCK_PINS or lock_envs.released(path.name, name)
+        if (name not in pins or lock_envs.released(path.name, name)
                 or (path.name, name) in ALLOWED_DIFFERENCES):
             continue
-        assert spec == f"=={lock_envs.public(LOCK_PINS[name])}", (
-            f"{path.name}: {name}{spec} but requirements/cpu.lock has {LOCK_PINS[name]}: run `make lock`, "
+        assert spec == f"=={lock_envs.public(pins[name])}", (
+            f"{path.name}: {name}{spec} but requirements/{lock.name} has {pins[name]}: run `make lock`, "
             f"or add ({path.name!r}, {name!r}) to RELEASED in scripts/lock_envs.py with the reason")
+
+
+def test_the_aider_env_is_the_aider_venv():
+    """envs/aider.yaml (--use-conda) installs what requirements/aider.lock (.venv-aider) does, to the version."""
+    specs = env_specs(yaml.safe_load((ROOT / "envs/aider.yaml").read_text()))
+    lock = requirement_pins([ROOT / "requirements/aider.lock"])
+    assert {n: s.lstrip("=") for n, s in specs.items() if n not in ("python", "pip")} == lock
 
 
 def test_released_packages_differ_from_the_lock():

@@ -182,7 +182,7 @@ def test_compute_plan_by_hand():
 
     counts = jobs_per_rule(list(stages.values()))
     assert counts == {"sample_teacher": 4, "train_smoke": 2, "sample_student": 2, "train_student": 4,
-                      "generate_eval": 9, "ood_eval": 0, "token_entropy": 4,
+                      "generate_eval": 9, "ood_eval": 0, "aider_eval": 0, "token_entropy": 4,
                       "pca_shift": 1 + 2}  # the DED run, and Figure 4's comparison of both smoke students
 
 

@@ -18,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
-GPU_RULES = ["sample_teacher", "sample_student", "generate_eval", "ood_eval", "train_student", "train_smoke",
+GPU_RULES = ["sample_teacher", "sample_student", "generate_eval", "ood_eval", "aider_eval", "train_student", "train_smoke",
              "train_warmstart", "pca_shift", "token_entropy"]
 
 

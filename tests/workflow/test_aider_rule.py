@@ -58,6 +58,8 @@ def test_aider_eval_scores_a_served_model_and_fills_table_6s_column(aider_wf):
         "leap", "reverse-string", "sum-of-multiples"]
     log = (aider_wf / "logs/aider_eval/base/s.log").read_text()
     assert "ded.evaluate.aider" in log and "pass_rate_2" in log
+    harness = (aider_wf / "resources/aider/harness.json").read_text()
+    assert str(AIDER_PYTHON) in harness and '"aider": "0.86.2"' in harness
     # Table 6 reads it as an out-of-domain benchmark, at Aider's second attempt
     from ded.analysis.tables import table6_out_of_domain
     from ded.evaluate.tables import read_scores
@@ -71,11 +73,12 @@ def test_without_the_aider_environment_the_job_says_what_to_install(aider_wf):
     cfg = yaml.safe_load((aider_wf / "cfg.yaml").read_text())
     cfg["evaluation"]["aider"]["python"] = str(aider_wf / "no-such-venv/bin/python")
     (aider_wf / "missing.yaml").write_text(yaml.safe_dump(cfg))
-    proc = snakemake(aider_wf, "results/eval/base/s/aider/scores.tsv", "--forcerun", "aider_eval", cores=1,
+    proc = snakemake(aider_wf, "results/eval/base/s/aider/scores.tsv", "--forcerun", "aider_harness", cores=1,
                      configfile="missing.yaml", timeout=600)
     assert proc.returncode != 0
-    log = (aider_wf / "logs/aider_eval/base/s.log").read_text()
+    log = (aider_wf / "logs/aider_harness.log").read_text()
     assert "make install-aider" in log and "Traceback" not in log, log[-2000:]
+    assert "aider_eval" not in proc.stdout.split("Error in rule", 1)[-1].split("\n", 1)[0]  # it stopped before
 
 
 def test_enabled_without_exercises_is_a_config_error(aider_wf):
