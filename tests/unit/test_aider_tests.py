@@ -134,3 +134,50 @@ def test_exercise_errors_name_the_folder(tmp_path):
         A.exercise_dirs(tmp_path, None)
     with pytest.raises(A.AiderError, match="for rust"):
         A.exercise_dirs(tmp_path, ["rust"])
+
+
+# --------------------------------------------------------------------------- the job's side, without a model
+
+
+def test_the_harness_command_carries_every_setting():
+    from ded.settings import resolve_section
+
+    settings = resolve_section({"enabled": True, "exercises": "x", "languages": ["python", "rust"], "max_tokens": 512,
+                                "toolchains": ["/opt/go", "/opt/rust"], "threads": 4}, "evaluation.aider")
+    cmd = A.harness_command("/venv/bin/python", settings, "H", "E", "R", "O.json", "m", "http://h/v1")
+    assert cmd[:3] == ["/venv/bin/python", "-m", "ded.evaluate.aider"]
+    flags = dict(zip(cmd[3::2], cmd[4::2]))
+    assert flags["--tries"] == "2" and flags["--edit-format"] == "whole" and flags["--max-tokens"] == "512"
+    assert flags["--languages"] == "python,rust" and flags["--threads"] == "4" and flags["--timeout"] == "180"
+    assert cmd.count("--toolchain") == 2 and flags["--reasoning-tag"] == "think"
+
+
+def test_vllm_serves_on_loopback_with_the_context_aider_is_told():
+    cmd = A.vllm_server_command("/m", "evaluated", 8001, {"tensor_parallel_size": 2, "enforce_eager": True,
+                                                          "quantization": None}, 40960)
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--max-model-len") + 1] == "40960"
+    assert cmd[cmd.index("--tensor-parallel-size") + 1] == "2" and "--enforce-eager" in cmd
+    assert "--quantization" not in cmd
+
+
+def test_scores_are_aiders_pass_rates_as_fractions():
+    rows = A.score_rows("base/s", {"pass_rate_1": 12.4, "pass_rate_2": 25.8, "tries": 2, "completed": 225})
+    assert rows == [{"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_1", "value": 0.124,
+                     "n": 225},
+                    {"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_2", "value": 0.258,
+                     "n": 225}]
+
+
+def test_a_model_settings_and_metadata_entry_per_served_model():
+    assert A.model_settings("openai/m", 64, "think") == [
+        {"name": "openai/m", "extra_params": {"max_tokens": 64}, "reasoning_tag": "think"}]
+    assert A.model_settings("openai/m", None, None) == [{"name": "openai/m"}]
+    meta = A.model_metadata("openai/m", 8192, None)["openai/m"]
+    assert meta["max_input_tokens"] == 8192 and meta["litellm_provider"] == "openai"
+
+
+def test_the_serving_env_follows_the_backend():
+    assert A.serving_env("hf") == "envs/evaluate.yaml" and A.serving_env("vllm") == "envs/evaluate_vllm.yaml"
+    with pytest.raises(A.AiderError, match="hf or the vllm backend"):
+        A.serving_env("openai")
