@@ -31,6 +31,9 @@ What is the workflow's:
   exercise is a conversation of its own, so only the server's batching can move an outcome). An
   exercise whose `.aider.results.json` exists is not run again (Aider's own `run_test` returns it),
   so a killed job resumes.
+- **Edits stay in the exercise.** Aider writes any file a reply names (absolute paths and ../
+  included) and answers yes to creating it; an edit outside the exercise's folder is skipped here
+  (`confine_edits`), since the harness runs on the node, not in Aider's container.
 - **Model settings.** `--max-tokens` (the reply budget: a reasoning student's chain of thought comes
   before its edit) and `reasoning_tag: think` (Aider removes `<think>...</think>` before applying the
   edit) reach aider as a model-settings file, as `--read-model-settings` would.
@@ -49,6 +52,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +159,31 @@ def confined_subprocess(limits: TestLimits, toolchains: tuple[str, ...]) -> type
 
     shim.run = run
     return shim
+
+
+#: The exercise folder the current thread's run_test works in (confine_edits reads it).
+_EXERCISE = threading.local()
+
+
+def confine_edits(coder_class: type) -> None:
+    """Aider applies an edit to any path a reply names, creating the file when needed (the harness answers
+    yes to every question), absolute paths and ../ included: in Aider's container that stays inside the
+    container, but here the harness runs on the node with the user's rights. Edits to a path outside the
+    exercise being worked on are skipped, as Aider skips a file the user declines."""
+    original = coder_class.allowed_to_edit
+    if getattr(original, "confined", False):
+        return
+
+    def allowed_to_edit(self, path):
+        folder = getattr(_EXERCISE, "folder", None)
+        full = Path(self.abs_root_path(path))  # resolved: ../ and symlinks followed
+        if folder is None or not full.is_relative_to(folder):
+            self.io.tool_warning(f"Skipping edits to {path}: outside the exercise's folder")
+            return None
+        return original(self, path)
+
+    allowed_to_edit.confined = True
+    coder_class.allowed_to_edit = allowed_to_edit
 
 
 def load_harness(harness: Path) -> types.ModuleType:
@@ -265,6 +294,8 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
     from aider import models, sendchat
     from aider.coders import base_coder
 
+    confine_edits(base_coder.Coder)
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     copy_exercises(exercises, run_dir, names)
@@ -280,6 +311,7 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
     def work(item: tuple[int, str]) -> None:
         i, name = item
         print(f"[aider] exercise {i}/{len(names)}: {name}", file=sys.stderr, flush=True)
+        _EXERCISE.folder = (run_dir / name).resolve()
         bench.run_test(Path(exercises).resolve(), run_dir / name, litellm_model, edit_format, tries,
                        False, False, False, "", None, None, None)
 

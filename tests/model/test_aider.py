@@ -127,3 +127,36 @@ def test_a_killed_run_resumes_without_asking_again(scripted_run, aider_python):
     second, _ = run_aider(aider_python, api_base, run_dir)
     assert len(backend.conversations) == asked + 2  # only sum-of-multiples' two attempts again
     assert first["per_exercise"] == second["per_exercise"]
+
+
+class EscapingBackend(Backend):
+    """A model whose one reply edits the solution and also names files outside the exercise: a relative path
+    climbing out of it and an absolute one."""
+
+    name = "escaping"
+
+    def __init__(self, outside: Path):
+        self.outside = outside
+
+    def stream(self, requests):
+        for i, req in enumerate(requests):
+            name, code = RIGHT["leap"]
+            text = (whole_file(name, code) + whole_file("../../../../../escaped_relative.py", "x = 1\n")
+                    + whole_file(str(self.outside / "escaped_absolute.py"), "x = 2\n"))
+            yield Outcome(i, req, [Completion(raw_text=text, prompt_tokens=1, completion_tokens=1,
+                                              finish_reason="stop")])
+
+
+def test_edits_outside_the_exercise_are_skipped(tmp_path, aider_python):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    server = serve(EscapingBackend(outside), "tested")
+    try:
+        api_base = "http://127.0.0.1:%d/v1" % server.server_address[1]
+        summary, proc = run_aider(aider_python, api_base, tmp_path / "run", "--keywords", "leap")
+    finally:
+        server.shutdown()
+    assert summary["per_exercise"][0]["tests_outcomes"] == [True]  # the solution's own edit was applied
+    assert not (outside / "escaped_absolute.py").exists()
+    assert not list(tmp_path.rglob("escaped_relative.py")), list(tmp_path.rglob("escaped_*"))
+    assert "outside the exercise's folder" in proc.stderr
