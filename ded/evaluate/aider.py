@@ -308,6 +308,7 @@ def run_benchmark(harness: Path, exercises: Path, run_dir: Path, model: str, api
     models.register_litellm_models([str(metadata)])
     # Aider's main() waits 24 h for an unreachable model; a local server that is gone will not come back.
     sendchat.RETRY_TIMEOUT = base_coder.RETRY_TIMEOUT = models.RETRY_TIMEOUT = retry_timeout_s
+
     def work(item: tuple[int, str]) -> None:
         i, name = item
         print(f"[aider] exercise {i}/{len(names)}: {name}", file=sys.stderr, flush=True)
@@ -465,10 +466,42 @@ def score_rows(model: str, summary_: dict) -> list[dict]:
             for i in range(1, summary_["tries"] + 1)]
 
 
+#: Settings of evaluation.aider that do not change an exercise's outcome: a run resumed with another value
+#: keeps the exercises it finished.
+AIDER_BOOKKEEPING = ("enabled", "threads", "python")
+
+
+def progress_fingerprint(model_dir: str, settings: dict, harness: str, exercises: str) -> str:
+    """What Aider's saved outcomes in a run's folder were made with: the model's weights, the harness and the
+    exercise set, and every setting but AIDER_BOOKKEEPING."""
+    import hashlib
+
+    from ..sample.base import model_fingerprint
+
+    kept = {k: v for k, v in settings.items() if k not in AIDER_BOOKKEEPING}
+    blob = json.dumps({"model": model_fingerprint(model_dir), "settings": kept, "harness": os.path.abspath(harness),
+                       "exercises": os.path.abspath(exercises)}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def fresh_or_resumed(run_dir: str | os.PathLike, fingerprint: str, log) -> None:
+    """Keep `run_dir` (Aider's finished exercises: a killed job resumes) only when it was made with
+    `fingerprint`; otherwise empty it, so no outcome of another model or setting is reported again."""
+    run_dir = Path(run_dir)
+    stamp = run_dir / "fingerprint.txt"
+    if run_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != fingerprint):
+        log.info("%s was made with another model or settings: starting over", run_dir)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
+
+
 def run_job(model_dir: str, model: str, settings: dict, *, python: str, harness: str, exercises: str,
             run_dir: str, summary_path: str, workflow_dir: str, backend: str, backend_options: dict, log) -> dict:
     """Rule aider_eval: serve the model, run Aider's harness on it with the Aider environment's interpreter
-    `python` (its output into the job's log), return the summary it wrote to `summary_path`."""
+    `python` (its output into the job's log), return the summary it wrote to `summary_path`. `run_dir` resumes
+    only what the same model and settings left there."""
+    fresh_or_resumed(run_dir, progress_fingerprint(model_dir, settings, harness, exercises), log)
     exercise_dirs(Path(exercises), settings.get("languages") or None)  # a bad folder fails before the model loads
     log.info("Aider's harness %s with %s on %s", harness, python, exercises)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(workflow_dir)] + [p for p in [os.environ.get(

@@ -181,3 +181,30 @@ def test_the_serving_env_follows_the_backend():
     assert A.serving_env("hf") == "envs/evaluate.yaml" and A.serving_env("vllm") == "envs/evaluate_vllm.yaml"
     with pytest.raises(A.AiderError, match="hf or the vllm backend"):
         A.serving_env("openai")
+
+
+def test_saved_outcomes_are_resumed_only_for_the_same_model_and_settings(tmp_path):
+    import logging
+
+    from ded.settings import resolve_section
+
+    settings = resolve_section({"enabled": True, "exercises": "x"}, "evaluation.aider")
+    model = tmp_path / "model"  # what model_fingerprint reads: the config and the weights' ends
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"w" * 64)
+    run = tmp_path / "run"
+    fp = A.progress_fingerprint(str(model), settings, "H", "E")
+    A.fresh_or_resumed(run, fp, logging.getLogger("t"))
+    (run / "done.json").write_text("{}")
+    A.fresh_or_resumed(run, A.progress_fingerprint(str(model), dict(settings, threads=8), "H", "E"),
+                       logging.getLogger("t"))
+    assert (run / "done.json").exists()  # threads do not change an outcome: resumed
+    A.fresh_or_resumed(run, A.progress_fingerprint(str(model), dict(settings, max_tokens=64), "H", "E"),
+                       logging.getLogger("t"))
+    assert not (run / "done.json").exists()  # another reply budget: started over
+    (model / "model.safetensors").write_bytes(b"v" * 64)  # retrained: started over too
+    (run / "done.json").write_text("{}")
+    A.fresh_or_resumed(run, A.progress_fingerprint(str(model), dict(settings, max_tokens=64), "H", "E"),
+                       logging.getLogger("t"))
+    assert not (run / "done.json").exists()
