@@ -290,11 +290,21 @@ def data_targets():
     )
 
 
-def eval_targets():
-    """Scores of every evaluated model on every benchmark (and its out-of-domain suite)."""
+def evaluated():
+    """Every evaluated model (a path fragment, ded/evaluate/models.py); needs the selection checkpoint."""
     from ded.evaluate.models import evaluated_models
 
-    models = evaluated_models(config, smoke=smoke_pairs(), trained=trained_triples())
+    return evaluated_models(config, smoke=smoke_pairs(), trained=trained_triples())
+
+
+def eval_verdict_targets():
+    """The per-problem outcomes behind every benchmark score (the out-of-domain suites and Aider have none)."""
+    return expand(PATHS["eval_verdicts"], model=evaluated(), benchmark=config["benchmarks"])
+
+
+def eval_targets():
+    """Scores of every evaluated model on every benchmark (and its out-of-domain suites)."""
+    models = evaluated()
     paths = expand(PATHS["eval_scores"], model=models, benchmark=config["benchmarks"])
     if config["evaluation"]["out_of_domain"]["enabled"]:
         paths += [f"results/eval/{m}/ood/scores.tsv" for m in ded_jobs.ood_models(config, models)]

@@ -94,11 +94,7 @@ rule collect_scores:
     input:
         lambda w: eval_targets(),
         # the per-problem outcomes behind each gain's standard error, beside each benchmark's scores
-        verdicts=lambda w: [
-            p.removesuffix("scores.tsv") + "verdicts.jsonl"
-            for p in eval_targets()
-            if Path(p).parent.name not in ("ood", "aider")
-        ],
+        verdicts=lambda w: eval_verdict_targets(),
     output:
         scores=report(PATHS["scores"], caption="../report/scores.rst", category="Scores"),
         markdown="results/scores.md",

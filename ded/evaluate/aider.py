@@ -51,7 +51,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 import types
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from pathlib import Path
 
 from ..errors import DedError
 from ..filter import sandbox
+from ..io import write_json
 
 #: Aider's own time-out of one test run (run_unit_tests: `timeout = 60 * 3`).
 TEST_TIMEOUT_S = 180.0
@@ -124,7 +124,7 @@ def exercise_archive(testdir: Path) -> bytes:
 
 
 def confined_run(command: list[str], testdir: Path, limits: TestLimits = TestLimits(),
-                 toolchains: tuple[str, ...] = (), python: str | None = None) -> subprocess.CompletedProcess:
+                 toolchains: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Aider's test command for the exercise in `testdir`, run in the sandbox: a CompletedProcess with the
     output and errors together (as Aider's `stdout=PIPE, stderr=STDOUT`), paths shown as if it ran in
     `testdir`. Raises subprocess.TimeoutExpired past the limit, as Aider's call does."""
@@ -133,8 +133,7 @@ def confined_run(command: list[str], testdir: Path, limits: TestLimits = TestLim
     spec = {"name": testdir.name, "command": list(command),
             "path": [os.path.join(t, "bin") if os.path.isdir(os.path.join(t, "bin")) else t for t in toolchains]}
     stdin = json.dumps(spec).encode() + b"\n" + exercise_archive(testdir)
-    res = sandbox.run_program(_TEST_PROGRAM, stdin, limits.sandbox_limits(), python=python, packages=True,
-                              binds=tuple(toolchains))
+    res = sandbox.run_program(_TEST_PROGRAM, stdin, limits.sandbox_limits(), packages=True, binds=tuple(toolchains))
     output = res.stdout.decode("utf-8", "replace").replace(inner, str(testdir))
     if res.status == "time_limit":
         raise subprocess.TimeoutExpired(command, limits.timeout_s, output=output)
@@ -258,8 +257,9 @@ def summary(bench: types.ModuleType, run_dir: Path, names: list[str], tries: int
                     "malformed_responses": results.get("num_malformed_responses", 0)})
     out = {"exercises": len(names), "completed": getattr(res, "completed_tests", 0) if res else 0,
            "tries": tries, "per_exercise": per, "by_language": {}}
-    for i in range(1, tries + 1):
+    for i in range(1, tries + 1):  # Aider's percentages (one decimal) and the counts behind them
         out[f"pass_rate_{i}"] = float(getattr(res, f"pass_rate_{i}", 0.0)) if res else 0.0
+        out[f"pass_num_{i}"] = int(getattr(res, f"pass_num_{i}", 0)) if res else 0
     for lang in sorted({p["language"] for p in per}):
         rows = [p for p in per if p["language"] == lang]
         out["by_language"][lang] = {"exercises": len(rows), **{
@@ -460,9 +460,11 @@ def served(model_dir: str, name: str, backend: str, options: dict, context_token
 
 
 def score_rows(model: str, summary_: dict) -> list[dict]:
-    """scores.tsv rows: Aider's pass rates as fractions, over the exercises that ran."""
+    """scores.tsv rows: Aider's pass rates as fractions of the exercises that ran, from the counts (Aider
+    rounds its percentages to one decimal)."""
+    n = summary_["completed"]
     return [{"model": model, "benchmark": BENCHMARK, "metric": f"pass_rate_{i}",
-             "value": summary_[f"pass_rate_{i}"] / 100.0, "n": summary_["completed"]}
+             "value": summary_[f"pass_num_{i}"] / n if n else 0.0, "n": n}
             for i in range(1, summary_["tries"] + 1)]
 
 
@@ -548,9 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=args.out.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(out, fh, indent=1, sort_keys=True)
-    os.replace(fh.name, args.out)
+    write_json(args.out, out)
     print(json.dumps({k: out[k] for k in ("exercises", "completed", "pass_rate_1", f"pass_rate_{args.tries}")}))
     return 0
 

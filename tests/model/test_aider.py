@@ -107,6 +107,7 @@ def test_two_attempts_with_the_test_output_fed_back_give_aiders_pass_at_2(script
     assert outcomes == {"leap": [False, True], "reverse-string": [True], "sum-of-multiples": [False, False]}
     # Aider's own summarize_results: 1 of 3 on the first attempt, 2 of 3 by the second
     assert (summary["pass_rate_1"], summary["pass_rate_2"]) == (33.3, 66.7), summary
+    assert (summary["pass_num_1"], summary["pass_num_2"]) == (1, 2)
     assert summary["by_language"] == {"python": {"exercises": 3, "pass_rate_1": 33.3, "pass_rate_2": 66.7}}
     # The second request for leap carried pytest's report of the first attempt's failure
     leap = [c for c in backend.conversations if "leap year" in json.dumps(c)]

@@ -162,11 +162,14 @@ def test_vllm_serves_on_loopback_with_the_context_aider_is_told():
 
 
 def test_scores_are_aiders_pass_rates_as_fractions():
-    rows = A.score_rows("base/s", {"pass_rate_1": 12.4, "pass_rate_2": 25.8, "tries": 2, "completed": 225})
-    assert rows == [{"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_1", "value": 0.124,
+    # Aider prints 12.4 and 25.8; the scores keep the counts' exact fractions
+    rows = A.score_rows("base/s", {"pass_rate_1": 12.4, "pass_num_1": 28, "pass_rate_2": 25.8, "pass_num_2": 58,
+                                   "tries": 2, "completed": 225})
+    assert rows == [{"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_1", "value": 28 / 225,
                      "n": 225},
-                    {"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_2", "value": 0.258,
+                    {"model": "base/s", "benchmark": "aider_polyglot", "metric": "pass_rate_2", "value": 58 / 225,
                      "n": 225}]
+    assert A.score_rows("base/s", {"pass_rate_1": 0.0, "pass_num_1": 0, "tries": 1, "completed": 0})[0]["value"] == 0
 
 
 def test_a_model_settings_and_metadata_entry_per_served_model():

@@ -659,6 +659,9 @@ include: "rules/data.smk"
 
 MODELS = ["base/smol", "teacher/terse", "smoke/smol/terse", "trained/smol/terse/full"]
 
+def evaluated():
+    return MODELS
+
 def eval_targets():
     return expand(PATHS["eval_scores"], model=MODELS, benchmark=config["benchmarks"]) + (
         ["results/eval/trained/smol/terse/full/ood/scores.tsv"] if config["evaluation"]["out_of_domain"]["enabled"] else [])
